@@ -1,0 +1,75 @@
+//! What a server is configured with, as values (no environment, no files: see `settings`).
+
+use std::time::Duration;
+
+use crate::http::HttpLimits;
+use crate::origin::OriginPolicy;
+use crate::proxy::TrustProxy;
+use crate::site::Site;
+
+/// Express's `app.get('env')`: how much an error page tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppEnv {
+    /// Error pages show the status and the error detail (the default, as in Express).
+    #[default]
+    Development,
+    /// Error pages show only the message.
+    Production,
+}
+
+/// Everything a [`Connection`](crate::Connection) needs to know about the server it belongs to.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Time between ticks on a ticking WebSocket (S6, default 3 s).
+    pub tick_interval: Duration,
+    /// Silence after which a WebSocket is pinged, and after a ping, dropped (B2, default 30 s).
+    pub ping_interval: Duration,
+    /// How long to wait for the peer's close frame or FIN once we closed (B3, default 5 s).
+    pub close_timeout: Duration,
+    /// How long a request head may take to arrive (slowloris, default 10 s).
+    pub header_timeout: Duration,
+    /// Idle time between keep-alive requests (S16, default 5 s).
+    pub keep_alive_timeout: Duration,
+    /// Largest WebSocket message (default 16 MiB): over it, close 1009.
+    pub max_message_bytes: usize,
+    /// Largest request body (default 100 KiB): over it, 413.
+    pub max_body_bytes: u64,
+    /// Request head limits (SPEC §4).
+    pub http_limits: HttpLimits,
+    /// Unsent output above which the connection stops reading (B5, default 1 MiB).
+    pub high_water_mark: usize,
+    pub trust_proxy: TrustProxy,
+    pub origins: OriginPolicy,
+    pub app_env: AppEnv,
+    /// Colour the access log's status, as morgan does on a terminal.
+    pub colored_log: bool,
+    pub site: Site,
+}
+
+impl Config {
+    /// The defaults of SPEC.md with the embedded demo page.
+    pub fn new() -> Config {
+        Config {
+            tick_interval: Duration::from_secs(3),
+            ping_interval: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(5),
+            max_message_bytes: 16 * 1024 * 1024,
+            max_body_bytes: 100 * 1024,
+            http_limits: HttpLimits::default(),
+            high_water_mark: 1024 * 1024,
+            trust_proxy: TrustProxy::default(),
+            origins: OriginPolicy::default(),
+            app_env: AppEnv::Development,
+            colored_log: false,
+            site: Site::demo(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}

@@ -1,0 +1,174 @@
+//! What happened on a connection, for the runtime to log. Each event knows its log line, so that
+//! every runtime prints the same bytes.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::http::{Endpoint, HttpError};
+use crate::log::{LogLine, Stream};
+use crate::ws::ProtocolError;
+
+/// One HTTP response, as morgan's `dev` format logs it (S4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLog {
+    pub method: String,
+    /// The request target as sent (morgan's `:url`).
+    pub target: String,
+    pub status: u16,
+    /// From the first byte of the request to the last byte of the response handed to the socket.
+    pub elapsed: Duration,
+    /// `Content-Length` sent, `None` printed as `-`.
+    pub content_length: Option<usize>,
+}
+
+/// Why a connection failed (S8).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("request headers not complete within {} s", .0.as_secs_f64())]
+    HeaderTimeout(Duration),
+    #[error("{0} (close {code})", code = .0.close_code())]
+    Protocol(#[from] ProtocolError),
+    #[error("no answer to ping within {} s", .0.as_secs_f64())]
+    PingTimeout(Duration),
+    #[error("no close frame from the peer within {} s", .0.as_secs_f64())]
+    CloseTimeout(Duration),
+    #[error("connection ended without a close frame")]
+    UnexpectedEof,
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Something a runtime prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An HTTP response was sent (S4).
+    Request(AccessLog),
+    /// A WebSocket opened (S5).
+    Connected { ip: IpAddr, endpoint: Endpoint },
+    /// A text message arrived on a ticking WebSocket (S7).
+    Text(String),
+    /// A binary message arrived on a ticking WebSocket (S7).
+    Binary(Vec<u8>),
+    /// The connection failed (S8); printed to stderr.
+    Error { ip: IpAddr, error: ConnectionError },
+    /// A WebSocket closed (S9).
+    Disconnected { ip: IpAddr, endpoint: Endpoint },
+}
+
+impl Event {
+    /// The line this event prints; `colored` as morgan colours a terminal.
+    pub fn log_line(&self, colored: bool) -> LogLine {
+        let mut text = String::new();
+        let stream = match self {
+            Event::Request(access) => {
+                write_access(&mut text, access, colored);
+                Stream::Stdout
+            }
+            Event::Connected { ip, .. } => {
+                let _ = write!(text, "새로운 클라이언트 접속 {ip}");
+                Stream::Stdout
+            }
+            Event::Text(message) => {
+                text.push_str(message);
+                Stream::Stdout
+            }
+            Event::Binary(bytes) => {
+                write_buffer(&mut text, bytes);
+                Stream::Stdout
+            }
+            Event::Error { ip, error } => {
+                let _ = write!(text, "Error: {error} [{ip}]");
+                Stream::Stderr
+            }
+            Event::Disconnected { ip, .. } => {
+                let _ = write!(text, "클라이언트 접속 해제 {ip}");
+                Stream::Stdout
+            }
+        };
+        LogLine { stream, text }
+    }
+}
+
+/// morgan's `dev` format: `GET / 200 1.234 ms - 486`.
+fn write_access(out: &mut String, access: &AccessLog, colored: bool) {
+    let ms = access.elapsed.as_secs_f64() * 1000.0;
+    let length = access
+        .content_length
+        .map_or_else(|| "-".to_owned(), |n| n.to_string());
+    if colored {
+        let color = match access.status {
+            500.. => 31,
+            400.. => 33,
+            300.. => 36,
+            200.. => 32,
+            _ => 0,
+        };
+        let _ = write!(
+            out,
+            "\x1b[0m{} {} \x1b[{color}m{}\x1b[0m {ms:.3} ms - {length}\x1b[0m",
+            access.method, access.target, access.status
+        );
+    } else {
+        let _ = write!(
+            out,
+            "{} {} {} {ms:.3} ms - {length}",
+            access.method, access.target, access.status
+        );
+    }
+}
+
+/// How Node's `console.log` shows a `Buffer`: at most 50 bytes in hex, then a count of the rest.
+fn write_buffer(out: &mut String, bytes: &[u8]) {
+    const SHOWN: usize = 50;
+    out.push_str("<Buffer");
+    for byte in bytes.iter().take(SHOWN) {
+        let _ = write!(out, " {byte:02x}");
+    }
+    if bytes.len() > SHOWN {
+        let _ = write!(
+            out,
+            " ... {} more byte{}",
+            bytes.len() - SHOWN,
+            if bytes.len() - SHOWN == 1 { "" } else { "s" }
+        );
+    }
+    out.push('>');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_line_matches_morgan_dev() {
+        let access = AccessLog {
+            method: "GET".into(),
+            target: "/".into(),
+            status: 304,
+            elapsed: Duration::from_micros(642_816),
+            content_length: None,
+        };
+        assert_eq!(
+            Event::Request(access.clone()).log_line(false).text,
+            "GET / 304 642.816 ms - -"
+        );
+        assert_eq!(
+            Event::Request(access).log_line(true).text,
+            "\x1b[0mGET / \x1b[36m304\x1b[0m 642.816 ms - -\x1b[0m"
+        );
+    }
+
+    #[test]
+    fn binary_prints_like_a_node_buffer() {
+        assert_eq!(
+            Event::Binary(vec![1, 2, 255]).log_line(false).text,
+            "<Buffer 01 02 ff>"
+        );
+        assert_eq!(Event::Binary(vec![]).log_line(false).text, "<Buffer>");
+        let long = Event::Binary(vec![0; 53]).log_line(false).text;
+        assert!(long.ends_with(" 00 ... 3 more bytes>"), "{long}");
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP/1.1 as the seed's Express app speaks it: request heads (httparse), bodies that are read
+//! and thrown away so keep-alive stays in step, routing to the page, `public/` files and error
+//! pages, and the WebSocket upgrade handshake.
+
+pub mod body;
+pub mod error;
+pub mod handshake;
+pub mod request;
+pub mod response;
+pub mod route;
+
+pub use body::BodyDecoder;
+pub use error::HttpError;
+pub use handshake::{accept_upgrade, Endpoint};
+pub use request::{parse_request, HttpLimits, RequestHead, Version};
+pub use response::{Body, Response};
+pub use route::{error_response, route};

@@ -1,0 +1,145 @@
+//! The command line and environment every runtime accepts, so that all three are configured
+//! alike. Parsing is clap's; the runtime loads `.env` (dotenvy) before calling
+//! [`Settings::parse`], so the environment wins over the file, as with the seed's `dotenv`.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::config::{AppEnv, Config};
+use crate::origin::{OriginPolicy, OriginPolicyError};
+use crate::proxy::{TrustProxy, TrustProxyError};
+
+/// gif-chat: the seed's WebSocket tick server (Express + ws) rebuilt on a sans-IO Rust core.
+///
+/// Every option can also be set by the environment variable shown, or in a `.env` file in the
+/// working directory.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Settings {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8005)]
+    pub port: u16,
+    /// Address to listen on; `::` listens on IPv4 and IPv6.
+    #[arg(long, env = "HOST", default_value = "::")]
+    pub host: IpAddr,
+    /// `production` shows error pages without details; anything else is development.
+    #[arg(long, env = "APP_ENV", default_value = "development")]
+    pub app_env: String,
+    /// Peers trusted to set X-Forwarded-For: true, false, or a comma list of loopback,
+    /// linklocal, uniquelocal, IPs and CIDRs.
+    #[arg(long, env = "TRUST_PROXY", default_value = "loopback")]
+    pub trust_proxy: String,
+    /// Origins allowed to open a WebSocket (comma list, or *); empty: same host only.
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+    /// Milliseconds between ticks on a WebSocket.
+    #[arg(long, env = "TICK_INTERVAL_MS", default_value_t = 3000)]
+    pub tick_interval_ms: u64,
+    /// Milliseconds of silence before a WebSocket is pinged, and again before it is dropped.
+    #[arg(long, env = "PING_INTERVAL_MS", default_value_t = 30_000)]
+    pub ping_interval_ms: u64,
+    /// Milliseconds to wait for the peer's close frame after sending ours.
+    #[arg(long, env = "CLOSE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub close_timeout_ms: u64,
+    /// Milliseconds a request head may take to arrive.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Milliseconds an idle keep-alive connection is kept.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub keep_alive_timeout_ms: u64,
+    /// Milliseconds a graceful stop may take before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 5_000)]
+    pub shutdown_timeout_ms: u64,
+    /// Largest WebSocket message in bytes (close 1009 above).
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 100 * 1024)]
+    pub max_body_bytes: u64,
+    /// Largest request header section in bytes (431 above).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+    /// Most request header fields (431 above).
+    #[arg(long, env = "MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+    /// Unsent bytes per connection above which the server stops reading from it.
+    #[arg(long, env = "HIGH_WATER_MARK_BYTES", default_value_t = 1024 * 1024)]
+    pub high_water_mark_bytes: usize,
+    /// Secret of the seed's (unused) signed cookies; missing is only a warning.
+    #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
+    pub cookie_secret: Option<String>,
+}
+
+/// A setting that does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    TrustProxy(#[from] TrustProxyError),
+    #[error(transparent)]
+    Origins(#[from] OriginPolicyError),
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl Settings {
+    /// The address to bind.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Whether the listening socket should also take IPv4 (an unspecified IPv6 host).
+    pub fn dual_stack(&self) -> bool {
+        self.host == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    }
+
+    /// How long a graceful stop may take.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+
+    /// Warnings to print at start (S14: a missing `COOKIE_SECRET` warns, never crashes).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.cookie_secret.as_deref().is_none_or(str::is_empty) {
+            warnings.push(crate::log::missing_cookie_secret());
+        }
+        warnings
+    }
+
+    /// The core's configuration; `colored_log` when stdout is a terminal.
+    pub fn to_config(&self, colored_log: bool) -> Result<Config, SettingsError> {
+        for (name, value) in [
+            ("TICK_INTERVAL_MS", self.tick_interval_ms),
+            ("PING_INTERVAL_MS", self.ping_interval_ms),
+            ("CLOSE_TIMEOUT_MS", self.close_timeout_ms),
+            ("HEADER_TIMEOUT_MS", self.header_timeout_ms),
+            ("KEEP_ALIVE_TIMEOUT_MS", self.keep_alive_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Zero(name));
+            }
+        }
+        let mut config = Config::new();
+        config.tick_interval = Duration::from_millis(self.tick_interval_ms);
+        config.ping_interval = Duration::from_millis(self.ping_interval_ms);
+        config.close_timeout = Duration::from_millis(self.close_timeout_ms);
+        config.header_timeout = Duration::from_millis(self.header_timeout_ms);
+        config.keep_alive_timeout = Duration::from_millis(self.keep_alive_timeout_ms);
+        config.max_message_bytes = self.max_message_bytes;
+        config.max_body_bytes = self.max_body_bytes;
+        config.http_limits.max_header_bytes = self.max_header_bytes;
+        config.http_limits.max_headers = self.max_headers;
+        config.high_water_mark = self.high_water_mark_bytes;
+        config.trust_proxy = self.trust_proxy.parse::<TrustProxy>()?;
+        config.origins = self.allowed_origins.parse::<OriginPolicy>()?;
+        config.app_env = if self.app_env.eq_ignore_ascii_case("production") {
+            AppEnv::Production
+        } else {
+            AppEnv::Development
+        };
+        config.colored_log = colored_log;
+        Ok(config)
+    }
+}

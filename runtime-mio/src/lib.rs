@@ -1,0 +1,1 @@
+//! gif-chat on mio (to be written).

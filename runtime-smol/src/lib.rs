@@ -1,0 +1,1 @@
+//! gif-chat on smol (to be written).

@@ -1,0 +1,1 @@
+//! gif-chat on tokio (to be written).
