@@ -1,16 +1,29 @@
 //! One TCP connection, from its first HTTP byte to its close: the state machine at the heart of
 //! the server.
 //!
-//! IMPLEMENTATION IN PROGRESS: the public API below is final; bodies are being written.
+//! A connection starts as keep-alive HTTP ([`Lifecycle::Http`]); an upgrade request makes it a
+//! WebSocket ([`Lifecycle::Connecting`] → [`Lifecycle::Open`]); a close from either side, an
+//! error or a final HTTP response moves it to [`Lifecycle::Closing`], where it waits a bounded
+//! time for the peer; [`Lifecycle::Closed`] means the runtime should close the socket. The state
+//! only moves forward, and every wait has a deadline, so no peer can pin a connection forever.
+
+mod http;
+mod outbox;
+mod websocket;
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::event::Event;
+use crate::event::{ConnectionError, Event};
 use crate::lifecycle::Lifecycle;
+use crate::ws::{write_close, write_frame, Control, OpCode};
+
+use self::http::HttpPhase;
+use self::outbox::Outbox;
+use self::websocket::WsPhase;
 
 /// A connection's whole protocol state. Drive it with `handle_*`, then drain `poll_*`.
 ///
@@ -23,91 +36,345 @@ use crate::lifecycle::Lifecycle;
 /// 3. print every [`poll_event`](Self::poll_event);
 /// 4. sleep until input, writability, or [`poll_timeout`](Self::poll_timeout), then call
 ///    [`handle_timeout`](Self::handle_timeout) when that deadline passed;
-/// 5. close the socket once [`is_closed`](Self::is_closed) (after the output is written).
+/// 5. close the socket once [`is_closed`](Self::is_closed).
 #[derive(Debug)]
 pub struct Connection {
-    _config: Arc<Config>,
+    config: Arc<Config>,
+    peer: SocketAddr,
+    /// The client as logged: the peer, or what a trusted proxy says (set at the upgrade).
+    client_ip: IpAddr,
+    lifecycle: Lifecycle,
+    phase: Phase,
+    out: Outbox,
+    /// Set while [`Lifecycle::Closing`].
+    closing: Option<Closing>,
+    fin: Fin,
+    /// The peer shut down its side: nothing more to read.
+    eof: bool,
+    /// The server is stopping: no more keep-alive, WebSockets get 1001.
+    stopping: bool,
+}
+
+/// What the bytes on the connection mean.
+#[derive(Debug)]
+enum Phase {
+    Http(HttpPhase),
+    WebSocket(WsPhase),
+    /// Nothing more will be read or said (a final HTTP response was queued, or closed).
+    Done,
+}
+
+/// What a closing connection waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Our last bytes to be written.
+    Flushed,
+    /// The peer's close frame (or its FIN): we sent ours first.
+    PeerClose,
+    /// The peer's FIN, reading and discarding what it still sends, so that closing the socket
+    /// does not reset a response the peer has not read yet (a lingering close).
+    PeerEof,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    until: Until,
+    deadline: Instant,
+}
+
+/// Our side's FIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fin {
+    NotYet,
+    /// To be sent once the output is written.
+    Wanted,
+    Sent,
 }
 
 impl Connection {
     /// A new connection from `peer`, accepted at `now`.
     pub fn new(config: Arc<Config>, peer: SocketAddr, now: Instant) -> Connection {
-        let _ = (peer, now);
-        Connection { _config: config }
+        let phase = Phase::Http(HttpPhase::new(now + config.header_timeout));
+        Connection {
+            client_ip: peer.ip().to_canonical(),
+            config,
+            peer,
+            lifecycle: Lifecycle::Http,
+            phase,
+            out: Outbox::default(),
+            closing: None,
+            fin: Fin::NotYet,
+            eof: false,
+            stopping: false,
+        }
     }
 
     /// Bytes read from the socket, in any chunking. All of `input` is taken.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        let _ = (now, input);
-        todo!()
+        match &mut self.phase {
+            Phase::Http(http) => {
+                http.push(input);
+                self.process_http(now);
+            }
+            Phase::WebSocket(_) => self.process_websocket(now, input),
+            Phase::Done => {}
+        }
     }
 
     /// The peer shut down its side (a read returned 0).
     pub fn handle_eof(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        self.eof = true;
+        match self.closing {
+            Some(Closing {
+                until: Until::Flushed,
+                ..
+            }) => {}
+            _ if self.lifecycle == Lifecycle::Closed => {}
+            _ => self.finish(now),
+        }
     }
 
     /// Reading or writing failed: the connection is over.
-    pub fn handle_io_error(&mut self, now: Instant, error: &io::Error) {
-        let _ = (now, error);
-        todo!()
+    pub fn handle_io_error(&mut self, _now: Instant, error: &io::Error) {
+        if self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        if matches!(self.phase, Phase::WebSocket(_)) {
+            self.push_error(ConnectionError::Io(error.to_string()));
+        }
+        self.eof = true;
+        self.enter_closed();
     }
 
     /// Time passed: call when `now` reaches [`poll_timeout`](Self::poll_timeout) (early calls
     /// are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        match self.lifecycle {
+            Lifecycle::Http => {
+                let Phase::Http(http) = &self.phase else {
+                    return;
+                };
+                if now < http.deadline() {
+                    return;
+                }
+                if http.is_mid_request() {
+                    self.push_error(ConnectionError::HeaderTimeout(self.config.header_timeout));
+                }
+                self.out.discard_unsent();
+                self.enter_closed();
+            }
+            Lifecycle::Open => self.websocket_timeout(now),
+            Lifecycle::Closing => {
+                let Some(closing) = self.closing else { return };
+                if now < closing.deadline {
+                    return;
+                }
+                if closing.until == Until::PeerClose {
+                    self.push_error(ConnectionError::CloseTimeout(self.config.close_timeout));
+                }
+                self.out.discard_unsent();
+                self.enter_closed();
+            }
+            Lifecycle::Connecting | Lifecycle::Closed => {}
+        }
     }
 
     /// The server is stopping (B4): WebSockets get close 1001, HTTP connections close after the
     /// response in flight.
     pub fn handle_shutdown(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        match &mut self.phase {
+            Phase::Http(http) if !http.is_mid_request() => self.finish(now),
+            Phase::WebSocket(ws) if self.lifecycle == Lifecycle::Open => {
+                ws.close_sent = true;
+                write_close(self.out.bytes_mut(), 1001, "");
+                self.enter_closing(now, Until::PeerClose);
+            }
+            _ => {}
+        }
     }
 
     /// `n` bytes of [`poll_transmit`](Self::poll_transmit)'s slice were written at `now`.
     pub fn handle_written(&mut self, now: Instant, n: usize) {
-        let _ = (now, n);
-        todo!()
+        self.out.handle_written(now, n);
+        self.after_output_progress(now);
     }
 
     /// Bytes waiting to be written, if any.
     pub fn poll_transmit(&self) -> Option<&[u8]> {
-        todo!()
+        let unsent = self.out.unsent();
+        (!unsent.is_empty()).then_some(unsent)
     }
 
     /// `true` once, when the runtime should shut down the socket's write side (FIN) because our
     /// last bytes are written.
     pub fn poll_shutdown_write(&mut self) -> bool {
-        todo!()
+        if self.fin == Fin::Wanted && self.out.unsent_len() == 0 {
+            self.fin = Fin::Sent;
+            return true;
+        }
+        false
     }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        match (self.lifecycle, &self.phase) {
+            (Lifecycle::Http, Phase::Http(http)) => Some(http.deadline()),
+            (Lifecycle::Open, Phase::WebSocket(ws)) => Some(ws.deadline(&self.config)),
+            (Lifecycle::Closing, _) => self.closing.map(|c| c.deadline),
+            _ => None,
+        }
     }
 
     /// The next event to log.
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.out.pop_event()
     }
 
     /// Whether the runtime should read: `false` while unsent output is above the high-water mark
-    /// (B5) and once closed.
+    /// (B5), after the peer's FIN, and once closed.
     pub fn wants_input(&self) -> bool {
-        todo!()
+        !self.eof
+            && self.lifecycle != Lifecycle::Closed
+            && self.out.unsent_len() <= self.config.high_water_mark
     }
 
-    /// Whether the socket should be closed now: [`Lifecycle::Closed`] and nothing left to write.
+    /// Whether the socket should be closed now. A closed connection has no output left.
     pub fn is_closed(&self) -> bool {
-        todo!()
+        self.lifecycle == Lifecycle::Closed
     }
 
     /// Where the connection is.
     pub fn lifecycle(&self) -> Lifecycle {
-        todo!()
+        self.lifecycle
+    }
+
+    /// The TCP peer.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The client's address as logged (see [`TrustProxy`](crate::proxy::TrustProxy)).
+    pub fn client_ip(&self) -> IpAddr {
+        self.client_ip
+    }
+
+    // ---- transitions ----
+
+    fn advance(&mut self, to: Lifecycle) {
+        debug_assert!(
+            to >= self.lifecycle,
+            "lifecycle went back: {} -> {to}",
+            self.lifecycle
+        );
+        self.lifecycle = to;
+    }
+
+    /// We are done with this connection: close once our output is written.
+    fn finish(&mut self, now: Instant) {
+        if self.out.unsent_len() == 0 {
+            self.enter_closed();
+        } else {
+            self.enter_closing(now, Until::Flushed);
+        }
+    }
+
+    fn enter_closing(&mut self, now: Instant, until: Until) {
+        if self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        self.advance(Lifecycle::Closing);
+        if self.fin == Fin::NotYet {
+            self.fin = Fin::Wanted;
+        }
+        let deadline = match self.closing {
+            // A later reason to wait never extends the bound set by the first one.
+            Some(closing) => closing.deadline,
+            None => now + self.config.close_timeout,
+        };
+        self.closing = Some(Closing { until, deadline });
+        if until == Until::PeerEof {
+            // Lingering: what the peer still sends is read and dropped.
+            self.phase = Phase::Done;
+        }
+        self.after_output_progress(now);
+    }
+
+    fn enter_closed(&mut self) {
+        if self.lifecycle == Lifecycle::Closed {
+            return;
+        }
+        self.out.discard_unsent();
+        if let Phase::WebSocket(ws) = &self.phase {
+            self.out.push_event(Event::Disconnected {
+                ip: self.client_ip,
+                endpoint: ws.endpoint,
+            });
+        }
+        self.phase = Phase::Done;
+        self.closing = None;
+        self.advance(Lifecycle::Closed);
+    }
+
+    /// Output was written (or queued): a closing connection may be done, a paused HTTP pipeline
+    /// may go on.
+    fn after_output_progress(&mut self, now: Instant) {
+        if self.out.unsent_len() == 0 {
+            if let Some(Closing {
+                until: Until::Flushed,
+                ..
+            }) = self.closing
+            {
+                self.enter_closed();
+                return;
+            }
+        }
+        if self.lifecycle == Lifecycle::Http && self.out.unsent_len() <= self.config.high_water_mark
+        {
+            self.process_http(now);
+        }
+    }
+
+    fn push_error(&mut self, error: ConnectionError) {
+        self.out.push_event(Event::Error {
+            ip: self.client_ip,
+            error,
+        });
+    }
+
+    fn websocket_timeout(&mut self, now: Instant) {
+        let Phase::WebSocket(ws) = &mut self.phase else {
+            return;
+        };
+        if let Some(ticks) = &mut ws.ticks {
+            // Ticks go out only while the peer reads them (B5): a stalled reader is not fed.
+            if ticks.poll(now) && self.out.unsent_len() <= self.config.high_water_mark {
+                write_frame(
+                    self.out.bytes_mut(),
+                    OpCode::Data(crate::ws::Data::Text),
+                    crate::tick::TICK_MESSAGE.as_bytes(),
+                );
+            }
+        }
+        match ws.ping_sent_at {
+            None if now >= ws.last_heard + self.config.ping_interval => {
+                ws.ping_sent_at = Some(now);
+                write_frame(self.out.bytes_mut(), OpCode::Control(Control::Ping), b"");
+            }
+            Some(at) if now >= at + self.config.ping_interval => {
+                self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));
+                self.enter_closed();
+                return;
+            }
+            _ => {}
+        }
+        if self.out.unsent_len() == 0 {
+            // A quiet connection keeps no buffers.
+            ws.decoder.release_memory();
+            self.out.shrink();
+        }
     }
 }

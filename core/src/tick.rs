@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+/// What every tick says (S6), as the seed's `ws.send(...)`.
+pub const TICK_MESSAGE: &str = "서버에서 클라이언트로 메시지를 보냅니다.";
+
 /// When a connection's next tick is due. Each connection has its own phase, set when it opened.
 ///
 /// After a stall longer than an interval (a suspended process, an overloaded loop) it fires
