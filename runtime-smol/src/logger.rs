@@ -1,0 +1,131 @@
+//! The process's one log buffer and the thread that writes it out.
+//!
+//! Connection tasks only append to a [`LogBuffer`] behind a mutex, so logging never makes a task
+//! wait on stdout. A dedicated thread writes the buffer with one `write_all` per stream and turn:
+//! it is woken when the buffer goes from empty to non-empty, so a line appears within
+//! milliseconds, and under load many lines share one write syscall. Writing to stdout blocks when
+//! the reader is slow (a full pipe); on its own thread that stalls only logging, never an
+//! executor thread that serves connections.
+//!
+//! Order is kept: a flush takes the pending lines and writes them while holding the writer lock,
+//! so two flushes (the thread's and a synchronous one at start-up or exit) cannot swap lines.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use event_listener::{Event as Notify, Listener};
+use gif_chat_core::log::{LogBuffer, LogLine, Stream};
+use gif_chat_core::Event;
+
+/// Pending log lines, shared by every task and thread of the server.
+#[derive(Debug)]
+pub struct Log {
+    /// Lines appended since the last flush.
+    pending: Mutex<LogBuffer>,
+    /// The buffer being written; holding its lock is what orders flushes. Swapped with `pending`
+    /// so both keep their capacity and a busy server allocates nothing per line.
+    writer: Mutex<LogBuffer>,
+    /// Wakes the flusher thread when `pending` goes from empty to non-empty, or on close.
+    wake: Notify,
+    /// Set once the server is done: the flusher thread writes what is left and ends.
+    closed: AtomicBool,
+    /// Colour the access log's status (stdout is a terminal).
+    colored: bool,
+}
+
+impl Log {
+    pub fn new(colored: bool) -> Log {
+        Log {
+            pending: Mutex::new(LogBuffer::default()),
+            writer: Mutex::new(LogBuffer::default()),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            colored,
+        }
+    }
+
+    /// Appends one of the server's own lines.
+    pub fn line(&self, line: &LogLine) {
+        self.append(|buffer| buffer.push(line));
+    }
+
+    /// Appends the line of every event `next` yields, under one lock.
+    pub fn events(&self, mut next: impl FnMut() -> Option<Event>) {
+        let Some(first) = next() else { return };
+        let colored = self.colored;
+        self.append(|buffer| {
+            buffer.push_event(&first, colored);
+            while let Some(event) = next() {
+                buffer.push_event(&event, colored);
+            }
+        });
+    }
+
+    fn append(&self, push: impl FnOnce(&mut LogBuffer)) {
+        let mut pending = lock(&self.pending);
+        let was_empty = pending.is_empty();
+        push(&mut pending);
+        drop(pending);
+        if was_empty {
+            // Only the empty → non-empty edge wakes the flusher: it takes everything pending.
+            self.wake.notify(1);
+        }
+    }
+
+    /// Writes everything pending now, on the calling thread.
+    pub fn flush(&self) {
+        let mut writing = lock(&self.writer);
+        std::mem::swap(&mut *lock(&self.pending), &mut *writing);
+        // A log line that cannot be written (stdout closed) has nowhere else to go.
+        let _ = write_out(&mut io::stdout().lock(), &mut writing.stdout);
+        let _ = write_out(&mut io::stderr().lock(), &mut writing.stderr);
+    }
+
+    /// The flusher thread's body: flush whenever lines are pending, until [`close`](Self::close).
+    pub fn run_flusher(&self) {
+        loop {
+            // Listen before looking, so a notification between the look and the wait is kept.
+            let listener = self.wake.listen();
+            if !lock(&self.pending).is_empty() {
+                self.flush();
+            } else if self.closed.load(Ordering::Acquire) {
+                return;
+            } else {
+                listener.wait();
+            }
+        }
+    }
+
+    /// Ends [`run_flusher`](Self::run_flusher) once what is pending is written.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake.notify(usize::MAX);
+    }
+}
+
+/// Writes `bytes` out and empties it (keeping its capacity), whatever happens.
+fn write_out(out: &mut impl Write, bytes: &mut Vec<u8>) -> io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let result = out.write_all(bytes).and_then(|()| out.flush());
+    bytes.clear();
+    result
+}
+
+/// Prints one line at once, before the server runs (start-up errors and warnings).
+pub fn print_now(line: &LogLine) {
+    let mut text = Vec::with_capacity(line.text.len() + 1);
+    text.extend_from_slice(line.text.as_bytes());
+    text.push(b'\n');
+    let _ = match line.stream {
+        Stream::Stdout => write_out(&mut io::stdout().lock(), &mut text),
+        Stream::Stderr => write_out(&mut io::stderr().lock(), &mut text),
+    };
+}
+
+/// A poisoned log mutex only means a panic elsewhere; the buffer itself is still whole.
+fn lock(mutex: &Mutex<LogBuffer>) -> MutexGuard<'_, LogBuffer> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
