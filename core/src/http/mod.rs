@@ -11,7 +11,7 @@ pub mod route;
 
 pub use body::BodyDecoder;
 pub use error::HttpError;
-pub use handshake::{accept_upgrade, Endpoint};
+pub use handshake::{accept_upgrade, accept_upgrade_for, Endpoint};
 pub use request::{parse_request, HttpLimits, RequestHead, Version};
-pub use response::{Body, Response};
+pub use response::{reason_phrase, Body, Response};
 pub use route::{error_response, route};
