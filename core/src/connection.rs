@@ -135,7 +135,7 @@ impl Connection {
     }
 
     /// Reading or writing failed: the connection is over.
-    pub fn handle_io_error(&mut self, _now: Instant, error: &io::Error) {
+    pub fn handle_io_error(&mut self, now: Instant, error: &io::Error) {
         if self.lifecycle == Lifecycle::Closed {
             return;
         }
@@ -143,7 +143,7 @@ impl Connection {
             self.push_error(ConnectionError::Io(error.to_string()));
         }
         self.eof = true;
-        self.enter_closed();
+        self.enter_closed(now);
     }
 
     /// Time passed: call when `now` reaches [`poll_timeout`](Self::poll_timeout) (early calls
@@ -160,8 +160,8 @@ impl Connection {
                 if http.is_mid_request() {
                     self.push_error(ConnectionError::HeaderTimeout(self.config.header_timeout));
                 }
-                self.out.discard_unsent();
-                self.enter_closed();
+                self.out.discard_unsent(now);
+                self.enter_closed(now);
             }
             Lifecycle::Open => self.websocket_timeout(now),
             Lifecycle::Closing => {
@@ -172,8 +172,8 @@ impl Connection {
                 if closing.until == Until::PeerClose {
                     self.push_error(ConnectionError::CloseTimeout(self.config.close_timeout));
                 }
-                self.out.discard_unsent();
-                self.enter_closed();
+                self.out.discard_unsent(now);
+                self.enter_closed(now);
             }
             Lifecycle::Connecting | Lifecycle::Closed => {}
         }
@@ -276,7 +276,7 @@ impl Connection {
     /// We are done with this connection: close once our output is written.
     fn finish(&mut self, now: Instant) {
         if self.out.unsent_len() == 0 {
-            self.enter_closed();
+            self.enter_closed(now);
         } else {
             self.enter_closing(now, Until::Flushed);
         }
@@ -303,11 +303,11 @@ impl Connection {
         self.after_output_progress(now);
     }
 
-    fn enter_closed(&mut self) {
+    fn enter_closed(&mut self, now: Instant) {
         if self.lifecycle == Lifecycle::Closed {
             return;
         }
-        self.out.discard_unsent();
+        self.out.discard_unsent(now);
         if let Phase::WebSocket(ws) = &self.phase {
             self.out.push_event(Event::Disconnected {
                 ip: self.client_ip,
@@ -328,7 +328,7 @@ impl Connection {
                 ..
             }) = self.closing
             {
-                self.enter_closed();
+                self.enter_closed(now);
                 return;
             }
         }
@@ -366,7 +366,7 @@ impl Connection {
             }
             Some(at) if now >= at + self.config.ping_interval => {
                 self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));
-                self.enter_closed();
+                self.enter_closed(now);
                 return;
             }
             _ => {}

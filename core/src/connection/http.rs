@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::{Connection, Phase, Until};
 use crate::event::{AccessLog, ConnectionError, Event};
 use crate::http::{
-    accept_upgrade, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
+    accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
     RequestHead,
 };
 use crate::lifecycle::Lifecycle;
@@ -226,7 +226,7 @@ impl Connection {
                 self.config.app_env,
             ))
         } else {
-            accept_upgrade(&head, &self.config.origins)
+            accept_upgrade_for(&head, &self.config.origins, &self.config.site, self.config.app_env)
         };
         match accepted {
             Err(response) => {

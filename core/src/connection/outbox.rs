@@ -1,5 +1,5 @@
-//! What a connection has to say: bytes for the socket, events for the log, and access-log
-//! entries waiting for their response to be written.
+//! What a connection has to say: bytes for the socket, and events for the log, some of which
+//! wait for the output queued before them to be written.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -10,14 +10,18 @@ use crate::event::{AccessLog, Event};
 /// connection should cost a few hundred bytes, not the size of its largest burst.
 const KEEP_CAPACITY: usize = 256;
 
-/// An access-log line waiting until its response's last byte has been written (morgan times a
-/// response up to the moment it is handed to the socket).
+/// An event held back until the output queued before it has been written.
+///
+/// Access-log lines wait for their response's last byte (morgan times a response up to the moment
+/// it is handed to the socket); any event raised after such a line waits behind it, so the log
+/// order never depends on how the input happened to be chunked.
 #[derive(Debug)]
-struct PendingAccess {
-    /// Stream offset just past the response's last byte.
+struct Pending {
+    /// Stream offset just past the output queued before this event.
     end: u64,
-    started: Instant,
-    entry: AccessLog,
+    /// For access-log lines: when the request began.
+    started: Option<Instant>,
+    event: Event,
 }
 
 /// Pending output of one connection.
@@ -26,10 +30,10 @@ pub(crate) struct Outbox {
     bytes: Vec<u8>,
     /// How much of `bytes` the socket already took.
     sent: usize,
-    /// Bytes written over the connection's life, before `bytes[sent..]`.
+    /// Bytes written (or discarded) over the connection's life, before `bytes`.
     written_total: u64,
     events: VecDeque<Event>,
-    access: VecDeque<PendingAccess>,
+    pending: VecDeque<Pending>,
 }
 
 impl Outbox {
@@ -47,25 +51,39 @@ impl Outbox {
         self.bytes.len() - self.sent
     }
 
-    /// Drops everything not yet written (the socket is gone or given up on).
-    pub(crate) fn discard_unsent(&mut self) {
+    /// Drops everything not yet written (the socket is gone or given up on); held-back events
+    /// are released as of `now`.
+    pub(crate) fn discard_unsent(&mut self, now: Instant) {
+        self.written_total += self.bytes.len() as u64;
         self.bytes = Vec::new();
         self.sent = 0;
-        self.access.clear();
+        self.release_pending(now);
+    }
+
+    /// Stream offset just past everything queued so far.
+    fn queued_end(&self) -> u64 {
+        self.written_total + self.bytes.len() as u64
+    }
+
+    /// Stream offset just past everything written so far.
+    fn written_end(&self) -> u64 {
+        self.written_total + self.sent as u64
     }
 
     /// Queues an access-log entry for the response just appended.
     pub(crate) fn push_access(&mut self, started: Instant, entry: AccessLog) {
-        let end = self.written_total + self.bytes.len() as u64 - self.sent as u64;
-        self.access.push_back(PendingAccess {
-            end,
-            started,
-            entry,
-        });
+        let end = self.queued_end();
+        self.pending.push_back(Pending { end, started: Some(started), event: Event::Request(entry) });
     }
 
+    /// Queues an event, behind any access-log line still waiting for its response.
     pub(crate) fn push_event(&mut self, event: Event) {
-        self.events.push_back(event);
+        if self.pending.is_empty() {
+            self.events.push_back(event);
+        } else {
+            let end = self.queued_end();
+            self.pending.push_back(Pending { end, started: None, event });
+        }
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
@@ -76,24 +94,11 @@ impl Outbox {
         event
     }
 
-    /// The socket took `n` more bytes at `now`: completes access-log entries and frees the buffer
-    /// once drained.
+    /// The socket took `n` more bytes at `now`: releases the events waiting for them and frees
+    /// the buffer once drained.
     pub(crate) fn handle_written(&mut self, now: Instant, n: usize) {
-        let n = n.min(self.unsent_len());
-        self.sent += n;
-        let done_through = self.written_total + self.sent as u64;
-        while let Some(pending) = self.access.front() {
-            if pending.end > done_through {
-                break;
-            }
-            if let Some(PendingAccess {
-                started, mut entry, ..
-            }) = self.access.pop_front()
-            {
-                entry.elapsed = now.saturating_duration_since(started);
-                self.events.push_back(Event::Request(entry));
-            }
-        }
+        self.sent += n.min(self.unsent_len());
+        self.release_pending(now);
         if self.sent == self.bytes.len() {
             self.written_total += self.sent as u64;
             self.sent = 0;
@@ -111,6 +116,22 @@ impl Outbox {
             self.written_total += self.sent as u64;
             self.bytes = Vec::new();
             self.sent = 0;
+        }
+    }
+
+    /// Moves held-back events whose output is written to the event queue.
+    fn release_pending(&mut self, now: Instant) {
+        let written = self.written_end();
+        while self.pending.front().is_some_and(|p| p.end <= written) {
+            if let Some(Pending { started, mut event, .. }) = self.pending.pop_front() {
+                if let (Event::Request(entry), Some(started)) = (&mut event, started) {
+                    entry.elapsed = now.saturating_duration_since(started);
+                }
+                self.events.push_back(event);
+            }
+        }
+        if self.pending.is_empty() && self.pending.capacity() > 0 {
+            self.pending = VecDeque::new();
         }
     }
 }

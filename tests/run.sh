@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Every test of gif-chat, from a fresh machine: installs what it needs (idempotent), then runs
+# formatting and lint checks, the Rust test suites (core conversations, the behaviour suite
+# against all three runtimes, headless Chromium, descriptor exhaustion, load generator at small
+# scale), Autobahn conformance, nginx in front, and each fuzz target briefly.
+#
+#   bash tests/run.sh            # everything
+#   FUZZ_SECONDS=0 bash tests/run.sh   # skip fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---- dependencies (each installed only when missing) ----
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
+fc-list 2>/dev/null | grep -qi nanum || need_apt+=(fonts-nanum)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v prlimit >/dev/null || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  step "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${need_apt[@]}"
+fi
+if ! command -v kosoku >/dev/null; then
+  step "pip install kosoku"
+  python3 -m pip install -q kosoku
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  step "npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+if [ "$FUZZ_SECONDS" != 0 ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  step "cargo install cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
+# ---- static checks ----
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
+# ---- Rust suites ----
+step "cargo build (all binaries)"
+cargo build --workspace --bins -q
+step "cargo test"
+cargo test --workspace -q 2>&1 | tee "${TMPDIR:-/tmp}/gif-chat-cargo-test.log"
+
+EXTRA="$ROOT/tests/extra.d"
+if [ -d "$EXTRA" ]; then
+  for script in "$EXTRA"/*.sh; do
+    [ -e "$script" ] || continue
+    step "$(basename "$script")"
+    bash "$script"
+  done
+fi
+
+if [ "$FUZZ_SECONDS" != 0 ] && [ -f fuzz/run.sh ]; then
+  step "fuzz ($FUZZ_SECONDS s per target)"
+  bash fuzz/run.sh "$FUZZ_SECONDS"
+fi
+
+step "all tests passed"
