@@ -11,6 +11,8 @@ pub enum ProtocolError {
     ReservedOpcode(u8),
     #[error("fragmented control frame")]
     FragmentedControl,
+    #[error("64-bit payload length with the most significant bit set")]
+    InvalidLength,
     #[error("control frame payload over 125 bytes")]
     ControlTooLong,
     #[error("continuation frame without a message to continue")]
