@@ -49,7 +49,9 @@ proptest! {
         let chunked = run(&bytes, &cuts);
         prop_assert_eq!(&whole.0, &chunked.0);
         prop_assert_eq!(&whole.1, &chunked.1);
-        prop_assert_eq!(whole.2, chunked.2);
+        // Only the end state is comparable: how many states an observer sees in between depends
+        // on how often it looks.
+        prop_assert_eq!(whole.2.last(), chunked.2.last());
     }
 
     #[test]

@@ -460,7 +460,7 @@ fn invalid_utf8_closes_with_1007_even_across_fragments() {
     assert_closed_with(&client_frame(true, 1, &[0xff]), 1007);
     let euro = "€".as_bytes();
     let mut frames = client_frame(false, 1, &euro[..2]);
-    frames.extend(client_frame(true, 0, &[b'x']));
+    frames.extend(client_frame(true, 0, b"x"));
     assert_closed_with(&frames, 1007);
 }
 
