@@ -1,0 +1,120 @@
+//! Accepting connections and stopping gracefully.
+//!
+//! The accept loop spawns one task per connection and backs off (a timer, never a spin) when the
+//! process runs out of descriptors (B6). A stop is a future given to [`serve_until`], so the
+//! binary can tie it to SIGINT/SIGTERM and tests to anything: when it resolves, the listener is
+//! closed, every connection task is told through a [`StopFlag`], and the server waits for the
+//! open-connection count to reach zero, at most the shutdown timeout (B4).
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gif_chat_core::{log, AcceptThrottle, Config};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::oneshot;
+
+use crate::connection::{self, OpenConnections, Shared, StopFlag};
+use crate::logger::Logger;
+
+/// Serves `listener` until `stop` resolves, then stops gracefully within `shutdown_timeout`.
+/// Returns how many connections were still open when it gave up (0 after a clean stop). Must
+/// run inside a tokio runtime with I/O and time enabled.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: Arc<Config>,
+    logger: Logger,
+    shutdown_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> usize {
+    let open = OpenConnections::new();
+    let shared = Shared {
+        config,
+        logger: logger.clone(),
+        stop: StopFlag::new(),
+    };
+    let stop_flag = Arc::clone(&shared.stop);
+
+    tokio::select! {
+        () = accept_loop(listener, shared, Arc::clone(&open)) => {}
+        () = stop => {}
+    }
+    // The accept loop's future, and with it the listener, is dropped here: no new connections.
+
+    logger.push_line(&log::stopping(open.count(), shutdown_timeout));
+    stop_flag.stop();
+    let closed = tokio::time::timeout(shutdown_timeout, open.all_closed()).await;
+    let left = if closed.is_ok() { 0 } else { open.count() };
+    logger.push_line(&log::stopped(left));
+    logger.flush();
+    left
+}
+
+/// Accepts forever, spawning a task per connection.
+async fn accept_loop(listener: TcpListener, shared: Shared, open: Arc<OpenConnections>) {
+    let mut throttle = AcceptThrottle::new();
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                // Counted before spawning, so a stop right after this sees the connection.
+                let guard = open.open();
+                tokio::spawn(connection::drive(stream, peer, &shared, guard));
+            }
+            Err(e) => {
+                let verdict = throttle.handle_error(Instant::now(), &e);
+                if let Some(line) = verdict.log {
+                    shared.logger.push_line(&line);
+                }
+                if let Some(resume_at) = verdict.resume_at {
+                    tokio::time::sleep_until(resume_at.into()).await;
+                }
+            }
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, registered before the server announces its port so that a stop signal
+/// sent as soon as the port is known is caught rather than killing the process.
+#[derive(Debug)]
+pub struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    /// Registers the handlers; must run inside a tokio runtime.
+    pub fn register() -> io::Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    /// Spawns the signal watcher: the first signal resolves the returned future (the graceful
+    /// stop), a second one logs and exits the process at once with status 130.
+    pub fn watch(mut self, logger: Logger) -> impl Future<Output = ()> {
+        let (first_tx, first_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            self.recv().await;
+            let _ = first_tx.send(());
+            self.recv().await;
+            logger.push_line(&log::forced_stop());
+            logger.flush();
+            std::process::exit(130);
+        });
+        async move {
+            // An error means the watcher task is gone, which only happens as the runtime shuts
+            // down: stopping is right then too.
+            let _ = first_rx.await;
+        }
+    }
+}
