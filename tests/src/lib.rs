@@ -76,11 +76,11 @@ impl fmt::Display for Runtime {
 macro_rules! runtime_matrix {
     ($(
         $(#[$meta:meta])*
-        async fn $name:ident($runtime:ident: Runtime) $body:block
+        async fn $name:ident($runtime:ident: $runtime_type:ty) $body:block
     )*) => {
         $(
             $(#[$meta])*
-            async fn $name($runtime: $crate::Runtime) $body
+            async fn $name($runtime: $runtime_type) $body
         )*
         $crate::runtime_matrix!(@runtime runtime_tokio Tokio $($name)*);
         $crate::runtime_matrix!(@runtime runtime_smol Smol $($name)*);
