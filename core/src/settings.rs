@@ -16,7 +16,7 @@ use crate::proxy::{TrustProxy, TrustProxyError};
 /// Every option can also be set by the environment variable shown, or in a `.env` file in the
 /// working directory.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about, long_about = None)]
+#[command(name = "gif-chat", version)]
 pub struct Settings {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 8005)]
