@@ -33,8 +33,9 @@ use crate::{bind_listener, write_log};
 const LISTENER: Token = Token(usize::MAX - 1);
 /// The signal pipe's token.
 const SIGNALS: Token = Token(usize::MAX - 2);
-/// Slab keys from here on would collide with the tokens above.
-const MAX_KEY: usize = usize::MAX - 3;
+/// The largest slab key admitted: timer entries store keys as `u32`, and the tokens above must
+/// stay out of reach (on 32-bit targets too).
+const MAX_KEY: u32 = u32::MAX - 3;
 
 /// The shared read buffer: one per loop, however many connections.
 const SCRATCH_BYTES: usize = 64 * 1024;
@@ -43,15 +44,18 @@ const EVENTS_CAPACITY: usize = 1024;
 /// Connections accepted per turn before the others get a turn; the rest wait for the next one.
 const ACCEPT_BUDGET: usize = 256;
 
-/// Why the server could not start.
+/// Why the server could not start. Each prints as the underlying error, as in the other
+/// runtimes, so that the fatal line is the same whichever runtime serves.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Creating, binding or listening on the socket failed (port in use, bad address, ...).
     #[error(transparent)]
     Bind(io::Error),
-    #[error("cannot create the event loop: {0}")]
+    /// The `Poll` could not be created or a socket not registered.
+    #[error(transparent)]
     Poll(io::Error),
-    #[error("cannot install the SIGINT/SIGTERM handlers: {0}")]
+    /// SIGINT/SIGTERM could not be hooked.
+    #[error(transparent)]
     Signals(io::Error),
 }
 
@@ -237,7 +241,7 @@ impl Server {
         let _ = stream.set_nodelay(true);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        if key > MAX_KEY {
+        if key > MAX_KEY as usize {
             return;
         }
         let interest = Interest::READABLE | Interest::WRITABLE;
@@ -272,8 +276,12 @@ impl Server {
             self.conns.try_remove(key);
             return;
         }
-        let want = slot.conn.poll_timeout();
-        self.timers.arm(&mut slot.armed, key, slot.generation, want);
+        // Always a u32: `admit` takes no larger key.
+        if let Ok(timer_key) = u32::try_from(key) {
+            let want = slot.conn.poll_timeout();
+            self.timers
+                .arm(&mut slot.armed, timer_key, slot.generation, want);
+        }
         if status == Status::Yielded && !slot.queued {
             slot.queued = true;
             self.ready.push_back((key, slot.generation));
@@ -303,7 +311,8 @@ impl Server {
         self.timers
             .pop_due(Instant::now(), |entry| is_current(conns, entry), &mut due);
         for entry in due.drain(..) {
-            let Some(slot) = self.conns.get_mut(entry.key) else {
+            let key = entry.key as usize;
+            let Some(slot) = self.conns.get_mut(key) else {
                 continue;
             };
             slot.armed = None;
@@ -311,7 +320,7 @@ impl Server {
             if slot.conn.poll_timeout().is_some_and(|at| at <= now) {
                 slot.conn.handle_timeout(now);
             }
-            self.drive(entry.key);
+            self.drive(key);
         }
         self.due = due;
     }
@@ -356,6 +365,6 @@ impl Server {
 /// Whether a timer entry still speaks for the connection in its slot.
 fn is_current(conns: &Slab<Slot>, entry: &Entry) -> bool {
     conns
-        .get(entry.key)
+        .get(entry.key as usize)
         .is_some_and(|slot| slot.generation == entry.generation && slot.armed == Some(entry.at))
 }

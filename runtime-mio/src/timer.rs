@@ -25,10 +25,13 @@ use std::time::Instant;
 const COMPACT_SLACK: usize = 1024;
 
 /// One armed deadline: the connection in slab slot `key`, of `generation`, wants waking at `at`.
+///
+/// The key is a `u32` (the loop admits no more connections than that) so that an entry takes
+/// 24 bytes rather than 32: the heap holds one per connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Entry {
     pub at: Instant,
-    pub key: usize,
+    pub key: u32,
     pub generation: u32,
 }
 
@@ -53,7 +56,7 @@ impl Timers {
     pub fn arm(
         &mut self,
         armed: &mut Option<Instant>,
-        key: usize,
+        key: u32,
         generation: u32,
         want: Option<Instant>,
     ) {
@@ -140,7 +143,7 @@ mod tests {
 
     /// A stand-in for the loop's slab.
     #[derive(Default)]
-    struct Conns(HashMap<usize, Slot>);
+    struct Conns(HashMap<u32, Slot>);
 
     impl Conns {
         fn is_current(&self, entry: &Entry) -> bool {
@@ -149,13 +152,13 @@ mod tests {
             })
         }
 
-        fn arm(&mut self, timers: &mut Timers, key: usize, want: Option<Instant>) {
+        fn arm(&mut self, timers: &mut Timers, key: u32, want: Option<Instant>) {
             let slot = self.0.entry(key).or_default();
             timers.arm(&mut slot.armed, key, slot.generation, want);
         }
 
         /// Pops what is due and disarms it, as the loop does.
-        fn fire(&mut self, timers: &mut Timers, now: Instant) -> Vec<(usize, Instant)> {
+        fn fire(&mut self, timers: &mut Timers, now: Instant) -> Vec<(u32, Instant)> {
             let mut due = Vec::new();
             timers.pop_due(now, |e| self.is_current(e), &mut due);
             for entry in &due {
@@ -272,7 +275,7 @@ mod tests {
         let mut conns = Conns::default();
         // 3000 connections arm a far deadline, then close (stale entries) ...
         for key in 0..3000 {
-            conns.arm(&mut timers, key, Some(t0 + ms(10_000 + key as u64)));
+            conns.arm(&mut timers, key, Some(t0 + ms(10_000 + u64::from(key))));
         }
         conns.0.clear();
         // ... and ten live ones remain.
@@ -284,7 +287,7 @@ mod tests {
                     armed: None,
                 },
             );
-            conns.arm(&mut timers, key, Some(t0 + ms(key as u64)));
+            conns.arm(&mut timers, key, Some(t0 + ms(u64::from(key))));
         }
         assert_eq!(timers.len(), 3010);
         timers.compact(conns.0.len(), |e| conns.is_current(e));
