@@ -5,29 +5,28 @@
 //! lines and handles signals; every protocol decision and every log text is the core's, so this
 //! server behaves and logs exactly like the tokio and mio ones.
 //!
-//! - [`server`]: the executor threads, the accept loop and the graceful stop;
-//! - [`conn`]: the task that drives one connection;
+//! - `server`: the executor threads, the accept loop and the graceful stop ([`Server`]);
+//! - `conn`: the task that drives one connection;
 //! - [`logger`]: the shared log buffer and its flusher thread;
 //! - [`listener`]: the listening socket.
 
 #![forbid(unsafe_code)]
 
-pub mod conn;
+mod conn;
 pub mod listener;
 pub mod logger;
-pub mod server;
+mod server;
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use async_io::Async;
 use async_signal::{Signal, Signals};
 use gif_chat_core::settings::SettingsError;
 use gif_chat_core::{log, Settings};
 
 use crate::logger::{print_now, Log};
-pub use crate::server::Server;
+pub use crate::server::{stop_requests, Server};
 
 /// Why the server could not start. Each prints as the underlying error, so the fatal line is the
 /// same in every runtime.
@@ -54,11 +53,11 @@ impl StartError {
     }
 }
 
-/// Starts the server with `settings` and serves until stopped (the whole of `main`, after the
-/// settings are parsed): the process's exit code.
+/// Starts the server with `settings` and serves until stopped by SIGINT/SIGTERM (the whole of
+/// `main` after the settings are parsed): the process's exit code.
 pub fn run(settings: Settings) -> ExitCode {
     match start(&settings) {
-        Ok(server) => server.serve(),
+        Ok((server, signals)) => server.serve(stop_requests(signals)),
         Err(error) => {
             print_now(&log::fatal(&error));
             ExitCode::from(error.exit_code())
@@ -66,31 +65,28 @@ pub fn run(settings: Settings) -> ExitCode {
     }
 }
 
-/// Checks the settings, prints the warnings, binds, hooks the stop signals and prints the
-/// listening line; the server is then ready to [`serve`](Server::serve).
-pub fn start(settings: &Settings) -> Result<Server, StartError> {
+/// The start-up steps in the contract's order: check the settings, print the warnings, bind,
+/// hook the stop signals, print the listening line.
+fn start(settings: &Settings) -> Result<(Server, Signals), StartError> {
     let colored = io::stdout().is_terminal();
-    let config = settings.to_config(colored)?;
+    let config = Arc::new(settings.to_config(colored)?);
     for warning in settings.warnings() {
         print_now(&log::warning(warning));
     }
-    let listener = listener::bind(settings.listen_addr(), settings.dual_stack())
-        // `bind` left the socket non-blocking.
-        .and_then(Async::new_nonblocking)
+    let server = listener::bind(settings.listen_addr(), settings.dual_stack())
+        .and_then(|listener| {
+            Server::new(
+                listener,
+                config,
+                Log::new(colored),
+                settings.shutdown_timeout(),
+            )
+        })
         .map_err(StartError::Bind)?;
-    let port = listener
-        .get_ref()
-        .local_addr()
-        .map_err(StartError::Bind)?
-        .port();
+    let port = server.local_addr().map_err(StartError::Bind)?.port();
     // Hooked before the listening line: whoever reads that line may signal us at once.
     let signals = Signals::new([Signal::Int, Signal::Term]).map_err(StartError::Signals)?;
     // Straight to stdout: the tests read this line to learn the port.
     print_now(&log::listening(port));
-    Ok(Server {
-        listener,
-        signals,
-        shared: server::Shared::new(Arc::new(config), Log::new(colored)),
-        shutdown_timeout: settings.shutdown_timeout(),
-    })
+    Ok((server, signals))
 }

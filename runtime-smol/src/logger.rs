@@ -8,7 +8,9 @@
 //! executor thread that serves connections.
 //!
 //! Order is kept: a flush takes the pending lines and writes them while holding the writer lock,
-//! so two flushes (the thread's and a synchronous one at start-up or exit) cannot swap lines.
+//! so two flushes (the thread's and a synchronous one at exit) cannot swap lines.
+//!
+//! The two streams are [`Sink`]s, stdout and stderr in the binary, so a test can read the log.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,14 +20,16 @@ use event_listener::{Event as Notify, Listener};
 use gif_chat_core::log::{LogBuffer, LogLine, Stream};
 use gif_chat_core::Event;
 
+/// Where one stream of the log goes.
+pub type Sink = Box<dyn Write + Send>;
+
 /// Pending log lines, shared by every task and thread of the server.
 #[derive(Debug)]
 pub struct Log {
     /// Lines appended since the last flush.
     pending: Mutex<LogBuffer>,
-    /// The buffer being written; holding its lock is what orders flushes. Swapped with `pending`
-    /// so both keep their capacity and a busy server allocates nothing per line.
-    writer: Mutex<LogBuffer>,
+    /// The sinks and the buffer being written; holding this lock is what orders flushes.
+    writer: Mutex<Writer>,
     /// Wakes the flusher thread when `pending` goes from empty to non-empty, or on close.
     wake: Notify,
     /// Set once the server is done: the flusher thread writes what is left and ends.
@@ -35,10 +39,20 @@ pub struct Log {
 }
 
 impl Log {
+    /// A log printed to the process's stdout and stderr.
     pub fn new(colored: bool) -> Log {
+        Log::with_sinks(colored, Box::new(io::stdout()), Box::new(io::stderr()))
+    }
+
+    /// A log printed to the given sinks.
+    pub fn with_sinks(colored: bool, stdout: Sink, stderr: Sink) -> Log {
         Log {
             pending: Mutex::new(LogBuffer::default()),
-            writer: Mutex::new(LogBuffer::default()),
+            writer: Mutex::new(Writer {
+                spare: LogBuffer::default(),
+                stdout,
+                stderr,
+            }),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             colored,
@@ -75,11 +89,18 @@ impl Log {
 
     /// Writes everything pending now, on the calling thread.
     pub fn flush(&self) {
-        let mut writing = lock(&self.writer);
-        std::mem::swap(&mut *lock(&self.pending), &mut *writing);
+        let mut writer = lock(&self.writer);
+        let Writer {
+            spare,
+            stdout,
+            stderr,
+        } = &mut *writer;
+        // Swapped, not copied: both buffers keep their capacity, so a busy server allocates
+        // nothing per line.
+        std::mem::swap(&mut *lock(&self.pending), spare);
         // A log line that cannot be written (stdout closed) has nowhere else to go.
-        let _ = write_out(&mut io::stdout().lock(), &mut writing.stdout);
-        let _ = write_out(&mut io::stderr().lock(), &mut writing.stderr);
+        let _ = write_out(stdout, &mut spare.stdout);
+        let _ = write_out(stderr, &mut spare.stderr);
     }
 
     /// The flusher thread's body: flush whenever lines are pending, until [`close`](Self::close).
@@ -104,8 +125,24 @@ impl Log {
     }
 }
 
+/// The writing side of a [`Log`].
+struct Writer {
+    /// Lines taken from `pending`, being written.
+    spare: LogBuffer,
+    stdout: Sink,
+    stderr: Sink,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("spare", &self.spare)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Writes `bytes` out and empties it (keeping its capacity), whatever happens.
-fn write_out(out: &mut impl Write, bytes: &mut Vec<u8>) -> io::Result<()> {
+fn write_out(out: &mut dyn Write, bytes: &mut Vec<u8>) -> io::Result<()> {
     if bytes.is_empty() {
         return Ok(());
     }
@@ -126,6 +163,6 @@ pub fn print_now(line: &LogLine) {
 }
 
 /// A poisoned log mutex only means a panic elsewhere; the buffer itself is still whole.
-fn lock(mutex: &Mutex<LogBuffer>) -> MutexGuard<'_, LogBuffer> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,5 +1,7 @@
 //! `runtime-smol`: gif-chat served by the smol runtime. Options: `--help`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -6,13 +6,20 @@
 //! over the machine as tokio's multi-threaded runtime does. Each thread runs
 //! `async_io::block_on(executor.run(..))`, so whichever thread has nothing to do waits in the
 //! reactor itself and runs the woken task without a hand-off through async-io's fallback thread.
-//! The main thread is one of them: it also runs the control future (accept loop, signals, stop),
-//! while the others run only tasks. Everything lives in a `thread::scope`, so tasks borrow the
-//! shared state instead of reference-counting it, and `run` returns with no thread left behind.
+//! The main thread is one of them: it also runs the control future (accept loop, stop requests,
+//! graceful stop), while the others run only tasks. Everything lives in a `thread::scope`, so
+//! tasks borrow the shared state instead of reference-counting it, and [`Server::serve`] returns
+//! with none of its threads left behind.
+//!
+//! The stop requests are a stream (SIGINT/SIGTERM in the binary, a channel in tests): the first
+//! item closes the listener and broadcasts the stop to every connection task through one
+//! `event_listener::Event`; the second exits the process at once.
 
+use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,11 +30,11 @@ use async_io::{Async, Timer};
 use async_signal::Signals;
 use event_listener::{Event as Notify, EventListener};
 use gif_chat_core::{log, AcceptThrottle, Config};
-use smol::stream::StreamExt as _;
+use smol::stream::{Stream, StreamExt as _};
 use smol::{future, Executor};
 
 use crate::conn;
-use crate::logger::Log;
+use crate::logger::{print_now, Log};
 
 /// Connections accepted in a row before the accept loop lets other work run: under a connect
 /// burst `accept` never waits, and the main thread also runs connection tasks and signals.
@@ -35,7 +42,7 @@ const ACCEPT_BATCH: usize = 64;
 
 /// What every connection task and the control future share.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub config: Arc<Config>,
     pub log: Log,
     /// Connection tasks alive, for the stop line and the stop's end.
@@ -91,23 +98,38 @@ impl Drop for OpenGuard<'_> {
 /// A bound listener and everything else needed to serve.
 #[derive(Debug)]
 pub struct Server {
-    pub(crate) listener: Async<TcpListener>,
-    pub(crate) signals: Signals,
-    pub(crate) shared: Shared,
-    pub(crate) shutdown_timeout: Duration,
+    listener: Async<TcpListener>,
+    shared: Shared,
+    shutdown_timeout: Duration,
 }
 
 impl Server {
+    /// A server for `listener` (bound and listening), logging to `log`; a graceful stop waits
+    /// at most `shutdown_timeout` for the connections to close.
+    pub fn new(
+        listener: TcpListener,
+        config: Arc<Config>,
+        log: Log,
+        shutdown_timeout: Duration,
+    ) -> io::Result<Server> {
+        Ok(Server {
+            listener: Async::new(listener)?,
+            shared: Shared::new(config, log),
+            shutdown_timeout,
+        })
+    }
+
     /// The address actually bound (PORT=0 picks a port).
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.get_ref().local_addr()
     }
 
-    /// Serves until a stop signal and the graceful stop that follows; the process's exit code.
-    pub fn serve(self) -> ExitCode {
+    /// Serves until `stops` yields once, then stops gracefully (B4); a second item exits the
+    /// process at once with status 130. The binary's `stops` are SIGINT and SIGTERM. Returns
+    /// the exit code after a graceful stop.
+    pub fn serve(self, stops: impl Stream<Item = ()>) -> ExitCode {
         let Server {
             listener,
-            signals,
             shared,
             shutdown_timeout,
         } = self;
@@ -120,10 +142,16 @@ impl Server {
             let shared = &shared;
             let executor = &executor;
             let workers_stopped = &workers_stopped;
-            // If a thread cannot be started the server runs on fewer; the main thread is enough.
-            let _ = thread::Builder::new()
+            // Without its flusher the server would log nothing until it stops.
+            if let Err(error) = thread::Builder::new()
                 .name("gif-chat-log".into())
-                .spawn_scoped(scope, || shared.log.run_flusher());
+                .spawn_scoped(scope, || shared.log.run_flusher())
+            {
+                print_now(&log::fatal(&error));
+                return ExitCode::FAILURE;
+            }
+            // A worker that cannot be started leaves the server on fewer threads; the main
+            // thread alone can serve.
             for n in 1..threads {
                 let _ = thread::Builder::new()
                     .name(format!("smol-{n}"))
@@ -135,7 +163,7 @@ impl Server {
                 executor,
                 shared,
                 listener,
-                signals,
+                stops,
                 shutdown_timeout,
             )));
             drop(stop_workers);
@@ -147,19 +175,26 @@ impl Server {
     }
 }
 
+/// SIGINT and SIGTERM as the stop requests [`Server::serve`] takes. If the signal pipe fails,
+/// the stream ends and no stop can come any more (the process can still be killed).
+pub fn stop_requests(signals: Signals) -> impl Stream<Item = ()> + Unpin {
+    signals.map_while(|signal| signal.ok().map(drop))
+}
+
 /// Accepts until the first stop signal, then drives the graceful stop.
 async fn control<'a>(
     executor: &Executor<'a>,
     shared: &'a Shared,
     listener: Async<TcpListener>,
-    mut signals: Signals,
+    stops: impl Stream<Item = ()>,
     timeout: Duration,
 ) -> ExitCode {
+    let mut stops = pin!(stops);
     // The accept loop owns the listener: when the signal wins the race, dropping the loop
     // closes the listening socket, and new connections are refused from then on.
     future::or(
         accept_loop(executor, shared, listener),
-        next_signal(&mut signals),
+        next_stop(&mut stops),
     )
     .await;
 
@@ -178,10 +213,10 @@ async fn control<'a>(
         if shared.open_connections() == 0 {
             break;
         }
-        match wait_stop(closed, &mut deadline, &mut signals).await {
+        match wait_stop(closed, &mut deadline, &mut stops).await {
             StopWake::Closed => {}
             StopWake::Deadline => break,
-            StopWake::Signal => {
+            StopWake::SecondStop => {
                 shared.log.line(&log::forced_stop());
                 shared.log.flush();
                 std::process::exit(130);
@@ -196,10 +231,14 @@ async fn control<'a>(
 enum StopWake {
     Closed,
     Deadline,
-    Signal,
+    SecondStop,
 }
 
-async fn wait_stop(closed: EventListener, deadline: &mut Timer, signals: &mut Signals) -> StopWake {
+async fn wait_stop(
+    closed: EventListener,
+    deadline: &mut Timer,
+    stops: &mut (impl Stream<Item = ()> + Unpin),
+) -> StopWake {
     let closed = async {
         closed.await;
         StopWake::Closed
@@ -209,18 +248,17 @@ async fn wait_stop(closed: EventListener, deadline: &mut Timer, signals: &mut Si
         StopWake::Deadline
     };
     let signal = async {
-        next_signal(signals).await;
-        StopWake::Signal
+        next_stop(stops).await;
+        StopWake::SecondStop
     };
     future::or(future::or(closed, deadline), signal).await
 }
 
-/// The next SIGINT or SIGTERM. If the signal pipe fails, no signal can arrive any more.
-async fn next_signal(signals: &mut Signals) {
-    if let Some(Ok(_)) = signals.next().await {
-        return;
+/// The next stop request; none ever comes once the stream has ended.
+async fn next_stop(stops: &mut (impl Stream<Item = ()> + Unpin)) {
+    if stops.next().await.is_none() {
+        future::pending::<()>().await;
     }
-    future::pending::<()>().await;
 }
 
 /// Accepts connections and spawns a task for each, forever; errors go through [`AcceptThrottle`]
