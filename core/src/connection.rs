@@ -112,12 +112,13 @@ impl Connection {
     /// Bytes read from the socket, in any chunking. All of `input` is taken.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
         match &mut self.phase {
-            Phase::Http(http) => {
+            // Once a final response is queued, what else arrives is dropped unread.
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
                 http.push(input);
                 self.process_http(now);
             }
             Phase::WebSocket(_) => self.process_websocket(now, input),
-            Phase::Done => {}
+            Phase::Http(_) | Phase::Done => {}
         }
     }
 
@@ -179,15 +180,17 @@ impl Connection {
         }
     }
 
-    /// The server is stopping (B4): WebSockets get close 1001, HTTP connections close after the
-    /// response in flight.
+    /// The server is stopping (B4): WebSockets get close 1001, HTTP connections close once the
+    /// responses already queued are written.
     pub fn handle_shutdown(&mut self, now: Instant) {
         if self.stopping {
             return;
         }
         self.stopping = true;
         match &mut self.phase {
-            Phase::Http(http) if !http.is_mid_request() => self.finish(now),
+            // Responses already queued are written; a request still arriving is not waited for:
+            // the stop has a deadline, a slow client does not get to hold it.
+            Phase::Http(_) => self.finish(now),
             Phase::WebSocket(ws) if self.lifecycle == Lifecycle::Open => {
                 ws.close_sent = true;
                 write_close(self.out.bytes_mut(), 1001, "");

@@ -536,3 +536,18 @@ fn trusted_proxy_header_sets_the_logged_ip_and_untrusted_is_ignored() {
         matches!(direct.take_events()[0], Event::Connected { ip, .. } if ip.to_string() == "198.51.100.1")
     );
 }
+
+#[test]
+fn stop_closes_http_after_queued_output_and_drops_half_requests() {
+    let mut idle = Peer::new(config());
+    idle.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    idle.conn.handle_shutdown(idle.now);
+    idle.drain();
+    assert_eq!(idle.conn.lifecycle(), Lifecycle::Closed);
+    let mut half = Peer::new(config());
+    half.send(b"GET / HTTP/1.1\r\nHo");
+    half.conn.handle_shutdown(half.now);
+    half.drain();
+    assert_eq!(half.conn.lifecycle(), Lifecycle::Closed);
+    assert!(half.take_text().is_empty());
+}
