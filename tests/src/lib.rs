@@ -61,10 +61,16 @@ impl fmt::Display for Runtime {
 
 /// Writes each scenario once and runs it against every runtime.
 ///
-/// ```ignore
+/// ```no_run
+/// use gif_chat_tests::{runtime_matrix, Runtime, Server};
+///
 /// runtime_matrix! {
-///     async fn prints_the_start_line(runtime: Runtime) { /* ... */ }
+///     async fn prints_the_start_line(runtime: Runtime) {
+///         let server = Server::start(runtime, &[]).await;
+///         assert_ne!(server.port(), 0);
+///     }
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// defines the scenario as a plain `async fn` and, for each runtime, a `#[tokio::test]` in a

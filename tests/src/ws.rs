@@ -161,6 +161,8 @@ impl Frame {
 pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xa;
 
 /// The sample key of RFC 6455 §1.3 and the accept value it must produce.
 const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -176,12 +178,21 @@ pub struct RawWs {
 impl RawWs {
     /// Connects and performs the opening handshake by hand.
     pub async fn handshake(port: u16, path: &str) -> RawWs {
+        RawWs::handshake_with(port, path, &[]).await
+    }
+
+    /// [`handshake`](Self::handshake) with extra request headers.
+    pub async fn handshake_with(port: u16, path: &str, extra: &[(&str, &str)]) -> RawWs {
         let mut stream = crate::http::connect(port).await;
-        let request = format!(
+        let mut request = format!(
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_KEY}\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Version: 13\r\n"
         );
+        for (name, value) in extra {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
         stream
             .write_all(request.as_bytes())
             .await
