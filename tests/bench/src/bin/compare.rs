@@ -1,0 +1,253 @@
+//! `compare`: builds every server, runs the same loads against each, prints a table and writes
+//! BENCHMARKS.md, tests/bench/results.json and SVG charts in tests/bench/figures.
+//!
+//! ```text
+//! cargo run --release -p gif-chat-bench --bin compare              # full run, ~25 min
+//! cargo run --release -p gif-chat-bench --bin compare -- --quick   # smoke sizes, ~1 min
+//! cargo run --release -p gif-chat-bench --bin compare -- --only mio,node
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use gif_chat_bench::compare::chart::{self, Bar};
+use gif_chat_bench::compare::servers::Kind;
+use gif_chat_bench::compare::summary::{self, Row};
+use gif_chat_bench::compare::{self, markdown, Plan};
+
+/// Compare gif-chat's runtimes with the seed's Node app and tokio-tungstenite.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Smoke-test sizes (50 connections, 2 s, one repeat); writes to a temporary directory.
+    #[arg(long)]
+    quick: bool,
+    /// Servers to run: tokio, smol, mio, node, tungstenite, tungstenite-4k.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Repeats of every measurement (default 3, 1 with --quick).
+    #[arg(long)]
+    repeats: Option<usize>,
+    /// Connections of the tick load (default 10000).
+    #[arg(long)]
+    connections: Option<usize>,
+    /// Connections of the large tick load, ours only (default 19000).
+    #[arg(long)]
+    big_connections: Option<usize>,
+    /// Seconds of the tick window (default 24).
+    #[arg(long)]
+    tick_seconds: Option<f64>,
+    /// Seconds of the echo, churn and HTTP windows (default 10).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Skip `cargo build --release` (binaries already built).
+    #[arg(long)]
+    no_build: bool,
+    /// Where to write the report (default: BENCHMARKS.md at the workspace root; with --quick a
+    /// temporary directory).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    /// The workspace root.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))]
+    root: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = cli.root.canonicalize().unwrap_or(cli.root.clone());
+    let mut plan = if cli.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    if let Some(r) = cli.repeats {
+        plan.repeats = r.max(1);
+    }
+    if let Some(n) = cli.connections {
+        plan.tick_connections = n;
+    }
+    if let Some(n) = cli.big_connections {
+        plan.big_connections = n;
+    }
+    if let Some(s) = cli.tick_seconds {
+        plan.tick_seconds = s;
+    }
+    if let Some(s) = cli.seconds {
+        plan.seconds = s;
+    }
+    let mut kinds = Vec::new();
+    for key in &cli.only {
+        match Kind::from_key(key) {
+            Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+            Some(_) => {}
+            None => {
+                eprintln!("compare: unknown server {key:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if kinds.is_empty() {
+        kinds = Kind::ALL.to_vec();
+    }
+    kinds.sort();
+    let (markdown_path, figures_dir, json_path) = match (&cli.out_dir, cli.quick) {
+        (Some(dir), _) => (
+            dir.join("BENCHMARKS.md"),
+            dir.join("figures"),
+            dir.join("results.json"),
+        ),
+        (None, true) => {
+            let dir = std::env::temp_dir().join("gif-chat-bench-quick");
+            (
+                dir.join("BENCHMARKS.md"),
+                dir.join("figures"),
+                dir.join("results.json"),
+            )
+        }
+        (None, false) => (
+            root.join("BENCHMARKS.md"),
+            root.join("tests/bench/figures"),
+            root.join("tests/bench/results.json"),
+        ),
+    };
+    let logs = std::env::temp_dir().join(format!("gif-chat-bench-logs-{}", std::process::id()));
+    for dir in [&figures_dir, &logs] {
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            eprintln!("compare: {}: {error}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut failures = Vec::new();
+    if !cli.no_build {
+        kinds = compare::build(&root, &kinds, &mut failures);
+    }
+    if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
+        kinds.retain(|k| *k != Kind::Node);
+    }
+    eprintln!("compare: server logs in {}", logs.display());
+    let mut results = compare::measure(&root, &kinds, &plan, &logs);
+    failures.append(&mut results.failures);
+    let rows = summary::rows(&results, &kinds);
+    let figures = draw(&rows, &figures_dir, &markdown_path, &mut failures);
+    let command = command_line(&cli);
+    let analysis = std::fs::read_to_string(root.join("tests/bench/ANALYSIS.md")).ok();
+    let doc = markdown::document(
+        &command,
+        &plan,
+        &rows,
+        &failures,
+        &figures,
+        analysis.as_deref().filter(|_| !plan.quick),
+    );
+    let json = serde_json::json!({
+        "command": command,
+        "plan": plan,
+        "rows": rows,
+        "targets": markdown::targets(&rows, &plan),
+        "failures": failures,
+        "runs": results.runs,
+    });
+    let written = std::fs::write(&markdown_path, &doc).and_then(|()| {
+        std::fs::write(
+            &json_path,
+            serde_json::to_string_pretty(&json).unwrap_or_default(),
+        )
+    });
+    if let Err(error) = written {
+        eprintln!("compare: writing results: {error}");
+        return ExitCode::FAILURE;
+    }
+    // The results part of the document is the table to print.
+    let start = doc.find("## Results").unwrap_or(0);
+    println!("{}", doc.get(start..).unwrap_or_default());
+    println!(
+        "written: {} and {}",
+        markdown_path.display(),
+        json_path.display()
+    );
+    ExitCode::SUCCESS
+}
+
+fn command_line(cli: &Cli) -> String {
+    let mut command = "cargo run --release -p gif-chat-bench --bin compare".to_owned();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.is_empty() {
+        command.push_str(" -- ");
+        command.push_str(&args.join(" "));
+    }
+    let _ = cli;
+    command
+}
+
+/// Draws the charts; returns (title, path relative to the markdown file).
+fn draw(
+    rows: &[Row],
+    dir: &Path,
+    markdown: &Path,
+    failures: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let bars = |value: &dyn Fn(&Row) -> Option<f64>| -> Vec<Bar> {
+        rows.iter()
+            .filter_map(|r| {
+                Some(Bar {
+                    label: r.server.to_owned(),
+                    value: value(r)?,
+                    ours: r.ours,
+                })
+            })
+            .collect()
+    };
+    let n = rows
+        .iter()
+        .find_map(|r| r.ticks.as_ref().map(|t| t.connections))
+        .unwrap_or(0.0);
+    let charts: [(&str, String, &str, Vec<Bar>); 5] = [
+        (
+            "rss_per_connection.svg",
+            format!("Server RSS per ticking connection ({n} connections)"),
+            "bytes",
+            bars(&|r| r.ticks.as_ref().map(|t| t.rss_per_conn_b)),
+        ),
+        (
+            "tick_run_cpu.svg",
+            format!("Server CPU for the whole tick run ({n} connections)"),
+            "CPU seconds",
+            bars(&|r| r.ticks.as_ref().map(|t| t.cpu_total_s)),
+        ),
+        (
+            "echo_msgs_per_sec.svg",
+            "Echo throughput (server on one core)".into(),
+            "messages/s",
+            bars(&|r| r.echo.as_ref().map(|e| e.msgs_per_sec)),
+        ),
+        (
+            "echo_cpu_per_msg.svg",
+            "Server CPU per echoed message".into(),
+            "µs",
+            bars(&|r| r.echo.as_ref().map(|e| e.cpu_us_per_msg)),
+        ),
+        (
+            "handshakes_per_sec.svg",
+            "WebSocket handshakes per second (connect, upgrade, close)".into(),
+            "handshakes/s",
+            bars(&|r| r.churn.as_ref().map(|c| c.handshakes_per_sec)),
+        ),
+    ];
+    let base = markdown.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (file, title, unit, data) in charts {
+        if data.is_empty() {
+            continue;
+        }
+        let path = dir.join(file);
+        match chart::bars(&path, &title, unit, &data) {
+            Ok(()) => {
+                let shown = path.strip_prefix(base).unwrap_or(&path);
+                out.push((title, shown.display().to_string()));
+            }
+            Err(error) => failures.push(format!("chart: {error}")),
+        }
+    }
+    out
+}

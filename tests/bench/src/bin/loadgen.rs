@@ -1,0 +1,213 @@
+//! `loadgen`: one kind of load against one server, one JSON line of results on stdout.
+//!
+//! ```text
+//! loadgen ticks --url ws://127.0.0.1:8005/ --connections 10000 --seconds 24 --interval-ms 3000
+//! loadgen echo  --url ws://127.0.0.1:8005/echo --connections 64 --in-flight 16 --size 32 --seconds 10
+//! loadgen churn --url ws://127.0.0.1:8005/ --concurrency 32 --seconds 10
+//! loadgen http  --url http://127.0.0.1:8005/ --connections 32 --seconds 10
+//! ```
+//! Add `--server-pid PID` to measure the server's RSS and CPU from /proc. Progress and
+//! diagnostics go to stderr.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use gif_chat_bench::load::{self, Ctx, Target};
+use gif_chat_bench::report::Report;
+
+/// Load generator for gif-chat and its comparison peers.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+    /// Measure this server process (RSS and CPU from /proc).
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Worker processes (default: one per 8,000 connections, at least one).
+    #[arg(long, global = true)]
+    processes: Option<usize>,
+    /// Loopback source addresses to spread connections over, e.g. 127.0.0.2,127.0.0.3.
+    #[arg(long, global = true, value_delimiter = ',')]
+    source_addrs: Vec<IpAddr>,
+    /// Seconds the ramp (connecting) may take before the window starts anyway.
+    #[arg(long, global = true, default_value_t = 180)]
+    ramp_timeout: u64,
+    /// Milliseconds to wait after the clients are gone before the server's last reading.
+    #[arg(long, global = true, default_value_t = 1000)]
+    settle_ms: u64,
+    #[arg(long, global = true, hide = true)]
+    worker: Option<usize>,
+    #[arg(long, global = true, hide = true, default_value_t = 0)]
+    worker_first: usize,
+    #[arg(long, global = true, hide = true, default_value_t = 0)]
+    worker_count: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Connections behaving like the seed's page: answer every tick, measure its regularity.
+    Ticks {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value_t = 24.0)]
+        seconds: f64,
+        /// The server's tick interval.
+        #[arg(long, default_value_t = 3000)]
+        interval_ms: u64,
+    },
+    /// Connections to /echo with messages in flight: messages/s and round-trip times.
+    Echo {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long, default_value_t = 16)]
+        in_flight: usize,
+        /// Payload bytes per message.
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Loops of connect, upgrade, clean close: handshakes/s.
+    Churn {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Keep-alive `GET` loops: requests/s.
+    Http {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+}
+
+impl Mode {
+    fn describe(&self) -> (&'static str, &Target, usize, f64) {
+        match self {
+            Mode::Ticks {
+                url,
+                connections,
+                seconds,
+                ..
+            } => ("ticks", url, *connections, *seconds),
+            Mode::Echo {
+                url,
+                connections,
+                seconds,
+                ..
+            } => ("echo", url, *connections, *seconds),
+            Mode::Churn {
+                url,
+                concurrency,
+                seconds,
+            } => ("churn", url, *concurrency, *seconds),
+            Mode::Http {
+                url,
+                connections,
+                seconds,
+            } => ("http", url, *connections, *seconds),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, url, total, seconds) = cli.mode.describe();
+    let processes = cli.processes.unwrap_or(total.div_ceil(8000)).max(1);
+    let base = Report {
+        mode: name.to_owned(),
+        url: format!("{}{}", url.host, url.path),
+        connections: total as u64,
+        seconds,
+        processes: processes as u32,
+        ..Report::default()
+    };
+    let report = match cli.worker {
+        None => gif_chat_bench::parent::run(
+            base,
+            total,
+            processes,
+            cli.server_pid,
+            Duration::from_secs(cli.ramp_timeout),
+            Duration::from_millis(cli.settle_ms),
+            window_delay(&cli.mode),
+        ),
+        Some(_) => worker(&cli, base),
+    };
+    match serde_json::to_string(&report) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("loadgen: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How long to wait between the end of the ramp and the window. For ticks, half an interval:
+/// the connections made last are in phase with the ramp's end, and a window starting right then
+/// would put their ticks exactly on its edges (where a late tick falls out of the count).
+fn window_delay(mode: &Mode) -> Duration {
+    match mode {
+        Mode::Ticks { interval_ms, .. } => Duration::from_millis(interval_ms / 2),
+        _ => Duration::ZERO,
+    }
+}
+
+fn worker(cli: &Cli, base: Report) -> Report {
+    let (first, count) = (cli.worker_first, cli.worker_count);
+    let sources = cli.source_addrs.clone();
+    match &cli.mode {
+        Mode::Ticks {
+            url,
+            seconds,
+            interval_ms,
+            ..
+        } => {
+            let interval = Duration::from_millis((*interval_ms).max(1));
+            let ctx = Ctx::new(url.clone(), sources);
+            load::run_worker(*seconds, base, |stage| {
+                load::ticks::plan(ctx, first, count, interval, *seconds, stage)
+            })
+        }
+        Mode::Echo {
+            url,
+            in_flight,
+            size,
+            seconds,
+            ..
+        } => {
+            let ctx = Ctx::new(url.clone(), sources);
+            load::run_worker(*seconds, base, |stage| {
+                load::echo::plan(ctx, first, count, *in_flight, *size, stage)
+            })
+        }
+        Mode::Churn { url, seconds, .. } => {
+            let ctx = Ctx::new(url.clone(), sources);
+            load::run_worker(*seconds, base, |stage| {
+                load::churn::plan(ctx, first, count, stage)
+            })
+        }
+        Mode::Http { url, seconds, .. } => {
+            let ctx = Ctx::new(url.clone(), sources);
+            load::run_worker(*seconds, base, |stage| {
+                load::http::plan(ctx, first, count, stage)
+            })
+        }
+    }
+}

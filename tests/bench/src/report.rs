@@ -1,0 +1,154 @@
+//! The one JSON line a load run prints, and how the workers' lines merge into it.
+//!
+//! Counts add up across workers; latency histograms merge and only then become percentiles, so
+//! a p99 over three worker processes is the p99 of all samples, not an average of p99s.
+
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::{Histogram, Percentiles};
+use crate::procstat::ServerStats;
+
+/// Results of one load run (or, with histograms, of one worker).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// `ticks`, `echo`, `churn` or `http`.
+    pub mode: String,
+    pub url: String,
+    /// Connections (or concurrent loops) asked for.
+    pub connections: u64,
+    /// Length of the measured window in seconds.
+    pub seconds: f64,
+    pub processes: u32,
+    /// Connections that completed their handshake.
+    pub connected: u64,
+    /// Connections that could not be made.
+    pub connect_failed: u64,
+    /// Connections lost before the end of the run.
+    pub dropped: u64,
+    /// Ticks received in the window.
+    pub ticks_received: u64,
+    /// Ticks the connections open in the window should have received.
+    pub ticks_expected: u64,
+    /// Replies sent to ticks in the window.
+    pub replies_sent: u64,
+    /// How far each gap between two ticks strayed from the interval.
+    pub tick_deviation_ms: Option<Percentiles>,
+    /// Echo: replies received in the window.
+    pub messages: u64,
+    pub msgs_per_sec: f64,
+    /// Echo: time from sending a message to receiving its echo.
+    pub rtt_ms: Option<Percentiles>,
+    /// Churn: handshakes completed in the window.
+    pub handshakes: u64,
+    pub handshakes_per_sec: f64,
+    /// Churn: handshakes whose close handshake also completed.
+    pub clean_closes: u64,
+    /// HTTP: responses received in the window.
+    pub requests: u64,
+    pub requests_per_sec: f64,
+    /// Anything that went wrong (first few messages), for the reader.
+    pub errors: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_samples: Vec<String>,
+    /// The server as seen from /proc, when `--server-pid` was given.
+    pub server: Option<ServerStats>,
+    /// Raw samples, only between a worker and its parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_histogram: Option<Histogram>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_histogram: Option<Histogram>,
+}
+
+/// How many error messages a report keeps.
+const ERROR_SAMPLES: usize = 5;
+
+impl Report {
+    /// Notes one error.
+    pub fn error(&mut self, message: impl std::fmt::Display) {
+        self.errors += 1;
+        if self.error_samples.len() < ERROR_SAMPLES {
+            self.error_samples.push(message.to_string());
+        }
+    }
+
+    /// Adds a worker's results to this (the parent's) report.
+    pub fn absorb(&mut self, worker: &Report) {
+        self.connected += worker.connected;
+        self.connect_failed += worker.connect_failed;
+        self.dropped += worker.dropped;
+        self.ticks_received += worker.ticks_received;
+        self.ticks_expected += worker.ticks_expected;
+        self.replies_sent += worker.replies_sent;
+        self.messages += worker.messages;
+        self.handshakes += worker.handshakes;
+        self.clean_closes += worker.clean_closes;
+        self.requests += worker.requests;
+        self.errors += worker.errors;
+        for sample in &worker.error_samples {
+            if self.error_samples.len() < ERROR_SAMPLES {
+                self.error_samples.push(sample.clone());
+            }
+        }
+        merge_histogram(&mut self.tick_histogram, worker.tick_histogram.as_ref());
+        merge_histogram(&mut self.rtt_histogram, worker.rtt_histogram.as_ref());
+    }
+
+    /// Turns sums and histograms into rates and percentiles; drops the raw histograms.
+    pub fn finish(&mut self) {
+        let seconds = self.seconds.max(f64::MIN_POSITIVE);
+        self.msgs_per_sec = self.messages as f64 / seconds;
+        self.handshakes_per_sec = self.handshakes as f64 / seconds;
+        self.requests_per_sec = self.requests as f64 / seconds;
+        if let Some(h) = self.tick_histogram.take() {
+            self.tick_deviation_ms = h.percentiles_ms();
+        }
+        if let Some(h) = self.rtt_histogram.take() {
+            self.rtt_ms = h.percentiles_ms();
+        }
+    }
+}
+
+fn merge_histogram(into: &mut Option<Histogram>, from: Option<&Histogram>) {
+    if let Some(from) = from {
+        into.get_or_insert_with(Histogram::new).merge(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_merge_into_rates_and_percentiles() {
+        let mut parent = Report {
+            mode: "echo".into(),
+            seconds: 2.0,
+            ..Report::default()
+        };
+        for (messages, rtt) in [(100, 1000), (300, 3000)] {
+            let mut h = Histogram::new();
+            for _ in 0..messages {
+                h.record(rtt);
+            }
+            let mut worker = Report {
+                messages,
+                connected: 4,
+                rtt_histogram: Some(h),
+                ..Report::default()
+            };
+            worker.error("boom");
+            parent.absorb(&worker);
+        }
+        parent.finish();
+        assert_eq!(parent.messages, 400);
+        assert_eq!(parent.connected, 8);
+        assert_eq!(parent.msgs_per_sec, 200.0);
+        assert_eq!(parent.errors, 2);
+        let rtt = parent.rtt_ms.unwrap_or_default();
+        assert_eq!((rtt.p50, rtt.max), (3.0, 3.0));
+        assert!(parent.rtt_histogram.is_none());
+        let line = serde_json::to_string(&parent).unwrap_or_default();
+        assert!(!line.contains("rtt_histogram"), "{line}");
+        assert_eq!(serde_json::from_str::<Report>(&line).ok(), Some(parent));
+    }
+}
