@@ -44,6 +44,9 @@ struct Cli {
     /// Skip `cargo build --release` (binaries already built).
     #[arg(long)]
     no_build: bool,
+    /// Build and run debug binaries (for smoke tests; figures are then meaningless).
+    #[arg(long)]
+    debug: bool,
     /// Where to write the report (default: BENCHMARKS.md at the workspace root; with --quick a
     /// temporary directory).
     #[arg(long)]
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     } else {
         Plan::full()
     };
+    plan.debug = cli.debug;
     if let Some(r) = cli.repeats {
         plan.repeats = r.max(1);
     }
@@ -120,7 +124,7 @@ fn main() -> ExitCode {
     }
     let mut failures = Vec::new();
     if !cli.no_build {
-        kinds = compare::build(&root, &kinds, &mut failures);
+        kinds = compare::build(&root, &kinds, plan.debug, &mut failures);
     }
     if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
         kinds.retain(|k| *k != Kind::Node);

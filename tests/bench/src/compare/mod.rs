@@ -64,6 +64,9 @@ pub struct Plan {
     /// Pin server and client to different cores for the echo load.
     pub pin: bool,
     pub settle_ms: u64,
+    /// Use debug binaries (target/debug) instead of release ones: the smoke test runs on what
+    /// the test suite already built.
+    pub debug: bool,
 }
 
 impl Plan {
@@ -84,6 +87,7 @@ impl Plan {
             sources: (2..=5).map(|i| format!("127.0.0.{i}")).collect(),
             pin: true,
             settle_ms: 1000,
+            debug: false,
         }
     }
 
@@ -103,6 +107,14 @@ impl Plan {
             settle_ms: 200,
             ..Plan::full()
         }
+    }
+
+    /// Where the binaries are.
+    pub fn bin_dir(&self, root: &Path) -> PathBuf {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        target.join(if self.debug { "debug" } else { "release" })
     }
 
     /// The loadgen arguments for `load` against `port`.
@@ -183,14 +195,17 @@ pub fn run_key(kind: Kind, load: Load) -> String {
 }
 
 /// Builds the release binaries `kinds` need (and loadgen). Returns the kinds that built.
-pub fn build(root: &Path, kinds: &[Kind], failures: &mut Vec<String>) -> Vec<Kind> {
+pub fn build(root: &Path, kinds: &[Kind], debug: bool, failures: &mut Vec<String>) -> Vec<Kind> {
     let mut packages: Vec<&str> = kinds.iter().filter_map(|k| k.package()).collect();
     packages.sort_unstable();
     packages.dedup();
     packages.push("gif-chat-bench");
     let cargo = |packages: &[&str]| {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command.current_dir(root).args(["build", "--release"]);
+        command.current_dir(root).arg("build");
+        if !debug {
+            command.arg("--release");
+        }
         for p in packages {
             command.args(["-p", p]);
         }
@@ -248,7 +263,7 @@ pub fn prepare_node(root: &Path, failures: &mut Vec<String>) -> bool {
 /// Runs every load against every server `plan.repeats` times.
 pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results {
     let mut results = Results::default();
-    let loadgen = root.join("target/release/loadgen");
+    let bin_dir = plan.bin_dir(root);
     let pin = plan.pin && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
     for repeat in 0..plan.repeats {
         for load in Load::ALL {
@@ -260,7 +275,7 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
                     plan.repeats,
                     kind.key()
                 );
-                match run_one(kind, load, plan, root, &loadgen, logs, &tag, pin) {
+                match run_one(kind, load, plan, root, &bin_dir, logs, &tag, pin) {
                     Ok(report) => {
                         eprintln!("compare:   {}", summary::one_line(load, &report));
                         results
@@ -288,20 +303,29 @@ fn run_one(
     load: Load,
     plan: &Plan,
     root: &Path,
-    loadgen: &PathBuf,
+    bin_dir: &Path,
     logs: &Path,
     tag: &str,
     pin: bool,
 ) -> Result<Report, String> {
     let pinned = pin && load == Load::Echo;
-    let server = Server::start(kind, root, plan.interval_ms, pinned.then_some(0), logs, tag)
-        .map_err(|e| e.to_string())?;
+    let loadgen = bin_dir.join("loadgen");
+    let server = Server::start(
+        kind,
+        root,
+        bin_dir,
+        plan.interval_ms,
+        pinned.then_some(0),
+        logs,
+        tag,
+    )
+    .map_err(|e| e.to_string())?;
     let mut command = if pinned {
         let mut c = Command::new("taskset");
-        c.args(["-c", "1"]).arg(loadgen);
+        c.args(["-c", "1"]).arg(&loadgen);
         c
     } else {
-        Command::new(loadgen)
+        Command::new(&loadgen)
     };
     let stderr = std::fs::File::create(logs.join(format!("loadgen-{}-{tag}.err", kind.key())))
         .map_err(|e| e.to_string())?;
@@ -320,12 +344,4 @@ fn run_one(
         .find(|l| l.starts_with('{'))
         .ok_or_else(|| format!("loadgen printed no report ({})", output.status))?;
     serde_json::from_str(line).map_err(|e| format!("loadgen report: {e}"))
-}
-
-/// What compare writes.
-#[derive(Debug, Clone)]
-pub struct Outputs {
-    pub markdown: PathBuf,
-    pub figures: PathBuf,
-    pub json: PathBuf,
 }

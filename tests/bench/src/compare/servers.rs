@@ -120,16 +120,17 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    /// Starts `kind` with ticks every `tick_ms`, pinned to `cpu` if given; logs go to `logs`.
+    /// Starts `kind` (binaries in `release`, the Node app under `root`) with ticks every
+    /// `tick_ms`, pinned to `cpu` if given; logs go to `logs`.
     pub fn start(
         kind: Kind,
         root: &Path,
+        release: &Path,
         tick_ms: u64,
         cpu: Option<usize>,
         logs: &Path,
         tag: &str,
     ) -> Result<Server, ServerError> {
-        let release = root.join("target/release");
         let port = match kind {
             Kind::Node => free_port(),
             _ => 0,

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmark smoke test: `compare --quick --debug` (50 ticking connections for 2 s, then echo,
+# churn and HTTP for 1 s each) against the three runtimes, the seed's Node app and both
+# tokio-tungstenite variants, then checks that every server has a row with non-zero figures.
+# It proves the load generator, the peers and the report work; the figures themselves mean
+# nothing at this size (the full run is `cargo run --release -p gif-chat-bench --bin compare`).
+# The bench crate's unit tests run with `cargo test --workspace`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [ ! -d tests/peers/node-seed/node_modules ]; then
+  (cd tests/peers/node-seed && npm ci --no-audit --no-fund)
+fi
+
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/gif-chat-bench-smoke.XXXXXX")
+trap 'rm -rf "$OUT"' EXIT
+
+start=$SECONDS
+cargo run -q -p gif-chat-bench --bin compare -- --quick --debug --out-dir "$OUT" > "$OUT/table.txt"
+echo "compare --quick took $((SECONDS - start)) s"
+
+python3 - "$OUT/results.json" <<'PY'
+import json, sys
+
+results = json.load(open(sys.argv[1]))
+rows = {row["server"]: row for row in results["rows"]}
+problems = list(results["failures"])
+expected = ["tokio", "smol", "mio", "node", "tungstenite", "tungstenite-4k"]
+for server in expected:
+    row = rows.get(server)
+    if row is None:
+        problems.append(f"{server}: no row")
+        continue
+    loads = ["ticks", "echo", "churn"]
+    if row["ours"]:
+        loads.append("ticks_big")
+    if server not in ("tungstenite", "tungstenite-4k"):
+        loads.append("http")
+    checks = {
+        "ticks": ["connected", "ticks_received", "ticks_expected", "rss_steady_mib"],
+        "ticks_big": ["connected", "ticks_received", "rss_steady_mib"],
+        "echo": ["msgs_per_sec", "rtt_p50_ms", "cpu_us_per_msg"],
+        "churn": ["handshakes_per_sec", "clean_close_ratio"],
+        "http": ["requests_per_sec"],
+    }
+    for load in loads:
+        figures = row.get(load)
+        if not figures:
+            problems.append(f"{server}: no {load} figures")
+            continue
+        for name in checks[load]:
+            if not figures.get(name, 0) > 0:
+                problems.append(f"{server}: {load}.{name} = {figures.get(name)}")
+        if load.startswith("ticks"):
+            if figures["dropped"] != 0 or figures["connected"] != figures["connections"]:
+                problems.append(f"{server}: {load} lost connections: {figures}")
+            if figures["ticks_received"] < 0.9 * figures["ticks_expected"]:
+                problems.append(f"{server}: {load} too few ticks: {figures}")
+if problems:
+    print("bench smoke: FAILED")
+    for p in problems:
+        print("  -", p)
+    sys.exit(1)
+print(f"bench smoke: {len(expected)} servers, every row non-zero")
+PY
+grep -q '^| runtime-mio ' "$OUT/table.txt"
+grep -q '^| node-seed' "$OUT/table.txt"
+test -s "$OUT/figures/rss_per_connection.svg"
+echo "bench smoke: passed"
