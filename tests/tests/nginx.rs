@@ -1,0 +1,362 @@
+//! gif-chat behind nginx (Debian's package, installed by tests/run.sh), with the configuration
+//! the README recommends (tests/nginx/nginx.conf.template): the page and the tick pass through
+//! the proxy, the Origin check still works, the logged client address follows `TRUST_PROXY`
+//! exactly as Express's `trust proxy` would, and two instances behind one upstream share the
+//! clients and stop independently.
+//!
+//! nginx runs as one foreground process (`daemon off; master_process off;`) whose pid file, logs
+//! and temporary directories live in a scratch directory, listening on a free loopback port.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::Message;
+use futures_util::StreamExt;
+use gif_chat_tests::http::{self, ResponseReader};
+use gif_chat_tests::ws::{self, Client};
+use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, WAIT};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+const TEMPLATE: &str = include_str!("../nginx/nginx.conf.template");
+const TICK_MS: u64 = 200;
+/// The longest a client behind nginx may wait for its next tick.
+const MAX_TICK_GAP: Duration = Duration::from_millis(3 * TICK_MS);
+/// What a client claims to be, in the header it sends itself.
+const FORGED: &str = "203.0.113.9";
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// A second loopback address, so that the client and nginx have different addresses.
+const CLIENT_2: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+/// A running nginx; killed when dropped.
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn nginx_binary() -> PathBuf {
+    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+        .iter()
+        .map(Path::new)
+        .find(|path| path.is_file());
+    match found {
+        Some(path) => path.to_path_buf(),
+        None => panic!(
+            "nginx is not installed: `apt-get install -y nginx` (tests/run.sh does it), \
+             then run the tests again"
+        ),
+    }
+}
+
+impl Nginx {
+    /// Starts nginx in front of `upstreams` (gif-chat ports); `host_header` is the value of
+    /// `proxy_set_header Host` (the template's `$http_host`, or another to compare).
+    async fn start(upstreams: &[u16], host_header: &str) -> Nginx {
+        // A free port can be taken by someone else between our probe and nginx's bind: retry.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Nginx::try_start(upstreams, host_header).await {
+                Ok(nginx) => return nginx,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("nginx did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    async fn try_start(upstreams: &[u16], host_header: &str) -> Result<Nginx, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("a scratch directory: {e}"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|probe| probe.local_addr())
+            .map_err(|e| format!("probing for a free port: {e}"))?
+            .port();
+        let servers: String = upstreams
+            .iter()
+            .map(|p| format!("        server 127.0.0.1:{p};\n"))
+            .collect();
+        let config = TEMPLATE
+            .replace("{{DIR}}", &dir.path().display().to_string())
+            .replace("{{LISTEN}}", &format!("127.0.0.1:{port}"))
+            .replace("{{UPSTREAM_SERVERS}}", servers.trim_end())
+            .replace("Host $http_host;", &format!("Host {host_header};"));
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, config).map_err(|e| format!("writing {}: {e}", conf.display()))?;
+        let error_log = dir.path().join("error.log");
+        let mut child = Command::new(nginx_binary())
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            // Before the configuration is read, nginx would open its compiled-in error log.
+            .arg("-e")
+            .arg(&error_log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("spawning nginx: {e}"))?;
+        // nginx prints nothing when ready: it is ready when it accepts connections.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+                return Err(format!("nginx exited with {status}:\n{log}"));
+            }
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(Nginx { child, port, dir });
+            }
+            if Instant::now() > deadline {
+                return Err(format!("nginx did not listen on {port} within {WAIT:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn start_server(runtime: Runtime, trust_proxy: &str) -> Server {
+    let tick = TICK_MS.to_string();
+    Server::start(
+        runtime,
+        &[("TICK_INTERVAL_MS", &tick), ("TRUST_PROXY", trust_proxy)],
+    )
+    .await
+}
+
+/// An upgrade request for `/` from the local address `from` to `port`, with `extra` headers;
+/// returns the response status and the connection.
+async fn upgrade_from(from: IpAddr, port: u16, extra: &[(&str, &str)]) -> (u16, TcpStream) {
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::new(from, 0))
+        .unwrap_or_else(|e| panic!("binding to {from}: {e}"));
+    let mut stream = socket
+        .connect(SocketAddr::new(LOCALHOST, port))
+        .await
+        .unwrap_or_else(|e| panic!("connecting from {from} to port {port}: {e}"));
+    let mut request = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    for (name, value) in extra {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("writing the upgrade request");
+    let response = ResponseReader::default()
+        .read(&mut stream, false, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("reading the upgrade response: {e}"));
+    (response.status, stream)
+}
+
+/// The address the server logs for a WebSocket opened from `from`, through nginx or not, when
+/// the client sends `X-Forwarded-For: 203.0.113.9` itself.
+async fn logged_client(runtime: Runtime, trust_proxy: &str, from: IpAddr, nginx: bool) -> String {
+    let mut server = start_server(runtime, trust_proxy).await;
+    let proxy = if nginx {
+        Some(Nginx::start(&[server.port()], "$http_host").await)
+    } else {
+        None
+    };
+    let port = proxy.as_ref().map_or(server.port(), |p| p.port);
+    let (status, _stream) = upgrade_from(from, port, &[("X-Forwarded-For", FORGED)]).await;
+    assert_eq!(status, 101, "the upgrade from {from}");
+    let prefix = spec::connected("");
+    let line = server.expect_line(|l| l.starts_with(&prefix), WAIT).await;
+    line.strip_prefix(&prefix).unwrap_or_default().to_owned()
+}
+
+/// What one client behind the proxy saw.
+#[derive(Debug)]
+enum Seen {
+    Tick(Instant),
+    Close(Option<CloseCode>),
+    End,
+}
+
+/// Reads `client` in the background, time-stamping ticks. The library answers the server's
+/// close frame as long as the client is read, which this does to the end.
+fn watch(mut client: Client) -> mpsc::UnboundedReceiver<Seen> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let seen = match client.next().await {
+                Some(Ok(Message::Text(text))) if text.as_str() == spec::TICK => {
+                    Seen::Tick(Instant::now())
+                }
+                Some(Ok(Message::Close(frame))) => Seen::Close(frame.map(|f| f.code)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(_)) | Some(Err(_)) | None => Seen::End,
+            };
+            let end = matches!(seen, Seen::End);
+            if tx.send(seen).is_err() || end {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for `count` ticks on `rx`, each within [`MAX_TICK_GAP`] of the previous one (or of
+/// `since`); panics on anything else.
+async fn expect_ticks(rx: &mut mpsc::UnboundedReceiver<Seen>, since: Instant, count: usize) {
+    let mut last = since;
+    for _ in 0..count {
+        match tokio::time::timeout(WAIT, rx.recv()).await {
+            Ok(Some(Seen::Tick(at))) => {
+                assert!(
+                    at.saturating_duration_since(last) <= MAX_TICK_GAP,
+                    "a tick came {:?} after the previous one",
+                    at - last
+                );
+                last = at;
+            }
+            other => panic!("expected a tick, got {other:?}"),
+        }
+    }
+}
+
+/// Connection lines a server printed so far.
+fn connections(server: &mut Server) -> usize {
+    let line = spec::connected("127.0.0.1");
+    server.lines_so_far().iter().filter(|l| **l == line).count()
+}
+
+runtime_matrix! {
+    /// The page and a ticking WebSocket, both through nginx.
+    async fn page_and_tick_through_nginx(runtime: Runtime) {
+        let mut server = start_server(runtime, "loopback").await;
+        let nginx = Nginx::start(&[server.port()], "$http_host").await;
+        let page = http::get(nginx.port, "/", &[]).await;
+        assert_eq!(page.status, 200, "GET / through nginx\n{}", nginx.error_log());
+        assert!(page.body_text().contains(spec::PAGE_TITLE), "the page through nginx");
+        let access = spec::access_pattern("GET", "/", 200);
+        server.expect_line(|l| access.is_match(l), WAIT).await;
+
+        let mut client = ws::connect(nginx.port, "/").await;
+        server.expect_exact(&spec::connected("127.0.0.1"), WAIT).await;
+        let first = ws::expect_tick(&mut client, WAIT).await;
+        let second = ws::expect_tick(&mut client, WAIT).await;
+        assert!(second - first <= MAX_TICK_GAP, "ticks {:?} apart", second - first);
+        ws::send(&mut client, Message::text(spec::REPLY)).await;
+        server.expect_exact(spec::REPLY, WAIT).await;
+        ws::close(client).await;
+        server.expect_exact(&spec::disconnected("127.0.0.1"), WAIT).await;
+    }
+
+    /// The same-host Origin check (B8) through nginx: the page's own origin is let in, another
+    /// site's is not. It needs `Host $http_host`: with `Host $host` nginx drops the port and
+    /// the page's own origin no longer matches.
+    async fn origin_check_through_nginx(runtime: Runtime) {
+        let server = start_server(runtime, "loopback").await;
+        let nginx = Nginx::start(&[server.port()], "$http_host").await;
+        let own = format!("http://127.0.0.1:{}", nginx.port);
+        let (status, _) = upgrade_from(LOCALHOST, nginx.port, &[("Origin", &own)]).await;
+        assert_eq!(status, 101, "the page's own origin through nginx");
+        let (status, _) =
+            upgrade_from(LOCALHOST, nginx.port, &[("Origin", "http://evil.example")]).await;
+        assert_eq!(status, 403, "a foreign origin through nginx");
+
+        let dropping_port = Nginx::start(&[server.port()], "$host").await;
+        let own = format!("http://127.0.0.1:{}", dropping_port.port);
+        let (status, _) = upgrade_from(LOCALHOST, dropping_port.port, &[("Origin", &own)]).await;
+        assert_eq!(status, 403, "with `Host $host` the port is lost and the page refused");
+    }
+
+    /// B7 through nginx, which appends the address it saw to the client's own
+    /// `X-Forwarded-For: 203.0.113.9`. As with Express's `trust proxy`, the server walks the
+    /// header from the right past trusted addresses and logs the first untrusted one.
+    async fn client_ip_follows_trust_proxy(runtime: Runtime) {
+        // Only nginx (127.0.0.1) trusted; the client is 127.0.0.2: its own claim is ignored.
+        assert_eq!(logged_client(runtime, "127.0.0.1", CLIENT_2, true).await, "127.0.0.2");
+        // `loopback` trusts every 127.x address, the client's own too (here it is local), so
+        // the walk passes it and lands on what the client wrote: Express logs 203.0.113.9 as
+        // well. In production the client is not on loopback and nginx's entry stops the walk.
+        assert_eq!(logged_client(runtime, "loopback", LOCALHOST, true).await, FORGED);
+        // Nobody trusted: the TCP peer, which is nginx.
+        assert_eq!(logged_client(runtime, "false", CLIENT_2, true).await, "127.0.0.1");
+        // Straight to the server from an untrusted peer: the forged header is ignored.
+        assert_eq!(logged_client(runtime, "127.0.0.2/32", LOCALHOST, false).await, "127.0.0.1");
+    }
+
+    /// Two instances behind one upstream: clients are spread round robin, each keeps its own
+    /// tick, and stopping one instance gives its clients close 1001 while the other's tick on;
+    /// new clients then go to the one left.
+    async fn two_instances_share_clients_and_stop_independently(runtime: Runtime) {
+        const CLIENTS: usize = 6;
+        let mut a = start_server(runtime, "loopback").await;
+        let mut b = start_server(runtime, "loopback").await;
+        let nginx = Nginx::start(&[a.port(), b.port()], "$http_host").await;
+        let mut watched = Vec::new();
+        let mut opened = Vec::new();
+        for _ in 0..CLIENTS {
+            watched.push(watch(ws::connect(nginx.port, "/").await));
+            opened.push(Instant::now());
+        }
+        let deadline = Instant::now() + WAIT;
+        while connections(&mut a) + connections(&mut b) < CLIENTS && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let on_a = connections(&mut a);
+        assert_eq!((on_a, connections(&mut b)), (CLIENTS / 2, CLIENTS / 2), "round robin");
+        for (rx, &since) in watched.iter_mut().zip(&opened) {
+            expect_ticks(rx, since, 2).await;
+        }
+
+        a.signal(Signal::SIGTERM);
+        let stopped = Instant::now();
+        let (mut closed, mut ticking) = (0, 0);
+        for rx in &mut watched {
+            // Ticks sent before the stop may still be queued; one may even cross the signal.
+            let mut last = stopped;
+            let mut after = 0;
+            while after < 3 {
+                match tokio::time::timeout(WAIT, rx.recv()).await {
+                    Ok(Some(Seen::Tick(at))) if at <= stopped => {}
+                    Ok(Some(Seen::Tick(at))) => {
+                        assert!(at - last <= MAX_TICK_GAP, "a tick {:?} after the last", at - last);
+                        (last, after) = (at, after + 1);
+                    }
+                    Ok(Some(Seen::Close(code))) => {
+                        assert_eq!(code, Some(CloseCode::Away), "close code from the stopping one");
+                        assert!(after <= 1, "{after} ticks before the close");
+                        closed += 1;
+                        break;
+                    }
+                    other => panic!("a client behind nginx got {other:?}"),
+                }
+            }
+            if after == 3 {
+                ticking += 1;
+            }
+        }
+        assert_eq!((closed, ticking), (on_a, CLIENTS - on_a), "clients closed / still ticking");
+        a.expect_line(|l| l.starts_with(&spec::stopping_prefix(on_a)), WAIT).await;
+        a.expect_exact(spec::STOPPED, WAIT).await;
+        assert!(a.wait_exit(WAIT).await.success(), "the stopped instance's exit status");
+
+        let before = connections(&mut b);
+        let mut late = watch(ws::connect(nginx.port, "/").await);
+        expect_ticks(&mut late, Instant::now(), 2).await;
+        assert_eq!(connections(&mut b), before + 1, "a new client goes to the instance left");
+    }
+}
