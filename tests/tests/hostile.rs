@@ -733,6 +733,36 @@ runtime_matrix! {
         ticker.finish("a client that never reads").await;
     }
 
+    /// A client that floods `/` with 128 binary messages of 1 MiB as fast as it can write: the
+    /// server reads and logs every one (it never has to write, so nothing ever makes it wait)
+    /// while the other client's ticks stay on time.
+    async fn a_flooding_client_does_not_starve_the_others(runtime: Runtime) {
+        const FLOOD: usize = 128;
+        const SIZE: usize = 1024 * 1024;
+        let _serial = SERIAL.lock().await;
+        let mut server = start(runtime, &[]).await;
+        let ticker = Ticker::start(&mut server).await;
+        let port = server.port();
+        // Kept open until the server has read everything: closing a socket with unread input
+        // (the ticks this connection gets) resets it, which drops what the server had not read.
+        let _flooder = blocking(move || -> io::Result<Wire> {
+            let mut wire = Wire::upgrade(port, "/", false)?;
+            let mut frame = zero_mask_header(OP_BINARY, SIZE);
+            frame.resize(frame.len() + SIZE, 0x42);
+            for _ in 0..FLOOD {
+                wire.stream.write_all(&frame)?;
+            }
+            Ok(wire)
+        })
+        .await
+        .expect("the flooding client");
+        let logged = format!("<Buffer {}", ["42"; 50].join(" "));
+        for _ in 0..FLOOD {
+            server.expect_line(|l| l.starts_with(&logged), WAIT).await;
+        }
+        ticker.finish("a flooding client").await;
+    }
+
     /// 10,000 connect / upgrade / reset cycles, four at a time: every connection is logged in
     /// and out, the descriptors come back, and memory after the churn is what it was after a
     /// warm-up round (see the comment on the bound for what that can and cannot prove).
