@@ -155,9 +155,14 @@ pub fn drive(
             if conn.poll_shutdown_write() {
                 shutdown_write(&stream, &mut conn);
             }
-            logger.push_events(&mut conn);
+            let log_backed_up = logger.push_events(&mut conn);
             if conn.is_closed() {
                 break;
+            }
+            if log_backed_up {
+                // This connection is logging faster than the log is written: read no more
+                // until it catches up (memory stays bounded whatever the peer sends).
+                logger.wait_drained().await;
             }
 
             let deadline = conn.poll_timeout();
@@ -184,7 +189,14 @@ pub fn drive(
             tokio::select! {
                 ready = stream.ready(wait_for), if interest.is_some() => match ready {
                     // Includes a peer's FIN or reset, which the read turns into EOF or an error.
-                    Ok(ready) if ready.is_readable() => read_available(&stream, &mut conn),
+                    Ok(ready) if ready.is_readable() => {
+                        // `try_read` is invisible to tokio's cooperative budget, unlike its own
+                        // async reads: charge each read, or a peer that keeps its socket readable
+                        // keeps this worker (and the timers it drives) from everyone else.
+                        for _ in 0..read_available(&stream, &mut conn) {
+                            tokio::task::consume_budget().await;
+                        }
+                    }
                     Ok(_) => {}
                     Err(e) => conn.handle_io_error(Instant::now(), &e),
                 },
@@ -238,32 +250,38 @@ fn shutdown_write(stream: &TcpStream, conn: &mut Connection) {
     }
 }
 
-/// Reads until the socket is drained, the core stops wanting input, or the budget is spent.
-fn read_available(stream: &TcpStream, conn: &mut Connection) {
+/// Reads until the socket is drained, the core stops wanting input, or the budget is spent;
+/// returns how many reads returned data.
+fn read_available(stream: &TcpStream, conn: &mut Connection) -> usize {
     SCRATCH.with_borrow_mut(|scratch| {
+        let mut reads = 0;
         for _ in 0..READ_BUDGET {
             if !conn.wants_input() {
-                return;
+                break;
             }
             match stream.try_read(scratch) {
                 Ok(0) => {
                     conn.handle_eof(Instant::now());
-                    return;
+                    break;
                 }
                 Ok(n) => match scratch.get(..n) {
-                    Some(input) => conn.handle_input(Instant::now(), input),
+                    Some(input) => {
+                        reads += 1;
+                        conn.handle_input(Instant::now(), input);
+                    }
                     // `read` never returns more than the buffer's length.
-                    None => return,
+                    None => break,
                 },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     conn.handle_io_error(Instant::now(), &e);
-                    return;
+                    break;
                 }
             }
         }
-    });
+        reads
+    })
 }
 
 #[cfg(test)]

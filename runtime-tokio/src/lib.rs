@@ -69,7 +69,7 @@ pub fn run(settings: Settings) -> ExitCode {
         let port = listener.local_addr()?.port();
         logger.push_line(&log::listening(port));
         logger.flush();
-        tokio::spawn(logger.clone().run_flusher());
+        let _flusher = logger.spawn_flusher()?;
         let stop = signals.watch(logger.clone());
         server::serve_until(
             listener,

@@ -3,16 +3,25 @@
 //! Connection tasks run on every worker thread, and a busy server logs thousands of lines a
 //! second: one `write` per line would cost more than the work being logged, and writing from the
 //! tasks themselves would let a slow terminal stall them. So tasks only append to a shared
-//! [`LogBuffer`] under a short-held mutex, and a single flusher task, woken when the buffer goes
-//! from empty to non-empty, writes everything pending with one `write_all` per stream. Under load
-//! many lines share a syscall; when quiet, a line still appears within microseconds.
+//! [`LogBuffer`] under a short-held mutex, and a flusher *thread* (not a task: a write to a full
+//! pipe blocks, and a blocked worker would starve every connection scheduled on it), woken when
+//! the buffer goes from empty to non-empty, writes everything pending with one `write_all` per
+//! stream. Under load many lines share a syscall; when quiet, a line still appears within
+//! microseconds.
+//!
+//! A reader slower than the log (a flood of messages to `/`, a stalled pipe) must not grow the
+//! buffer without bound: above [`LOG_HIGH_WATER`] bytes, connection tasks wait for the flusher
+//! before reading more, the same backpressure the core applies to socket output.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use gif_chat_core::log::{LogBuffer, LogLine};
 use gif_chat_core::Connection;
 use tokio::sync::Notify;
+
+/// Pending log bytes above which connections stop reading until the flusher catches up.
+pub const LOG_HIGH_WATER: usize = 4 * 1024 * 1024;
 
 /// Where flushed lines go: `stdout` and `stderr` in the binary, memory in tests.
 pub struct Sinks {
@@ -42,9 +51,11 @@ struct Shared {
     /// Held while writing, so two flushes (the flusher task and a final flush at exit) never
     /// reorder lines; separate from `pending` so appending never waits for a slow terminal.
     sinks: Mutex<Sinks>,
-    /// Wakes the flusher task; `notify_one` keeps a permit if the flusher is busy writing, so no
-    /// wake-up is lost.
-    wake: Notify,
+    /// Wakes the flusher thread: `true` when there is something to write.
+    wake: Mutex<bool>,
+    wake_cv: Condvar,
+    /// Wakes connection tasks waiting for the buffer to drain below [`LOG_HIGH_WATER`].
+    drained: Notify,
     /// Whether access-log status codes are coloured (stdout is a terminal).
     colored: bool,
 }
@@ -70,7 +81,9 @@ impl Logger {
             shared: Arc::new(Shared {
                 pending: Mutex::new(LogBuffer::default()),
                 sinks: Mutex::new(sinks),
-                wake: Notify::new(),
+                wake: Mutex::new(false),
+                wake_cv: Condvar::new(),
+                drained: Notify::new(),
                 colored,
             }),
         }
@@ -83,14 +96,41 @@ impl Logger {
         pending.push(line);
         drop(pending);
         if was_empty {
-            self.shared.wake.notify_one();
+            self.wake_flusher();
+        }
+    }
+
+    fn wake_flusher(&self) {
+        *lock(&self.shared.wake) = true;
+        self.shared.wake_cv.notify_one();
+    }
+
+    /// Whether the log is backed up: the caller should [`wait_drained`](Self::wait_drained)
+    /// before reading more input.
+    pub fn is_backed_up(&self) -> bool {
+        let pending = lock(&self.shared.pending);
+        pending.stdout.len() + pending.stderr.len() > LOG_HIGH_WATER
+    }
+
+    /// Resolves once the log is no longer backed up.
+    pub async fn wait_drained(&self) {
+        loop {
+            let drained = self.shared.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if !self.is_backed_up() {
+                return;
+            }
+            drained.await;
         }
     }
 
     /// Moves every event `conn` has into the log, taking the lock only if there is one.
-    pub fn push_events(&self, conn: &mut Connection) {
+    /// Returns whether the log is backed up (see [`wait_drained`](Self::wait_drained)).
+    #[must_use = "a backed-up log asks the caller to wait before reading more"]
+    pub fn push_events(&self, conn: &mut Connection) -> bool {
         let Some(first) = conn.poll_event() else {
-            return;
+            return false;
         };
         let mut pending = lock(&self.shared.pending);
         let was_empty = pending.is_empty();
@@ -98,10 +138,12 @@ impl Logger {
         while let Some(event) = conn.poll_event() {
             pending.push_event(&event, self.shared.colored);
         }
+        let backed_up = pending.stdout.len() + pending.stderr.len() > LOG_HIGH_WATER;
         drop(pending);
         if was_empty {
-            self.shared.wake.notify_one();
+            self.wake_flusher();
         }
+        backed_up
     }
 
     /// Writes everything pending now, blocking. Errors (a closed pipe, a full disk) are
@@ -117,15 +159,29 @@ impl Logger {
             let _ = sinks.stderr.write_all(&taken.stderr);
             let _ = sinks.stderr.flush();
         }
+        drop(sinks);
+        self.shared.drained.notify_waiters();
     }
 
-    /// The flusher task: writes the buffer each time it becomes non-empty. Runs until the
-    /// runtime is dropped.
-    pub async fn run_flusher(self) {
-        loop {
-            self.shared.wake.notified().await;
-            self.flush();
-        }
+    /// Starts the flusher thread: it writes the buffer each time it becomes non-empty, for the
+    /// life of the process.
+    pub fn spawn_flusher(&self) -> io::Result<std::thread::JoinHandle<()>> {
+        let logger = self.clone();
+        std::thread::Builder::new()
+            .name("log-flusher".into())
+            .spawn(move || loop {
+                let mut wake = lock(&logger.shared.wake);
+                while !*wake {
+                    wake = logger
+                        .shared
+                        .wake_cv
+                        .wait(wake)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                *wake = false;
+                drop(wake);
+                logger.flush();
+            })
     }
 }
 
@@ -188,7 +244,7 @@ mod tests {
     #[tokio::test]
     async fn the_flusher_writes_a_line_soon_after_it_is_pushed() {
         let (logger, out, _err) = memory_logger();
-        let flusher = tokio::spawn(logger.clone().run_flusher());
+        let _flusher = logger.spawn_flusher().expect("a thread");
         for text in ["first", "second"] {
             logger.push_line(&line(Stream::Stdout, text));
             let expected = format!("{text}\n");
@@ -200,6 +256,5 @@ mod tests {
             .await;
             assert!(written.is_ok(), "the flusher did not write {text:?}");
         }
-        flusher.abort();
     }
 }

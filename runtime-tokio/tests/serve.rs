@@ -62,7 +62,7 @@ async fn start(config: Config) -> Running {
             stderr: Box::new(io::sink()),
         },
     );
-    tokio::spawn(logger.clone().run_flusher());
+    let _flusher = logger.spawn_flusher().expect("a flusher thread");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve_until(
         listener,
