@@ -22,6 +22,11 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Pending log bytes above which a runtime stops reading from connections that log until its
+/// writer catches up: a reader slower than the log (a flood of messages to `/`, a stalled pipe)
+/// must not grow the buffer without bound.
+pub const LOG_HIGH_WATER: usize = 4 * 1024 * 1024;
+
 /// Pending log output, newline-terminated, per stream.
 #[derive(Debug, Default)]
 pub struct LogBuffer {
@@ -43,6 +48,16 @@ impl LogBuffer {
     /// Appends an event's line.
     pub fn push_event(&mut self, event: &Event, colored: bool) {
         self.push(&event.log_line(colored));
+    }
+
+    /// Pending bytes on both streams.
+    pub fn len(&self) -> usize {
+        self.stdout.len() + self.stderr.len()
+    }
+
+    /// Whether more than [`LOG_HIGH_WATER`] bytes are pending.
+    pub fn is_backed_up(&self) -> bool {
+        self.len() > LOG_HIGH_WATER
     }
 
     /// Whether nothing is pending.

@@ -59,10 +59,15 @@ pub async fn serve(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
         if conn.poll_shutdown_write() {
             shutdown_write(&stream, &mut conn);
         }
-        shared.log.events(|| conn.poll_event());
+        let log_backed_up = shared.log.events(|| conn.poll_event());
         if conn.is_closed() {
             // Dropping the `Async` deregisters the socket and closes it.
             return;
+        }
+        if log_backed_up {
+            // This connection logs faster than the log is written: read no more until it
+            // catches up.
+            shared.log.wait_drained().await;
         }
 
         let deadline = conn.poll_timeout();

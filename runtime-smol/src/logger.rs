@@ -32,6 +32,8 @@ pub struct Log {
     writer: Mutex<Writer>,
     /// Wakes the flusher thread when `pending` goes from empty to non-empty, or on close.
     wake: Notify,
+    /// Wakes connection tasks waiting for a backed-up log to drain.
+    drained: Notify,
     /// Set once the server is done: the flusher thread writes what is left and ends.
     closed: AtomicBool,
     /// Colour the access log's status (stdout is a terminal).
@@ -54,6 +56,7 @@ impl Log {
                 stderr,
             }),
             wake: Notify::new(),
+            drained: Notify::new(),
             closed: AtomicBool::new(false),
             colored,
         }
@@ -64,27 +67,48 @@ impl Log {
         self.append(|buffer| buffer.push(line));
     }
 
-    /// Appends the line of every event `next` yields, under one lock.
-    pub fn events(&self, mut next: impl FnMut() -> Option<Event>) {
-        let Some(first) = next() else { return };
+    /// Appends the line of every event `next` yields, under one lock. Returns whether the log is
+    /// backed up: the caller should [`wait_drained`](Self::wait_drained) before reading more.
+    #[must_use = "a backed-up log asks the caller to wait before reading more"]
+    pub fn events(&self, mut next: impl FnMut() -> Option<Event>) -> bool {
+        let Some(first) = next() else { return false };
         let colored = self.colored;
         self.append(|buffer| {
             buffer.push_event(&first, colored);
             while let Some(event) = next() {
                 buffer.push_event(&event, colored);
             }
-        });
+            buffer.is_backed_up()
+        })
     }
 
-    fn append(&self, push: impl FnOnce(&mut LogBuffer)) {
+    /// Resolves once the log is no longer backed up. A reader slower than the log (a flood of
+    /// messages to `/`, a stalled pipe) must not grow the buffer without bound: connections
+    /// that log wait here, the same backpressure the core applies to socket output.
+    pub async fn wait_drained(&self) {
+        loop {
+            let listener = self.drained.listen();
+            if !self.is_backed_up() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    fn is_backed_up(&self) -> bool {
+        lock(&self.pending).is_backed_up()
+    }
+
+    fn append<T>(&self, push: impl FnOnce(&mut LogBuffer) -> T) -> T {
         let mut pending = lock(&self.pending);
         let was_empty = pending.is_empty();
-        push(&mut pending);
+        let result = push(&mut pending);
         drop(pending);
         if was_empty {
             // Only the empty → non-empty edge wakes the flusher: it takes everything pending.
             self.wake.notify(1);
         }
+        result
     }
 
     /// Writes everything pending now, on the calling thread.
@@ -101,6 +125,8 @@ impl Log {
         // A log line that cannot be written (stdout closed) has nowhere else to go.
         let _ = write_out(stdout, &mut spare.stdout);
         let _ = write_out(stderr, &mut spare.stderr);
+        drop(writer);
+        self.drained.notify(usize::MAX);
     }
 
     /// The flusher thread's body: flush whenever lines are pending, until [`close`](Self::close).

@@ -10,7 +10,8 @@
 //! microseconds.
 //!
 //! A reader slower than the log (a flood of messages to `/`, a stalled pipe) must not grow the
-//! buffer without bound: above [`LOG_HIGH_WATER`] bytes, connection tasks wait for the flusher
+//! buffer without bound: above [`LOG_HIGH_WATER`](gif_chat_core::log::LOG_HIGH_WATER) bytes,
+//! connection tasks wait for the flusher
 //! before reading more, the same backpressure the core applies to socket output.
 
 use std::io::{self, Write};
@@ -19,9 +20,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use gif_chat_core::log::{LogBuffer, LogLine};
 use gif_chat_core::Connection;
 use tokio::sync::Notify;
-
-/// Pending log bytes above which connections stop reading until the flusher catches up.
-pub const LOG_HIGH_WATER: usize = 4 * 1024 * 1024;
 
 /// Where flushed lines go: `stdout` and `stderr` in the binary, memory in tests.
 pub struct Sinks {
@@ -54,7 +52,8 @@ struct Shared {
     /// Wakes the flusher thread: `true` when there is something to write.
     wake: Mutex<bool>,
     wake_cv: Condvar,
-    /// Wakes connection tasks waiting for the buffer to drain below [`LOG_HIGH_WATER`].
+    /// Wakes connection tasks waiting for the buffer to drain below
+    /// [`LOG_HIGH_WATER`](gif_chat_core::log::LOG_HIGH_WATER).
     drained: Notify,
     /// Whether access-log status codes are coloured (stdout is a terminal).
     colored: bool,
@@ -108,8 +107,7 @@ impl Logger {
     /// Whether the log is backed up: the caller should [`wait_drained`](Self::wait_drained)
     /// before reading more input.
     pub fn is_backed_up(&self) -> bool {
-        let pending = lock(&self.shared.pending);
-        pending.stdout.len() + pending.stderr.len() > LOG_HIGH_WATER
+        lock(&self.shared.pending).is_backed_up()
     }
 
     /// Resolves once the log is no longer backed up.
@@ -138,7 +136,7 @@ impl Logger {
         while let Some(event) = conn.poll_event() {
             pending.push_event(&event, self.shared.colored);
         }
-        let backed_up = pending.stdout.len() + pending.stderr.len() > LOG_HIGH_WATER;
+        let backed_up = pending.is_backed_up();
         drop(pending);
         if was_empty {
             self.wake_flusher();
