@@ -226,7 +226,12 @@ impl Connection {
                 self.config.app_env,
             ))
         } else {
-            accept_upgrade_for(&head, &self.config.origins, &self.config.site, self.config.app_env)
+            accept_upgrade_for(
+                &head,
+                &self.config.origins,
+                &self.config.site,
+                self.config.app_env,
+            )
         };
         match accepted {
             Err(response) => {

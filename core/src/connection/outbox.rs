@@ -73,7 +73,11 @@ impl Outbox {
     /// Queues an access-log entry for the response just appended.
     pub(crate) fn push_access(&mut self, started: Instant, entry: AccessLog) {
         let end = self.queued_end();
-        self.pending.push_back(Pending { end, started: Some(started), event: Event::Request(entry) });
+        self.pending.push_back(Pending {
+            end,
+            started: Some(started),
+            event: Event::Request(entry),
+        });
     }
 
     /// Queues an event, behind any access-log line still waiting for its response.
@@ -82,7 +86,11 @@ impl Outbox {
             self.events.push_back(event);
         } else {
             let end = self.queued_end();
-            self.pending.push_back(Pending { end, started: None, event });
+            self.pending.push_back(Pending {
+                end,
+                started: None,
+                event,
+            });
         }
     }
 
@@ -123,7 +131,10 @@ impl Outbox {
     fn release_pending(&mut self, now: Instant) {
         let written = self.written_end();
         while self.pending.front().is_some_and(|p| p.end <= written) {
-            if let Some(Pending { started, mut event, .. }) = self.pending.pop_front() {
+            if let Some(Pending {
+                started, mut event, ..
+            }) = self.pending.pop_front()
+            {
                 if let (Event::Request(entry), Some(started)) = (&mut event, started) {
                     entry.elapsed = now.saturating_duration_since(started);
                 }
