@@ -44,11 +44,16 @@ fuzz_target!(|data: &[u8]| {
 /// Feeds `pieces` one after the other, writing everything after each, then ends the input.
 fn converse(pieces: &[&[u8]]) -> Driver {
     let mut d = Driver::new(default_config());
+    // Where the output of the piece that upgraded the connection begins.
+    let mut upgraded_at = None;
     for piece in pieces.iter().filter(|p| !p.is_empty()) {
         let before = d.written.len();
         let http = !d.was_open();
         d.input(piece);
         d.flush();
+        if http && d.was_open() {
+            upgraded_at = Some(before);
+        }
         let new = &d.written[before..];
         if http && !new.is_empty() {
             // Output is drained after every piece, so new output in the HTTP phase starts a
@@ -66,8 +71,8 @@ fn converse(pieces: &[&[u8]]) -> Driver {
             d.total_input
         );
     }
-    if d.was_open() {
-        let end = switching_end(&d.written).expect("a WebSocket starts with a 101");
+    if let Some(from) = upgraded_at {
+        let end = switching_end(&d.written, from).expect("a WebSocket starts with a 101");
         parse_server_frames(&d.written[end..]);
     }
     // The client hangs up: with everything written, nothing is left to wait for.

@@ -185,7 +185,7 @@ fn echo(pieces: &[&[u8]]) -> (Vec<ServerFrame>, Driver) {
         Lifecycle::Open,
         "the upgrade to /echo failed"
     );
-    let start = switching_end(&d.written).expect("a 101 response");
+    let start = switching_end(&d.written, 0).expect("a 101 response");
     assert_eq!(
         start,
         d.written.len(),

@@ -410,15 +410,16 @@ fn check_close_payload(payload: &[u8]) {
     }
 }
 
-/// Where the 101 response ends in `written`, if it is there.
-pub fn switching_end(written: &[u8]) -> Option<usize> {
-    if !written.starts_with(b"HTTP/1.1 101 ") {
-        return None;
-    }
-    written
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
+/// Where the first 101 response at or after `from` in `written` ends, if there is one.
+///
+/// Earlier responses cannot contain the status line: what they quote of a request (the method
+/// and target in an error page) has no spaces.
+pub fn switching_end(written: &[u8], from: usize) -> Option<usize> {
+    const STATUS: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n";
+    let rest = written.get(from..)?;
+    let start = from + rest.windows(STATUS.len()).position(|w| w == STATUS)?;
+    let head_end = written[start..].windows(4).position(|w| w == b"\r\n\r\n")?;
+    Some(start + head_end + 4)
 }
 
 /// A masked client frame, for seeds and structured inputs.
