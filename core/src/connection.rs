@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::event::{ConnectionError, Event};
+use crate::http::Endpoint;
 use crate::lifecycle::Lifecycle;
 use crate::ws::{write_close, write_frame, Control, OpCode};
 
@@ -203,6 +204,10 @@ impl Connection {
     /// `n` bytes of [`poll_transmit`](Self::poll_transmit)'s slice were written at `now`.
     pub fn handle_written(&mut self, now: Instant, n: usize) {
         self.out.handle_written(now, n);
+        if matches!(&self.phase, Phase::WebSocket(ws) if ws.endpoint == Endpoint::Ticker) {
+            // A tick every few seconds does not need a buffer kept in between.
+            self.out.shrink();
+        }
         self.after_output_progress(now);
     }
 
@@ -352,6 +357,11 @@ impl Connection {
         let Phase::WebSocket(ws) = &mut self.phase else {
             return;
         };
+        if self.out.unsent_len() == 0 {
+            // A quiet connection keeps no buffers between its deadlines.
+            ws.decoder.release_memory();
+            self.out.shrink();
+        }
         if let Some(ticks) = &mut ws.ticks {
             // Ticks go out only while the peer reads them (B5): a stalled reader is not fed.
             if ticks.poll(now) && self.out.unsent_len() <= self.config.high_water_mark {
@@ -362,22 +372,13 @@ impl Connection {
                 );
             }
         }
-        match ws.ping_sent_at {
-            None if now >= ws.last_heard + self.config.ping_interval => {
-                ws.ping_sent_at = Some(now);
-                write_frame(self.out.bytes_mut(), OpCode::Control(Control::Ping), b"");
-            }
-            Some(at) if now >= at + self.config.ping_interval => {
-                self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));
-                self.enter_closed(now);
-                return;
-            }
-            _ => {}
-        }
-        if self.out.unsent_len() == 0 {
-            // A quiet connection keeps no buffers.
-            ws.decoder.release_memory();
-            self.out.shrink();
+        let silent = now.saturating_duration_since(ws.last_heard);
+        if !ws.ping_sent && silent >= self.config.ping_interval {
+            ws.ping_sent = true;
+            write_frame(self.out.bytes_mut(), OpCode::Control(Control::Ping), b"");
+        } else if ws.ping_sent && silent >= self.config.ping_interval * 2 {
+            self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));
+            self.enter_closed(now);
         }
     }
 }

@@ -551,3 +551,10 @@ fn stop_closes_http_after_queued_output_and_drops_half_requests() {
     assert_eq!(half.conn.lifecycle(), Lifecycle::Closed);
     assert!(half.take_text().is_empty());
 }
+
+#[test]
+fn a_connection_is_small() {
+    // Tens of thousands of idle connections are the normal case: every byte here counts.
+    let size = std::mem::size_of::<gif_chat_core::Connection>();
+    assert!(size <= 344, "Connection is {size} bytes");
+}

@@ -20,8 +20,8 @@ pub(super) struct WsPhase {
     pub(super) ticks: Option<TickSchedule>,
     /// Last time the peer sent anything (B2).
     pub(super) last_heard: Instant,
-    /// A liveness ping is out, sent then.
-    pub(super) ping_sent_at: Option<Instant>,
+    /// A liveness ping is out (sent one ping interval after `last_heard`).
+    pub(super) ping_sent: bool,
     /// Our close frame is queued: no more data, ticks or pongs.
     pub(super) close_sent: bool,
 }
@@ -34,17 +34,16 @@ impl WsPhase {
             ticks: (endpoint == Endpoint::Ticker)
                 .then(|| TickSchedule::new(now, config.tick_interval)),
             last_heard: now,
-            ping_sent_at: None,
+            ping_sent: false,
             close_sent: false,
         }
     }
 
     /// The next tick or liveness check, whichever comes first.
     pub(super) fn deadline(&self, config: &Config) -> Instant {
-        let liveness = match self.ping_sent_at {
-            Some(at) => at + config.ping_interval,
-            None => self.last_heard + config.ping_interval,
-        };
+        // Silent for one interval: ping; silent for another: drop (B2).
+        let silent_for = if self.ping_sent { 2 } else { 1 };
+        let liveness = self.last_heard + config.ping_interval * silent_for;
         match &self.ticks {
             Some(ticks) => ticks.next().min(liveness),
             None => liveness,
@@ -68,7 +67,7 @@ impl Connection {
             return;
         };
         ws.last_heard = now;
-        ws.ping_sent_at = None;
+        ws.ping_sent = false;
         let mut after = After::Nothing;
         let mut offset = 0;
         while let Some(rest) = input.get(offset..).filter(|rest| !rest.is_empty()) {
@@ -119,6 +118,11 @@ impl Connection {
                 // Data after our close frame, and pongs, need no answer.
                 Ok(_) => {}
             }
+        }
+        if ws.endpoint == Endpoint::Ticker {
+            // A ticking connection hears one short reply every few seconds: holding its buffers
+            // in between would cost more memory than the connection itself.
+            ws.decoder.release_memory();
         }
         match after {
             After::Nothing => {}
