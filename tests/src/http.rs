@@ -77,15 +77,22 @@ pub fn get_request(port: u16, path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
 
 /// Sends one GET on a fresh connection and reads its response.
 pub async fn get(port: u16, path: &str, extra: &[(&str, &str)]) -> Response {
+    one_response(port, &get_request(port, path, extra)).await
+}
+
+/// Sends `request` on a fresh connection and reads one response (the connection may stay open
+/// until it is dropped here).
+pub async fn one_response(port: u16, request: &[u8]) -> Response {
     let mut stream = connect(port).await;
-    let mut conn = ResponseReader::default();
-    stream
-        .write_all(&get_request(port, path, extra))
+    ResponseReader::default()
+        .exchange(&mut stream, request, false)
         .await
-        .unwrap_or_else(|e| panic!("writing GET {path}: {e}"));
-    conn.read(&mut stream, false, crate::WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("reading the response to GET {path}: {e}"))
+}
+
+/// The request line of `request`, for failure messages.
+fn request_line(request: &[u8]) -> String {
+    let end = find(request, b"\r\n").unwrap_or(request.len());
+    String::from_utf8_lossy(&request[..end]).into_owned()
 }
 
 /// Reads responses from a stream, keeping bytes that arrived past the end of one response.
@@ -95,6 +102,24 @@ pub struct ResponseReader {
 }
 
 impl ResponseReader {
+    /// Writes `request` on `stream` and reads the response to it (`head_only` as for
+    /// [`read`](Self::read)); panics, naming the request, when either fails.
+    pub async fn exchange(
+        &mut self,
+        stream: &mut TcpStream,
+        request: &[u8],
+        head_only: bool,
+    ) -> Response {
+        let line = request_line(request);
+        stream
+            .write_all(request)
+            .await
+            .unwrap_or_else(|e| panic!("writing {line:?}: {e}"));
+        self.read(stream, head_only, crate::WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("reading the response to {line:?}: {e}"))
+    }
+
     /// Reads the next response; `head_only` for responses without a body (HEAD).
     pub async fn read(
         &mut self,
@@ -222,15 +247,8 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// closing the connection (the hostile-input rows of SPEC §4). Panics otherwise.
 pub async fn response_then_close(port: u16, request: &[u8]) -> Response {
     let mut stream = connect(port).await;
-    stream
-        .write_all(request)
-        .await
-        .unwrap_or_else(|e| panic!("writing the request: {e}"));
     let mut reader = ResponseReader::default();
-    let response = reader
-        .read(&mut stream, false, crate::WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("reading the response: {e}"));
+    let response = reader.exchange(&mut stream, request, false).await;
     match reader.read_to_eof(&mut stream, crate::WAIT).await {
         Ok(rest) => assert!(
             rest.is_empty(),

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod blocking;
 pub mod http;
 pub mod proc;
 pub mod server;
@@ -30,6 +31,11 @@ pub use server::{Server, ServerBuilder};
 /// A bound for waits that normally finish within milliseconds: long enough for a loaded
 /// two-core machine, short enough that a hang fails the test instead of stalling the suite.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// How much earlier than a configured interval or timeout a client may see its effect: the two
+/// clocks start at slightly different moments (the server's when it has the connection or the
+/// request, the client's when it has sent or read something), and the client's may be the later.
+pub const EARLY: Duration = Duration::from_millis(20);
 
 /// One of the three server binaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,10 +1,16 @@
-//! What `/proc` says about a server process: CPU time used and whether it is alive. This is how
-//! the descriptor-exhaustion test proves the server does not spin (B6) without trusting the
-//! server's own account.
+//! What `/proc` says about a server process: CPU time used, whether it is alive, resident
+//! memory and open descriptors. This is how the tests prove the server does not spin (B6), does
+//! not leak and keeps its memory bounded under hostile peers, without trusting the server's own
+//! account.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use nix::unistd::{sysconf, SysconfVar};
+
+use crate::Server;
 
 /// User plus system CPU time the process has used so far.
 pub fn cpu_time(pid: u32) -> Duration {
@@ -29,6 +35,81 @@ pub fn state(pid: u32) -> Option<char> {
     after_comm(&stat)?.split_whitespace().next()?.chars().next()
 }
 
+/// Resident memory (VmRSS) in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
+    parse_rss_kib(&status).unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
+}
+
+/// The number of descriptors the process holds open.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/fd: {e}"))
+        .count()
+}
+
+/// Waits until the server holds no more descriptors than `baseline`: every connection a case
+/// opened is closed on the server's side too. Polled, since nothing announces it.
+pub async fn expect_fds_back(server: &mut Server, baseline: usize) {
+    let deadline = Instant::now() + crate::WAIT;
+    loop {
+        let now = fd_count(server.pid());
+        if now <= baseline {
+            return;
+        }
+        if Instant::now() > deadline {
+            let transcript = server.transcript();
+            panic!(
+                "the server still holds {now} descriptors, {baseline} before the case\n{transcript}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Samples a process's RSS on a thread until [`peak`](Self::peak) is asked for. A thread, not a
+/// task, so that a test busy on its async workers cannot make it miss the peak.
+#[derive(Debug)]
+pub struct RssSampler {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<u64>>,
+}
+
+impl RssSampler {
+    pub fn start(pid: u32) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
+                thread::sleep(Duration::from_millis(10));
+            }
+            peak.max(rss_kib(pid))
+        });
+        RssSampler {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops sampling; the largest RSS seen, in KiB.
+    pub fn peak(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.take().expect("joined once");
+        thread.join().expect("the RSS sampler panicked")
+    }
+}
+
+/// The `VmRSS:` value of a `/proc/<pid>/status` text, in KiB.
+fn parse_rss_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// The fields after the command name, which may itself contain spaces and parentheses.
 fn after_comm(stat: &str) -> Option<&str> {
     stat.rfind(')').and_then(|at| stat.get(at + 1..))
@@ -51,6 +132,21 @@ mod tests {
     fn reads_times_past_a_tricky_command_name() {
         let stat = "1234 (a (b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 17 5 0 0 20 0 3 0";
         assert_eq!(parse_times(stat), Some((17, 5)));
+    }
+
+    #[test]
+    fn reads_rss_from_status() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmRSS:\t    1234 kB\nThreads:\t1\n";
+        assert_eq!(parse_rss_kib(status), Some(1234));
+        assert_eq!(parse_rss_kib("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn this_process_has_memory_and_descriptors() {
+        let pid = std::process::id();
+        assert!(rss_kib(pid) > 0);
+        // At least the descriptor that lists the directory.
+        assert!(fd_count(pid) > 0);
     }
 
     #[test]

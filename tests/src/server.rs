@@ -383,6 +383,29 @@ impl Server {
         }
     }
 
+    /// Waits for the next access line (S4) of a `method` request for `path` answered with
+    /// `status`, and returns its body-length field (a number or `-`).
+    #[track_caller]
+    pub fn expect_access<'a>(
+        &'a mut self,
+        method: &str,
+        path: &str,
+        status: u16,
+    ) -> impl std::future::Future<Output = String> + 'a {
+        let caller = std::panic::Location::caller();
+        let pattern = spec::access_pattern(method, path, status);
+        async move {
+            let line = self
+                .expect_timed(false, |l| pattern.is_match(l), crate::WAIT, caller)
+                .await;
+            pattern
+                .captures(&line.text)
+                .and_then(|c| c.get(2))
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default()
+        }
+    }
+
     /// Like [`expect_line`](Self::expect_line), on stderr.
     #[track_caller]
     pub fn expect_stderr_line<'a>(

@@ -1,7 +1,11 @@
-//! WebSocket clients: a well-behaved one (async-tungstenite), one that reads in the background
-//! and time-stamps what arrives ([`TickWatcher`]), and a raw one that writes frames byte by byte
-//! ([`RawWs`]) for what a library would refuse to send: unmasked frames, broken UTF-8, a peer
-//! that never answers a close.
+//! WebSocket clients on the test's async workers: a well-behaved one (async-tungstenite), one
+//! that reads in the background and time-stamps what arrives ([`TickWatcher`]), and a raw one that
+//! writes frames byte by byte ([`RawWs`]) for what a library would refuse to send: unmasked
+//! frames, broken UTF-8, a peer that never answers a close.
+//!
+//! The wire format lives here once ([`upgrade_request`], [`encode_frame`], [`decode_frame`],
+//! [`check_handshake`]) so that the blocking client of [`crate::blocking`] and the tests that
+//! write their own handshakes speak exactly the same bytes as [`RawWs`].
 
 use std::time::{Duration, Instant};
 
@@ -93,8 +97,22 @@ pub async fn expect_close(client: &mut Client, timeout: Duration) -> Option<Clos
     }
 }
 
-/// A client on `/` whose messages are read by a background task as they arrive, so the test can
-/// ask about ticks that came after some instant without having kept reading.
+/// What a [`TickWatcher`] saw next; a tick carries the instant the reading task received it.
+#[derive(Debug)]
+pub enum Seen {
+    Tick(Instant),
+    /// A close frame and its code (`None` for an empty one). Reading goes on after it, so the
+    /// library answers it.
+    Close(Option<CloseCode>),
+    /// Any other data message.
+    Other(Message),
+    /// The connection ended (or failed).
+    End,
+}
+
+/// A client whose messages are read by a background task as they arrive, so the test can ask
+/// about ticks that came after some instant without having kept reading, and the library answers
+/// pings and the server's close frame while the test waits elsewhere.
 #[derive(Debug)]
 pub struct TickWatcher {
     rx: mpsc::UnboundedReceiver<(Instant, Message)>,
@@ -102,8 +120,13 @@ pub struct TickWatcher {
 }
 
 impl TickWatcher {
+    /// Opens a WebSocket to `/` and watches it.
     pub async fn connect(port: u16) -> TickWatcher {
-        let mut client = connect(port, "/").await;
+        TickWatcher::watch(connect(port, "/").await)
+    }
+
+    /// Reads `client` in the background until its stream ends.
+    pub fn watch(mut client: Client) -> TickWatcher {
         let (tx, rx) = mpsc::unbounded_channel();
         let reader = tokio::spawn(async move {
             while let Some(Ok(message)) = client.next().await {
@@ -115,20 +138,45 @@ impl TickWatcher {
         TickWatcher { rx, reader }
     }
 
+    /// What came next (pings and pongs are answered by the library and skipped); `None` when
+    /// nothing came within `timeout`.
+    pub async fn next_seen(&mut self, timeout: Duration) -> Option<Seen> {
+        self.next_seen_by(tokio::time::Instant::now() + timeout)
+            .await
+    }
+
+    async fn next_seen_by(&mut self, deadline: tokio::time::Instant) -> Option<Seen> {
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .ok()?
+            {
+                Some((_, Message::Ping(_) | Message::Pong(_))) => {}
+                Some((at, Message::Text(text))) if text.as_str() == spec::TICK => {
+                    return Some(Seen::Tick(at))
+                }
+                Some((_, Message::Close(frame))) => {
+                    return Some(Seen::Close(frame.map(|f| f.code)))
+                }
+                Some((_, other)) => return Some(Seen::Other(other)),
+                None => return Some(Seen::End),
+            }
+        }
+    }
+
     /// Waits for a tick that arrived after `after`; returns when it arrived.
     pub async fn tick_after(&mut self, after: Instant, timeout: Duration) -> Instant {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some((at, Message::Text(text)))) if text.as_str() == spec::TICK => {
+            match self.next_seen_by(deadline).await {
+                Some(Seen::Tick(at)) => {
                     if at > after {
                         return at;
                     }
                 }
-                Ok(Some((_, Message::Ping(_) | Message::Pong(_)))) => {}
-                Ok(Some((_, other))) => panic!("the watching client got {other:?}"),
-                Ok(None) => panic!("the watching client's connection ended"),
-                Err(_) => panic!("the watching client got no tick within {timeout:?}"),
+                Some(Seen::End) => panic!("the watching client's connection ended"),
+                Some(other) => panic!("the watching client got {other:?}"),
+                None => panic!("the watching client got no tick within {timeout:?}"),
             }
         }
     }
@@ -158,6 +206,7 @@ impl Frame {
     }
 }
 
+pub const OP_CONTINUATION: u8 = 0x0;
 pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
@@ -165,8 +214,37 @@ pub const OP_PING: u8 = 0x9;
 pub const OP_PONG: u8 = 0xa;
 
 /// The sample key of RFC 6455 §1.3 and the accept value it must produce.
-const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+pub const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const SAMPLE_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// An opening handshake for `path` with [`SAMPLE_KEY`], version 13 and `extra` header lines.
+pub fn upgrade_request(port: u16, path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let mut headers = vec![
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", SAMPLE_KEY),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    headers.extend_from_slice(extra);
+    crate::http::get_request(port, path, &headers)
+}
+
+/// Checks a handshake response's head (up to the blank line): `101 Switching Protocols` with
+/// the accept value of [`SAMPLE_KEY`].
+pub fn check_handshake(head: &str) -> Result<(), String> {
+    if !head.starts_with("HTTP/1.1 101 ") {
+        return Err(format!("expected 101 Switching Protocols, got {head:?}"));
+    }
+    let accepted = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.eq_ignore_ascii_case("sec-websocket-accept") && value.trim() == SAMPLE_ACCEPT
+        })
+    });
+    if !accepted {
+        return Err(format!("wrong or missing Sec-WebSocket-Accept in {head:?}"));
+    }
+    Ok(())
+}
 
 /// A WebSocket client that writes its own bytes.
 #[derive(Debug)]
@@ -184,17 +262,8 @@ impl RawWs {
     /// [`handshake`](Self::handshake) with extra request headers.
     pub async fn handshake_with(port: u16, path: &str, extra: &[(&str, &str)]) -> RawWs {
         let mut stream = crate::http::connect(port).await;
-        let mut request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_KEY}\r\n\
-             Sec-WebSocket-Version: 13\r\n"
-        );
-        for (name, value) in extra {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
         stream
-            .write_all(request.as_bytes())
+            .write_all(&upgrade_request(port, path, extra))
             .await
             .unwrap_or_else(|e| panic!("writing the upgrade request: {e}"));
         let mut raw = RawWs {
@@ -218,17 +287,9 @@ impl RawWs {
         .unwrap_or_else(|_| panic!("no handshake response within {:?}", crate::WAIT));
         let head = String::from_utf8_lossy(&raw.buf[..head_end]).into_owned();
         raw.buf.drain(..head_end + 4);
-        assert!(
-            head.starts_with("HTTP/1.1 101 "),
-            "expected 101 Switching Protocols, got {head:?}"
-        );
-        assert!(
-            head.lines()
-                .any(|line| line.split_once(':').is_some_and(|(name, value)| name
-                    .eq_ignore_ascii_case("sec-websocket-accept")
-                    && value.trim() == SAMPLE_ACCEPT)),
-            "wrong or missing Sec-WebSocket-Accept in {head:?}"
-        );
+        if let Err(why) = check_handshake(&head) {
+            panic!("{why}");
+        }
         raw
     }
 
@@ -308,22 +369,9 @@ impl RawWs {
 /// A frame's bytes. Client frames carry a mask key (RFC 6455 §5.3); a fixed one will do.
 pub fn encode_frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
     const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = Vec::with_capacity(payload.len() + 14);
-    out.push(if fin { 0x80 } else { 0 } | (opcode & 0x0f));
-    let mask_bit = if masked { 0x80 } else { 0 };
-    match payload.len() {
-        n if n < 126 => out.push(mask_bit | n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let mut out = frame_header(fin, opcode, payload.len(), masked.then_some(KEY));
+    out.reserve(payload.len());
     if masked {
-        out.extend_from_slice(&KEY);
         out.extend(
             payload
                 .iter()
@@ -336,9 +384,39 @@ pub fn encode_frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<
     out
 }
 
-/// Decodes one (unmasked, server-sent) frame from the front of `buf`: the frame and the bytes
-/// it took, or `None` if it is not all there yet.
-fn decode_frame(buf: &[u8]) -> Option<(Frame, usize)> {
+/// A frame's header up to its payload: FIN and opcode, the length in its shortest form, and the
+/// mask key when there is one.
+pub fn frame_header(fin: bool, opcode: u8, len: usize, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(14);
+    out.push(if fin { 0x80 } else { 0 } | (opcode & 0x0f));
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match len {
+        n if n < 126 => out.push(mask_bit | n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if let Some(key) = mask {
+        out.extend_from_slice(&key);
+    }
+    out
+}
+
+/// A final frame's header with the mask bit set and an all-zero key (RFC 6455 allows any key),
+/// so that large payloads go out as they are, without a masking pass in the test.
+pub fn zero_mask_header(opcode: u8, len: usize) -> Vec<u8> {
+    frame_header(true, opcode, len, Some([0; 4]))
+}
+
+/// Decodes one frame from the front of `buf`: the frame and the bytes it took, or `None` if it
+/// is not all there yet. A masked frame is unmasked; a server's frames never are, and
+/// [`crate::blocking::Wire`] refuses one before decoding it.
+pub fn decode_frame(buf: &[u8]) -> Option<(Frame, usize)> {
     let (&first, rest) = buf.split_first()?;
     let (&second, rest) = rest.split_first()?;
     let masked = second & 0x80 != 0;
@@ -382,6 +460,41 @@ fn decode_frame(buf: &[u8]) -> Option<(Frame, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upgrade_request_is_rfc_6455s_sample() {
+        let request = upgrade_request(8080, "/chat", &[("Origin", "http://example.com")]);
+        assert_eq!(
+            String::from_utf8_lossy(&request),
+            "GET /chat HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_handshake_check_wants_101_and_the_sample_accept() {
+        let good = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                    sec-websocket-accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+        assert_eq!(check_handshake(good), Ok(()));
+        assert!(check_handshake(&good.replace("101", "200")).is_err());
+        assert!(check_handshake(&good.replace("xOo=", "xOo")).is_err());
+        assert!(check_handshake("HTTP/1.1 101 Switching Protocols").is_err());
+    }
+
+    #[test]
+    fn a_zero_mask_header_carries_the_payload_as_is() {
+        for len in [0, 125, 126, 65_535, 65_536] {
+            let mut bytes = zero_mask_header(OP_BINARY, len);
+            bytes.extend((0..len).map(|i| (i % 251) as u8));
+            let (frame, used) = decode_frame(&bytes).expect("a whole frame");
+            assert_eq!(
+                (used, frame.fin, frame.opcode),
+                (bytes.len(), true, OP_BINARY)
+            );
+            assert_eq!(frame.payload, bytes[bytes.len() - len..]);
+        }
+    }
 
     #[test]
     fn frames_round_trip() {

@@ -6,16 +6,13 @@ use std::time::{Duration, Instant};
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::Message;
 use gif_chat_tests::http::{self, ResponseReader};
-use gif_chat_tests::ws::{self, RawWs, TickWatcher, OP_BINARY, OP_CLOSE, OP_TEXT};
-use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, ServerBuilder, Signal, WAIT};
+use gif_chat_tests::ws::{self, RawWs, TickWatcher, OP_BINARY, OP_CLOSE, OP_TEXT, SAMPLE_KEY};
+use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, ServerBuilder, Signal, EARLY, WAIT};
 use tokio::io::AsyncWriteExt;
 
 /// Short ticks keep the suite fast; all tick assertions are relative to this.
 const TICK_MS: u64 = 200;
 const TICK: Duration = Duration::from_millis(TICK_MS);
-/// A tick may come this much earlier than its interval, measured at the client (the client's
-/// clock starts a little after the server's).
-const EARLY: Duration = Duration::from_millis(20);
 /// A tick may come this much later on a loaded two-core machine.
 const LATE: Duration = Duration::from_millis(300);
 
@@ -33,17 +30,6 @@ fn assert_tick_at(what: &str, k: u32, elapsed: Duration) {
         elapsed + EARLY >= due && elapsed <= due + LATE,
         "{what}: tick {k} read {elapsed:?} after the open, expected {due:?} (-{EARLY:?}/+{LATE:?})"
     );
-}
-
-/// Waits for the access line of one request and returns its body-length field.
-async fn expect_access(server: &mut Server, method: &str, path: &str, status: u16) -> String {
-    let pattern = spec::access_pattern(method, path, status);
-    let line = server.expect_line(|l| pattern.is_match(l), WAIT).await;
-    pattern
-        .captures(&line)
-        .and_then(|c| c.get(2))
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default()
 }
 
 /// A server plus a well-behaved client on `/` whose ticks show the server still serves others.
@@ -69,28 +55,12 @@ async fn assert_still_serving(server: &mut Server, watcher: &mut TickWatcher) {
     assert!(server.is_running(), "the server exited");
 }
 
-/// The upgrade request of RFC 6455 §1.3 with `extra` header lines, or without the key.
-fn upgrade_request(port: u16, key: bool, extra: &str) -> Vec<u8> {
-    let key = if key {
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    } else {
-        ""
-    };
-    format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\n{key}{extra}\r\n"
-    )
-    .into_bytes()
-}
-
-/// Sends `request` and reads one response (the connection may stay open).
-async fn one_response(port: u16, request: &[u8]) -> http::Response {
-    let mut stream = http::connect(port).await;
-    stream.write_all(request).await.expect("writing a request");
-    ResponseReader::default()
-        .read(&mut stream, false, WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("reading the response: {e}"))
+/// An upgrade request for `/` with exactly these WebSocket headers after `Upgrade` and
+/// `Connection`, for the cases that break them ([`ws::upgrade_request`] sends them right).
+fn broken_upgrade(port: u16, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut all = vec![("Upgrade", "websocket"), ("Connection", "Upgrade")];
+    all.extend_from_slice(headers);
+    http::get_request(port, "/", &all)
 }
 
 /// A raw WebSocket sends `frame`; the server must answer with a close frame carrying `code`,
@@ -176,7 +146,7 @@ runtime_matrix! {
         assert!(body.contains("location"), "the page must connect to its own host: {body}");
         assert_eq!(page.header("set-cookie"), None);
         assert!(page.header("etag").is_some(), "S13: GET / carries an ETag");
-        let length = expect_access(&mut server, "GET", "/", 200).await;
+        let length = server.expect_access("GET", "/", 200).await;
         assert_eq!(length, page.body.len().to_string());
     }
 
@@ -186,11 +156,11 @@ runtime_matrix! {
         let port = server.port();
         let page = http::get(port, "/", &[]).await;
         let etag = page.header("etag").expect("GET / carries an ETag").to_owned();
-        expect_access(&mut server, "GET", "/", 200).await;
+        server.expect_access("GET", "/", 200).await;
         let again = http::get(port, "/", &[("If-None-Match", &etag)]).await;
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
-        assert_eq!(expect_access(&mut server, "GET", "/", 304).await, "-");
+        assert_eq!(server.expect_access("GET", "/", 304).await, "-");
     }
 
     /// S12: the favicon is shipped (no favicon error as in the seed).
@@ -207,7 +177,7 @@ runtime_matrix! {
             icon.header("content-type")
         );
         assert!(icon.body.starts_with(&[0, 0, 1, 0]), "not an ICO file");
-        let length = expect_access(&mut server, "GET", "/favicon.ico", 200).await;
+        let length = server.expect_access("GET", "/favicon.ico", 200).await;
         assert_eq!(length, icon.body.len().to_string());
     }
 
@@ -220,7 +190,7 @@ runtime_matrix! {
         let body = page.body_text();
         assert!(body.contains("Not Found"), "{body}");
         assert!(body.contains("404"), "development mode shows the status: {body}");
-        let length = expect_access(&mut server, "GET", "/nope", 404).await;
+        let length = server.expect_access("GET", "/nope", 404).await;
         assert_eq!(length, page.body.len().to_string());
     }
 
@@ -424,8 +394,8 @@ runtime_matrix! {
     async fn upgrade_without_key_is_400(runtime: Runtime) {
         let (mut server, mut watcher) = hostile_setup(runtime, &[]).await;
         let port = server.port();
-        let request = upgrade_request(port, false, "Sec-WebSocket-Version: 13\r\n");
-        assert_eq!(one_response(port, &request).await.status, 400);
+        let request = broken_upgrade(port, &[("Sec-WebSocket-Version", "13")]);
+        assert_eq!(http::one_response(port, &request).await.status, 400);
         assert_still_serving(&mut server, &mut watcher).await;
     }
 
@@ -433,8 +403,11 @@ runtime_matrix! {
     async fn wrong_websocket_version_is_426(runtime: Runtime) {
         let (mut server, mut watcher) = hostile_setup(runtime, &[]).await;
         let port = server.port();
-        let request = upgrade_request(port, true, "Sec-WebSocket-Version: 8\r\n");
-        let response = one_response(port, &request).await;
+        let request = broken_upgrade(
+            port,
+            &[("Sec-WebSocket-Key", SAMPLE_KEY), ("Sec-WebSocket-Version", "8")],
+        );
+        let response = http::one_response(port, &request).await;
         assert_eq!(response.status, 426);
         assert_eq!(response.header("sec-websocket-version"), Some("13"));
         assert_still_serving(&mut server, &mut watcher).await;
@@ -444,12 +417,8 @@ runtime_matrix! {
     async fn foreign_origin_is_403(runtime: Runtime) {
         let (mut server, mut watcher) = hostile_setup(runtime, &[]).await;
         let port = server.port();
-        let request = upgrade_request(
-            port,
-            true,
-            "Sec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n",
-        );
-        assert_eq!(one_response(port, &request).await.status, 403);
+        let request = ws::upgrade_request(port, "/", &[("Origin", "https://evil.example")]);
+        assert_eq!(http::one_response(port, &request).await.status, 403);
         assert_still_serving(&mut server, &mut watcher).await;
     }
 

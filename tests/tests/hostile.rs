@@ -6,249 +6,52 @@
 //! connection must keep receiving its ticks on time ([`Ticker`]): "the server goes on serving
 //! everyone else" is measured, not assumed.
 //!
-//! Hostile clients are blocking sockets on their own threads, and so is the ticking client, so
-//! that the test's own scheduling cannot be mistaken for the server's. The cases run one at a
-//! time ([`SERIAL`]): they measure timing and memory, and on a two-core machine two of them
-//! would measure each other.
+//! Hostile clients are blocking sockets on their own threads ([`gif_chat_tests::blocking`]), and
+//! so is the ticking client, so that the test's own scheduling cannot be mistaken for the
+//! server's. The cases run one at a time ([`SERIAL`]): they measure timing and memory, and on a
+//! two-core machine two of them would measure each other.
+//!
+//! What stays here is particular to these cases: the slowloris client, the small-buffered and
+//! resetting sockets (socket2 is only a dev-dependency), and the churn.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
-use gif_chat_tests::ws::{encode_frame, Frame, OP_BINARY, OP_TEXT};
-use gif_chat_tests::{http, runtime_matrix, spec, Runtime, Server, WAIT};
+use gif_chat_tests::blocking::{self, Ticker, Wire};
+use gif_chat_tests::proc::{expect_fds_back, fd_count, rss_kib, RssSampler};
+use gif_chat_tests::ws::{
+    self, encode_frame, zero_mask_header, Frame, OP_BINARY, OP_CONTINUATION, OP_PING, OP_PONG,
+    OP_TEXT,
+};
+use gif_chat_tests::{http, runtime_matrix, spec, Runtime, Server, EARLY, WAIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::MutexGuard;
 
 const TICK_MS: u64 = 200;
 /// The longest silence the ticking client may see: three intervals.
 const MAX_TICK_GAP: Duration = Duration::from_millis(3 * TICK_MS);
-const OP_CONTINUATION: u8 = 0x0;
-const OP_PING: u8 = 0x9;
-const OP_PONG: u8 = 0xA;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn start(runtime: Runtime, env: &[(&str, &str)]) -> Server {
+/// Starts a case: waits its turn ([`SERIAL`]; the guard is the turn), starts the server with
+/// ticks every [`TICK_MS`] and `env`, and connects the [`Ticker`]. Bind the three in this order
+/// (`let (_serial, server, ticker)`): bindings drop in reverse, so the server is killed before
+/// the next case may start.
+async fn start(
+    runtime: Runtime,
+    env: &[(&str, &str)],
+) -> (MutexGuard<'static, ()>, Server, Ticker) {
+    let serial = SERIAL.lock().await;
     let tick = TICK_MS.to_string();
     let mut all = vec![("TICK_INTERVAL_MS", tick.as_str())];
     all.extend_from_slice(env);
-    Server::start(runtime, &all).await
-}
-
-// ---- the server process, from /proc ----
-
-/// Resident memory (VmRSS) in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
-}
-
-fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap_or_else(|e| panic!("reading /proc/{pid}/fd: {e}"))
-        .count()
-}
-
-/// Waits until the server holds no more descriptors than `baseline`: every connection the case
-/// opened is closed on the server's side too. Polled, since nothing announces it.
-async fn expect_fds_back(server: &mut Server, baseline: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let now = fd_count(server.pid());
-        if now <= baseline {
-            return;
-        }
-        if Instant::now() > deadline {
-            let transcript = server.transcript();
-            panic!("the server still holds {now} descriptors, {baseline} before the case\n{transcript}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Samples the server's RSS on a thread until dropped; `peak()` is the largest seen.
-struct RssSampler {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<u64>>,
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = thread::spawn(move || {
-            let mut peak = 0;
-            while !flag.load(Ordering::Relaxed) {
-                peak = peak.max(rss_kib(pid));
-                thread::sleep(Duration::from_millis(10));
-            }
-            peak.max(rss_kib(pid))
-        });
-        RssSampler {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn peak(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        let thread = self.thread.take().expect("joined once");
-        thread.join().expect("the RSS sampler panicked")
-    }
-}
-
-// ---- raw blocking WebSocket client ----
-
-/// A blocking client that writes whatever bytes it is given and decodes the server's frames.
-struct Wire {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-fn upgrade_request(port: u16, path: &str) -> Vec<u8> {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .into_bytes()
-}
-
-impl Wire {
-    fn connect(port: u16) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(WAIT))?;
-        Ok(stream)
-    }
-
-    /// Opens a WebSocket to `path`; with `drip`, the upgrade request goes out a byte at a time.
-    fn upgrade(port: u16, path: &str, drip: bool) -> io::Result<Wire> {
-        Wire::upgrade_on(Wire::connect(port)?, port, path, drip)
-    }
-
-    fn upgrade_on(stream: TcpStream, port: u16, path: &str, drip: bool) -> io::Result<Wire> {
-        let mut wire = Wire {
-            stream,
-            buf: Vec::new(),
-        };
-        let request = upgrade_request(port, path);
-        if drip {
-            wire.drip(&request, Duration::from_millis(1))?;
-        } else {
-            wire.stream.write_all(&request)?;
-        }
-        let end = loop {
-            if let Some(at) = http::find(&wire.buf, b"\r\n\r\n") {
-                break at + 4;
-            }
-            wire.fill()?;
-        };
-        let head = String::from_utf8_lossy(&wire.buf[..end]).into_owned();
-        wire.buf.drain(..end);
-        if !head.starts_with("HTTP/1.1 101 ") {
-            return Err(io::Error::other(format!("expected 101, got {head:?}")));
-        }
-        Ok(wire)
-    }
-
-    fn fill(&mut self) -> io::Result<()> {
-        let mut chunk = [0u8; 64 * 1024];
-        match self.stream.read(&mut chunk)? {
-            0 => Err(io::ErrorKind::UnexpectedEof.into()),
-            n => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
-        }
-    }
-
-    /// Writes `bytes` one at a time, each in its own segment, `pause` apart.
-    fn drip(&mut self, bytes: &[u8], pause: Duration) -> io::Result<()> {
-        for byte in bytes {
-            self.stream.write_all(std::slice::from_ref(byte))?;
-            thread::sleep(pause);
-        }
-        Ok(())
-    }
-
-    /// The next frame from the server (server frames are never masked).
-    fn read_frame(&mut self) -> io::Result<Frame> {
-        loop {
-            if let Some((frame, used)) = decode(&self.buf) {
-                self.buf.drain(..used);
-                return Ok(frame);
-            }
-            self.fill()?;
-        }
-    }
-
-    /// The next data message, reassembled; control frames before it are returned too.
-    fn read_message(&mut self) -> io::Result<(u8, Vec<u8>, Vec<Frame>)> {
-        let mut controls = Vec::new();
-        let mut message: Option<(u8, Vec<u8>)> = None;
-        loop {
-            let frame = self.read_frame()?;
-            if frame.opcode >= 0x8 {
-                controls.push(frame);
-                continue;
-            }
-            let (opcode, payload) = message.get_or_insert((frame.opcode, Vec::new()));
-            payload.extend_from_slice(&frame.payload);
-            if frame.fin {
-                return Ok((*opcode, std::mem::take(payload), controls));
-            }
-        }
-    }
-}
-
-fn decode(buf: &[u8]) -> Option<(Frame, usize)> {
-    let (first, second) = (*buf.first()?, *buf.get(1)?);
-    let (len, start) = match second & 0x7f {
-        126 => (
-            usize::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
-            4,
-        ),
-        127 => (
-            usize::try_from(u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?)).ok()?,
-            10,
-        ),
-        n => (usize::from(n), 2),
-    };
-    let payload = buf.get(start..start + len)?.to_vec();
-    let frame = Frame {
-        fin: first & 0x80 != 0,
-        opcode: first & 0x0f,
-        payload,
-    };
-    Some((frame, start + len))
-}
-
-/// A frame header with the mask bit set and an all-zero key (RFC 6455 allows any key), so that
-/// large payloads go out as they are, without a masking pass in the test.
-fn zero_mask_header(opcode: u8, len: usize) -> Vec<u8> {
-    let mut out = vec![0x80 | opcode];
-    match len {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&[0; 4]);
-    out
+    let mut server = Server::start(runtime, &all).await;
+    let ticker = Ticker::start(&mut server, MAX_TICK_GAP).await;
+    (serial, server, ticker)
 }
 
 /// Closes with a TCP reset (SO_LINGER 0), as a crashing client or a middlebox would.
@@ -259,113 +62,14 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-// ---- the well-behaved client ----
-
-/// A client on `/` that only reads, on its own thread, time-stamping each tick on arrival.
-struct Ticker {
-    opened: Instant,
-    stop: Arc<AtomicBool>,
-    /// Arrival times, or why the client failed.
-    ticks: mpsc::Receiver<Result<Instant, String>>,
-}
-
-impl Ticker {
-    /// Connects and waits for the server to log the connection, so that the descriptor and
-    /// memory baselines a case takes afterwards include it.
-    async fn start(server: &mut Server) -> Ticker {
-        let port = server.port();
-        let mut wire = blocking(move || Wire::upgrade(port, "/", false))
-            .await
-            .unwrap_or_else(|e| panic!("the ticking client's handshake: {e}"));
-        let opened = Instant::now();
-        server
-            .expect_exact(&spec::connected("127.0.0.1"), WAIT)
-            .await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let (tx, ticks) = mpsc::channel();
-        thread::spawn(move || {
-            // Short reads so the stop flag is seen promptly; a timeout mid-frame keeps the bytes.
-            let _ = wire
-                .stream
-                .set_read_timeout(Some(Duration::from_millis(50)));
-            while !flag.load(Ordering::Relaxed) {
-                let report = match wire.read_frame() {
-                    Ok(frame)
-                        if frame.opcode == OP_TEXT && frame.payload == spec::TICK.as_bytes() =>
-                    {
-                        Ok(Instant::now())
-                    }
-                    Ok(frame) => Err(format!("the ticking client got {frame:?}")),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        continue
-                    }
-                    Err(e) => Err(format!("the ticking client's connection failed: {e}")),
-                };
-                let failed = report.is_err();
-                if tx.send(report).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ticker {
-            opened,
-            stop,
-            ticks,
-        }
-    }
-
-    /// Asserts the ticks kept coming through the case: one more arrives after now, and no
-    /// silence between the opening, each tick and that last one exceeds [`MAX_TICK_GAP`].
-    async fn finish(self, case: &str) {
-        let end = Instant::now();
-        let ticks = blocking(move || {
-            let mut ticks = Vec::new();
-            let deadline = end + MAX_TICK_GAP + Duration::from_millis(100);
-            while ticks.last().is_none_or(|&at| at <= end) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match self.ticks.recv_timeout(left) {
-                    Ok(Ok(at)) => ticks.push(at),
-                    Ok(Err(e)) => return Err(e),
-                    Err(_) => {
-                        return Err(format!("no tick within {MAX_TICK_GAP:?} after the case"))
-                    }
-                }
-            }
-            self.stop.store(true, Ordering::Relaxed);
-            Ok(ticks)
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
-        let marks: Vec<Instant> = std::iter::once(self.opened)
-            .chain(ticks.iter().copied())
-            .collect();
-        let worst = marks
-            .windows(2)
-            .map(|pair| pair[1].saturating_duration_since(pair[0]))
-            .max()
-            .unwrap_or_default();
-        eprintln!("{case}: {} ticks, longest wait {worst:?}", ticks.len());
-        assert!(
-            worst <= MAX_TICK_GAP,
-            "{case}: the ticking client waited {worst:?} for a tick (at most {MAX_TICK_GAP:?}); \
-             {} ticks over {:?}",
-            ticks.len(),
-            end - self.opened
-        );
-    }
-}
-
-/// Runs blocking client work off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+/// One text message through `/echo` on a fresh blocking client; returns the echo.
+async fn echo(port: u16, text: &'static [u8]) -> io::Result<Vec<u8>> {
+    blocking::run(move || {
+        let mut wire = Wire::upgrade(port, "/echo", false)?;
+        wire.write(&encode_frame(true, OP_TEXT, text, true))?;
+        Ok(wire.read_message()?.1)
+    })
+    .await
 }
 
 // ---- slowloris ----
@@ -406,8 +110,7 @@ fn assert_cut_off_in_time(what: &str, open_for: Duration, received: &[u8]) {
     // The client's clock starts before the server's accept; the upper slack covers a loaded
     // two-core machine.
     assert!(
-        open_for + Duration::from_millis(20) >= timeout
-            && open_for <= timeout + Duration::from_millis(1500),
+        open_for + EARLY >= timeout && open_for <= timeout + Duration::from_millis(1500),
         "{what}: closed after {open_for:?}, the header timeout is {timeout:?}"
     );
     assert!(
@@ -433,21 +136,18 @@ fn small_buffered_stream(port: u16) -> io::Result<TcpStream> {
     socket.set_recv_buffer_size(64 * 1024)?;
     socket.set_send_buffer_size(64 * 1024)?;
     socket.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
-    let stream: TcpStream = socket.into();
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(WAIT))?;
-    Ok(stream)
+    blocking::configure(socket.into())
 }
 
 /// `cycles` connect / upgrade / reset cycles on `workers` threads.
 async fn churn(port: u16, cycles: usize, workers: usize) {
-    blocking(move || {
+    blocking::run(move || {
         let threads: Vec<_> = (0..workers)
             .map(|worker| {
                 let share = cycles / workers + usize::from(worker < cycles % workers);
                 thread::spawn(move || -> io::Result<()> {
                     for _ in 0..share {
-                        reset(Wire::upgrade(port, "/echo", false)?.stream);
+                        reset(Wire::upgrade(port, "/echo", false)?.into_stream());
                     }
                     Ok(())
                 })
@@ -475,10 +175,9 @@ runtime_matrix! {
     /// Headers dribbled a byte per 100 ms: each byte is progress, but the header deadline is
     /// per request, so the server closes at HEADER_TIMEOUT_MS all the same.
     async fn dribbled_headers_are_cut_off_at_the_deadline(runtime: Runtime) {
-        let _serial = SERIAL.lock().await;
         let timeout = HEADER_TIMEOUT_MS.to_string();
-        let mut server = start(runtime, &[("HEADER_TIMEOUT_MS", &timeout)]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, mut server, ticker) =
+            start(runtime, &[("HEADER_TIMEOUT_MS", &timeout)]).await;
         let baseline = fd_count(server.pid());
         let (open_for, received) = stall(server.port(), true).await;
         assert_cut_off_in_time("a dribbling client", open_for, &received);
@@ -490,22 +189,15 @@ runtime_matrix! {
     /// 200 connections that never finish a request (50 silent, 150 dribbling) are all closed by
     /// the deadline, while a good client gets the page and an echo meanwhile.
     async fn two_hundred_stalled_connections_all_close_by_the_deadline(runtime: Runtime) {
-        let _serial = SERIAL.lock().await;
         let timeout = HEADER_TIMEOUT_MS.to_string();
-        let mut server = start(runtime, &[("HEADER_TIMEOUT_MS", &timeout)]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, mut server, ticker) =
+            start(runtime, &[("HEADER_TIMEOUT_MS", &timeout)]).await;
         let baseline = fd_count(server.pid());
         let port = server.port();
         let stalls: Vec<_> = (0..200).map(|i| tokio::spawn(stall(port, i >= 50))).collect();
         let page = http::get(port, "/", &[]).await;
         assert_eq!(page.status, 200, "GET / during the flood");
-        let echoed = blocking(move || -> io::Result<Vec<u8>> {
-            let mut wire = Wire::upgrade(port, "/echo", false)?;
-            wire.stream.write_all(&encode_frame(true, OP_TEXT, b"still here", true))?;
-            Ok(wire.read_message()?.1)
-        })
-        .await
-        .expect("an echo during the flood");
+        let echoed = echo(port, b"still here").await.expect("an echo during the flood");
         assert_eq!(echoed, b"still here");
         for (i, stalled) in stalls.into_iter().enumerate() {
             let (open_for, received) = stalled.await.expect("a stalled client panicked");
@@ -528,9 +220,7 @@ runtime_matrix! {
     /// A fragmented text message (a UTF-8 character split across fragments, a ping between
     /// them) and a binary message, all dripped a byte at a time after a dripped handshake.
     async fn a_dripped_frame_stream_echoes_intact(runtime: Runtime) {
-        let _serial = SERIAL.lock().await;
-        let mut server = start(runtime, &[]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, server, ticker) = start(runtime, &[]).await;
         let port = server.port();
         let text = "천천히 도착한 메시지 🐢";
         let bytes = text.as_bytes();
@@ -542,7 +232,7 @@ runtime_matrix! {
         stream.extend(encode_frame(true, OP_CONTINUATION, &bytes[bytes.len() - 2..], true));
         stream.extend(encode_frame(true, OP_BINARY, &binary, true));
         let expected_binary = binary.clone();
-        blocking(move || -> io::Result<()> {
+        blocking::run(move || -> io::Result<()> {
             let mut wire = Wire::upgrade(port, "/echo", true)?;
             wire.drip(&stream, Duration::from_millis(1))?;
             let (opcode, payload, controls) = wire.read_message()?;
@@ -562,14 +252,12 @@ runtime_matrix! {
     /// Resets (SO_LINGER 0) in the middle of a handshake and of a frame, on both endpoints: the
     /// server logs the WebSocket's end and the reset, frees the descriptors, serves on.
     async fn resets_mid_handshake_and_mid_frame_leave_the_server_serving(runtime: Runtime) {
-        let _serial = SERIAL.lock().await;
-        let mut server = start(runtime, &[]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, mut server, ticker) = start(runtime, &[]).await;
         let baseline = fd_count(server.pid());
         let port = server.port();
-        blocking(move || -> io::Result<()> {
-            let mut stream = Wire::connect(port)?;
-            let request = upgrade_request(port, "/");
+        blocking::run(move || -> io::Result<()> {
+            let mut stream = blocking::connect(port)?;
+            let request = ws::upgrade_request(port, "/", &[]);
             stream.write_all(&request[..request.len() / 2])?;
             reset(stream);
             Ok(())
@@ -577,14 +265,16 @@ runtime_matrix! {
         .await
         .expect("the mid-handshake reset");
         for path in ["/", "/echo"] {
-            let wire = blocking(move || Wire::upgrade(port, path, false)).await.expect("an upgrade");
+            let wire = blocking::run(move || Wire::upgrade(port, path, false))
+                .await
+                .expect("an upgrade");
             server.expect_exact(&spec::connected("127.0.0.1"), WAIT).await;
-            blocking(move || -> io::Result<()> {
+            blocking::run(move || -> io::Result<()> {
                 let mut wire = wire;
                 // A 1000-byte frame of which 100 bytes arrive.
                 let frame = encode_frame(true, OP_BINARY, &[0x5a; 1000], true);
-                wire.stream.write_all(&frame[..108])?;
-                reset(wire.stream);
+                wire.write(&frame[..108])?;
+                reset(wire.into_stream());
                 Ok(())
             })
             .await
@@ -597,13 +287,7 @@ runtime_matrix! {
             );
         }
         expect_fds_back(&mut server, baseline).await;
-        let echoed = blocking(move || -> io::Result<Vec<u8>> {
-            let mut wire = Wire::upgrade(port, "/echo", false)?;
-            wire.stream.write_all(&encode_frame(true, OP_TEXT, b"after the resets", true))?;
-            Ok(wire.read_message()?.1)
-        })
-        .await
-        .expect("an echo after the resets");
+        let echoed = echo(port, b"after the resets").await.expect("an echo after the resets");
         assert_eq!(echoed, b"after the resets");
         ticker.finish("resets").await;
     }
@@ -613,9 +297,7 @@ runtime_matrix! {
     /// server's memory does not grow with the fragment count.
     async fn a_message_in_20000_fragments_echoes_correctly(runtime: Runtime) {
         const FRAGMENTS: usize = 20_000;
-        let _serial = SERIAL.lock().await;
-        let mut server = start(runtime, &[]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, server, ticker) = start(runtime, &[]).await;
         let (port, pid) = (server.port(), server.pid());
         let text: String = "조각난 글자들 ✂ ".chars().cycle().take(6_000).collect();
         let bytes = text.as_bytes().to_vec();
@@ -636,9 +318,9 @@ runtime_matrix! {
         }
         assert_eq!(offset, bytes.len(), "the fragments carry the whole message");
         let before = rss_kib(pid);
-        let (opcode, payload, controls) = blocking(move || -> io::Result<_> {
+        let (opcode, payload, controls) = blocking::run(move || -> io::Result<_> {
             let mut wire = Wire::upgrade(port, "/echo", false)?;
-            wire.stream.write_all(&stream)?;
+            wire.write(&stream)?;
             wire.read_message()
         })
         .await
@@ -661,27 +343,26 @@ runtime_matrix! {
     /// HIGH_WATER_MARK_BYTES it stops reading, so the client's writes stall and the server's
     /// memory stays bounded; when the client finally reads, all 256 MiB come back in order.
     async fn a_client_that_never_reads_costs_bounded_memory(runtime: Runtime) {
-        let _serial = SERIAL.lock().await;
         let hwm = HIGH_WATER_MARK.to_string();
-        let mut server = start(runtime, &[("HIGH_WATER_MARK_BYTES", &hwm)]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, server, ticker) = start(runtime, &[("HIGH_WATER_MARK_BYTES", &hwm)]).await;
         let (port, pid) = (server.port(), server.pid());
         let baseline = rss_kib(pid);
         let sampler = RssSampler::start(pid);
-        let wire = blocking(move || Wire::upgrade_on(small_buffered_stream(port)?, port, "/echo", false))
-            .await
-            .expect("the pushing client's handshake");
-        let mut reader = Wire { stream: wire.stream.try_clone().expect("a second handle"), buf: Vec::new() };
+        let mut wire = blocking::run(move || {
+            Wire::upgrade_on(small_buffered_stream(port)?, port, "/echo", false)
+        })
+        .await
+        .expect("the pushing client's handshake");
+        let mut reader = wire.try_clone().expect("a second handle");
         let pushed = Arc::new(AtomicUsize::new(0));
         let progress = Arc::clone(&pushed);
-        let mut stream = wire.stream;
         let writer = thread::spawn(move || -> io::Result<()> {
             let mut frame = zero_mask_header(OP_BINARY, MESSAGE);
             let header = frame.len();
             frame.extend((0..MESSAGE).map(|i| (i % 251) as u8));
             for seq in 0..MESSAGES {
                 frame[header..header + 8].copy_from_slice(&seq.to_be_bytes());
-                stream.write_all(&frame)?;
+                wire.write(&frame)?;
                 progress.fetch_add(frame.len(), Ordering::Relaxed);
             }
             Ok(())
@@ -702,7 +383,7 @@ runtime_matrix! {
         assert_eq!(pushed.load(Ordering::Relaxed), last, "the server read on past the high-water mark");
         let still_stalled_rss = rss_kib(pid);
         // Phase 2: read every echo, checking its number and content, while the writer goes on.
-        let echoed = blocking(move || -> io::Result<u64> {
+        let echoed = blocking::run(move || -> io::Result<u64> {
             let pattern: Vec<u8> = (0..MESSAGE).map(|i| (i % 251) as u8).collect();
             for want in 0..MESSAGES {
                 let (opcode, payload, controls) = reader.read_message()?;
@@ -739,18 +420,16 @@ runtime_matrix! {
     async fn a_flooding_client_does_not_starve_the_others(runtime: Runtime) {
         const FLOOD: usize = 128;
         const SIZE: usize = 1024 * 1024;
-        let _serial = SERIAL.lock().await;
-        let mut server = start(runtime, &[]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, mut server, ticker) = start(runtime, &[]).await;
         let port = server.port();
         // Kept open until the server has read everything: closing a socket with unread input
         // (the ticks this connection gets) resets it, which drops what the server had not read.
-        let _flooder = blocking(move || -> io::Result<Wire> {
+        let _flooder = blocking::run(move || -> io::Result<Wire> {
             let mut wire = Wire::upgrade(port, "/", false)?;
             let mut frame = zero_mask_header(OP_BINARY, SIZE);
             frame.resize(frame.len() + SIZE, 0x42);
             for _ in 0..FLOOD {
-                wire.stream.write_all(&frame)?;
+                wire.write(&frame)?;
             }
             Ok(wire)
         })
@@ -769,9 +448,7 @@ runtime_matrix! {
     async fn ten_thousand_upgrade_resets_leak_nothing(runtime: Runtime) {
         const WARM_UP: usize = 1_000;
         const CYCLES: usize = 10_000;
-        let _serial = SERIAL.lock().await;
-        let mut server = start(runtime, &[]).await;
-        let ticker = Ticker::start(&mut server).await;
+        let (_serial, mut server, ticker) = start(runtime, &[]).await;
         let (port, pid) = (server.port(), server.pid());
         let fds = fd_count(pid);
         churn(port, WARM_UP, 4).await;

@@ -14,14 +14,11 @@ use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::Message;
-use futures_util::StreamExt;
 use gif_chat_tests::http::{self, ResponseReader};
-use gif_chat_tests::ws::{self, Client};
+use gif_chat_tests::ws::{self, Seen, TickWatcher};
 use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, WAIT};
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
 const TEMPLATE: &str = include_str!("../nginx/nginx.conf.template");
 const TICK_MS: u64 = 200;
@@ -149,22 +146,9 @@ async fn upgrade_from(from: IpAddr, port: u16, extra: &[(&str, &str)]) -> (u16, 
         .connect(SocketAddr::new(LOCALHOST, port))
         .await
         .unwrap_or_else(|e| panic!("connecting from {from} to port {port}: {e}"));
-    let mut request = format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    );
-    for (name, value) in extra {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("writing the upgrade request");
     let response = ResponseReader::default()
-        .read(&mut stream, false, WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("reading the upgrade response: {e}"));
+        .exchange(&mut stream, &ws::upgrade_request(port, "/", extra), false)
+        .await;
     (response.status, stream)
 }
 
@@ -185,44 +169,13 @@ async fn logged_client(runtime: Runtime, trust_proxy: &str, from: IpAddr, nginx:
     line.strip_prefix(&prefix).unwrap_or_default().to_owned()
 }
 
-/// What one client behind the proxy saw.
-#[derive(Debug)]
-enum Seen {
-    Tick(Instant),
-    Close(Option<CloseCode>),
-    End,
-}
-
-/// Reads `client` in the background, time-stamping ticks. The library answers the server's
-/// close frame as long as the client is read, which this does to the end.
-fn watch(mut client: Client) -> mpsc::UnboundedReceiver<Seen> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let seen = match client.next().await {
-                Some(Ok(Message::Text(text))) if text.as_str() == spec::TICK => {
-                    Seen::Tick(Instant::now())
-                }
-                Some(Ok(Message::Close(frame))) => Seen::Close(frame.map(|f| f.code)),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(_)) | Some(Err(_)) | None => Seen::End,
-            };
-            let end = matches!(seen, Seen::End);
-            if tx.send(seen).is_err() || end {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// Waits for `count` ticks on `rx`, each within [`MAX_TICK_GAP`] of the previous one (or of
-/// `since`); panics on anything else.
-async fn expect_ticks(rx: &mut mpsc::UnboundedReceiver<Seen>, since: Instant, count: usize) {
+/// Waits for `count` ticks on `client`, each within [`MAX_TICK_GAP`] of the previous one (or
+/// of `since`); panics on anything else.
+async fn expect_ticks(client: &mut TickWatcher, since: Instant, count: usize) {
     let mut last = since;
     for _ in 0..count {
-        match tokio::time::timeout(WAIT, rx.recv()).await {
-            Ok(Some(Seen::Tick(at))) => {
+        match client.next_seen(WAIT).await {
+            Some(Seen::Tick(at)) => {
                 assert!(
                     at.saturating_duration_since(last) <= MAX_TICK_GAP,
                     "a tick came {:?} after the previous one",
@@ -249,8 +202,7 @@ runtime_matrix! {
         let page = http::get(nginx.port, "/", &[]).await;
         assert_eq!(page.status, 200, "GET / through nginx\n{}", nginx.error_log());
         assert!(page.body_text().contains(spec::PAGE_TITLE), "the page through nginx");
-        let access = spec::access_pattern("GET", "/", 200);
-        server.expect_line(|l| access.is_match(l), WAIT).await;
+        server.expect_access("GET", "/", 200).await;
 
         let mut client = ws::connect(nginx.port, "/").await;
         server.expect_exact(&spec::connected("127.0.0.1"), WAIT).await;
@@ -309,7 +261,7 @@ runtime_matrix! {
         let mut watched = Vec::new();
         let mut opened = Vec::new();
         for _ in 0..CLIENTS {
-            watched.push(watch(ws::connect(nginx.port, "/").await));
+            watched.push(TickWatcher::connect(nginx.port).await);
             opened.push(Instant::now());
         }
         let deadline = Instant::now() + WAIT;
@@ -318,25 +270,25 @@ runtime_matrix! {
         }
         let on_a = connections(&mut a);
         assert_eq!((on_a, connections(&mut b)), (CLIENTS / 2, CLIENTS / 2), "round robin");
-        for (rx, &since) in watched.iter_mut().zip(&opened) {
-            expect_ticks(rx, since, 2).await;
+        for (client, &since) in watched.iter_mut().zip(&opened) {
+            expect_ticks(client, since, 2).await;
         }
 
         a.signal(Signal::SIGTERM);
         let stopped = Instant::now();
         let (mut closed, mut ticking) = (0, 0);
-        for rx in &mut watched {
+        for client in &mut watched {
             // Ticks sent before the stop may still be queued; one may even cross the signal.
             let mut last = stopped;
             let mut after = 0;
             while after < 3 {
-                match tokio::time::timeout(WAIT, rx.recv()).await {
-                    Ok(Some(Seen::Tick(at))) if at <= stopped => {}
-                    Ok(Some(Seen::Tick(at))) => {
+                match client.next_seen(WAIT).await {
+                    Some(Seen::Tick(at)) if at <= stopped => {}
+                    Some(Seen::Tick(at)) => {
                         assert!(at - last <= MAX_TICK_GAP, "a tick {:?} after the last", at - last);
                         (last, after) = (at, after + 1);
                     }
-                    Ok(Some(Seen::Close(code))) => {
+                    Some(Seen::Close(code)) => {
                         assert_eq!(code, Some(CloseCode::Away), "close code from the stopping one");
                         assert!(after <= 1, "{after} ticks before the close");
                         closed += 1;
@@ -355,7 +307,7 @@ runtime_matrix! {
         assert!(a.wait_exit(WAIT).await.success(), "the stopped instance's exit status");
 
         let before = connections(&mut b);
-        let mut late = watch(ws::connect(nginx.port, "/").await);
+        let mut late = TickWatcher::connect(nginx.port).await;
         expect_ticks(&mut late, Instant::now(), 2).await;
         assert_eq!(connections(&mut b), before + 1, "a new client goes to the instance left");
     }

@@ -18,8 +18,7 @@ async fn session(runtime: Runtime) -> Vec<String> {
             status,
             "{runtime} GET {path}"
         );
-        let pattern = spec::access_pattern("GET", path, status);
-        server.expect_line(|l| pattern.is_match(l), WAIT).await;
+        server.expect_access("GET", path, status).await;
     }
 
     let mut client = ws::connect(port, "/").await;

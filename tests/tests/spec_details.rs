@@ -8,27 +8,8 @@ use async_tungstenite::tungstenite::Message;
 use futures_util::StreamExt;
 use gif_chat_tests::http::{self, ResponseReader};
 use gif_chat_tests::ws::{self, RawWs, OP_PING};
-use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, WAIT};
-use tokio::io::AsyncWriteExt;
+use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, EARLY, WAIT};
 use tokio::sync::mpsc;
-
-/// How much earlier than a configured timeout the client may see its effect (clock skew
-/// between the server's start of the wait and the client's).
-const EARLY: Duration = Duration::from_millis(20);
-
-/// Writes `request` on `stream` and reads one response.
-async fn exchange(
-    stream: &mut tokio::net::TcpStream,
-    reader: &mut ResponseReader,
-    request: &[u8],
-    head_only: bool,
-) -> http::Response {
-    stream.write_all(request).await.expect("writing a request");
-    reader
-        .read(stream, head_only, WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("reading a response: {e}"))
-}
 
 runtime_matrix! {
     /// S16: keep-alive as Node sends it, and an idle connection closed after the timeout.
@@ -38,7 +19,7 @@ runtime_matrix! {
         let mut stream = http::connect(port).await;
         let mut reader = ResponseReader::default();
         let request = http::get_request(port, "/", &[]);
-        let first = exchange(&mut stream, &mut reader, &request, false).await;
+        let first = reader.exchange(&mut stream, &request, false).await;
         assert_eq!(first.status, 200);
         assert_eq!(first.header("connection"), Some("keep-alive"));
         assert!(
@@ -46,7 +27,7 @@ runtime_matrix! {
             "Keep-Alive {:?}",
             first.header("keep-alive")
         );
-        let second = exchange(&mut stream, &mut reader, &request, false).await;
+        let second = reader.exchange(&mut stream, &request, false).await;
         assert_eq!(second.status, 200);
         assert_eq!(second.body, first.body);
         let idle = Instant::now();
@@ -72,16 +53,18 @@ runtime_matrix! {
         let mut stream = http::connect(port).await;
         let mut reader = ResponseReader::default();
         let head = format!("HEAD /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-        let headers = exchange(&mut stream, &mut reader, head.as_bytes(), true).await;
+        let headers = reader.exchange(&mut stream, head.as_bytes(), true).await;
         assert_eq!(headers.status, 200);
         // The next response on the connection parses only if HEAD sent no body.
         let get = http::get_request(port, "/favicon.ico", &[]);
-        let icon = exchange(&mut stream, &mut reader, &get, false).await;
+        let icon = reader.exchange(&mut stream, &get, false).await;
         assert_eq!(icon.status, 200);
         assert_eq!(headers.header("content-length"), Some(icon.body.len().to_string().as_str()));
         assert_eq!(headers.header("etag"), icon.header("etag"));
         assert!(icon.header("etag").is_some_and(|e| !e.is_empty()));
-        expect_head_and_get(&mut server).await;
+        // The two access lines, HEAD's and GET's.
+        server.expect_access("HEAD", "/favicon.ico", 200).await;
+        server.expect_access("GET", "/favicon.ico", 200).await;
 
         let modified = icon.header("last-modified").expect("Last-Modified").to_owned();
         let conditional = http::get(port, "/favicon.ico", &[("If-Modified-Since", &modified)]).await;
@@ -100,14 +83,14 @@ runtime_matrix! {
         let sized = format!(
             "POST /nope HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 11\r\n\r\nGET / x\r\n\r\n"
         );
-        assert_eq!(exchange(&mut stream, &mut reader, sized.as_bytes(), false).await.status, 404);
+        assert_eq!(reader.exchange(&mut stream, sized.as_bytes(), false).await.status, 404);
         let chunked = format!(
             "POST /nope HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n\r\n\
              5\r\nhello\r\n0\r\n\r\n"
         );
-        assert_eq!(exchange(&mut stream, &mut reader, chunked.as_bytes(), false).await.status, 404);
+        assert_eq!(reader.exchange(&mut stream, chunked.as_bytes(), false).await.status, 404);
         let get = http::get_request(port, "/", &[]);
-        let page = exchange(&mut stream, &mut reader, &get, false).await;
+        let page = reader.exchange(&mut stream, &get, false).await;
         assert_eq!(page.status, 200, "the connection fell out of step after a body");
     }
 
@@ -142,7 +125,7 @@ runtime_matrix! {
             let request = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
             let mut stream = http::connect(port).await;
             let mut reader = ResponseReader::default();
-            let page = exchange(&mut stream, &mut reader, request.as_bytes(), false).await;
+            let page = reader.exchange(&mut stream, request.as_bytes(), false).await;
             assert!(page.status >= 400, "{target}: {}", page.status);
             assert!(!page.body_text().contains("<script>"), "{target}: {}", page.body_text());
         }
@@ -252,13 +235,5 @@ runtime_matrix! {
         let status = server.wait_exit(WAIT).await;
         assert!(status.success(), "exit status {status}");
         drop(raw);
-    }
-}
-
-/// The two favicon access lines of a HEAD and a GET.
-async fn expect_head_and_get(server: &mut Server) {
-    for method in ["HEAD", "GET"] {
-        let pattern = spec::access_pattern(method, "/favicon.ico", 200);
-        server.expect_line(|l| pattern.is_match(l), WAIT).await;
     }
 }
