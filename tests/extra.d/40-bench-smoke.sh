@@ -24,7 +24,7 @@ import json, sys
 
 results = json.load(open(sys.argv[1]))
 rows = {row["server"]: row for row in results["rows"]}
-problems = list(results["failures"])
+problems = list(results["results"]["failures"])
 expected = ["tokio", "smol", "mio", "node", "tungstenite", "tungstenite-4k"]
 for server in expected:
     row = rows.get(server)

@@ -44,19 +44,25 @@ fn parse_status(status: &str) -> Option<Memory> {
 
 /// CPU seconds (user + system) `pid` has used so far.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let ticks = parse_stat_ticks(&stat)?;
-    Some(ticks as f64 / clock_ticks_per_second())
+    cpu_split(pid).map(|(user, system)| user + system)
 }
 
-/// `utime + stime` in clock ticks. The command name (field 2) may hold spaces and parentheses,
-/// so fields are counted after its last `)`.
-fn parse_stat_ticks(stat: &str) -> Option<u64> {
+/// User and system CPU seconds `pid` has used so far.
+pub fn cpu_split(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (user, system) = parse_stat_ticks(&stat)?;
+    let hz = clock_ticks_per_second();
+    Some((user as f64 / hz, system as f64 / hz))
+}
+
+/// `(utime, stime)` in clock ticks. The command name (field 2) may hold spaces and
+/// parentheses, so fields are counted after its last `)`.
+fn parse_stat_ticks(stat: &str) -> Option<(u64, u64)> {
     let rest = stat.get(stat.rfind(')')? + 1..)?;
     let mut fields = rest.split_whitespace().skip(11); // field 14 is the 12th after the comm
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -92,6 +98,10 @@ pub struct ServerStats {
     pub cpu_window_s: f64,
     /// CPU seconds from before the first connect until the clients were gone.
     pub cpu_total_s: f64,
+    /// The kernel's share of `cpu_total_s` (system time): syscalls and, on loopback, most of
+    /// the TCP stack of both ends.
+    #[serde(default)]
+    pub cpu_total_sys_s: f64,
 }
 
 /// Samples a process's RSS in the background.
@@ -103,6 +113,7 @@ pub struct Sampler {
     thread: Option<JoinHandle<()>>,
     baseline: Memory,
     cpu_start: f64,
+    sys_start: f64,
     cpu_window_start: f64,
     cpu_window_end: f64,
 }
@@ -110,7 +121,8 @@ pub struct Sampler {
 impl Sampler {
     pub fn start(pid: u32) -> Self {
         let baseline = memory(pid).unwrap_or_default();
-        let cpu_start = cpu_seconds(pid).unwrap_or(0.0);
+        let (user, sys_start) = cpu_split(pid).unwrap_or_default();
+        let cpu_start = user + sys_start;
         let phase = Arc::new(AtomicU8::new(Phase::Ramp as u8));
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicU8::new(0));
@@ -135,6 +147,7 @@ impl Sampler {
             thread: Some(thread),
             baseline,
             cpu_start,
+            sys_start,
             cpu_window_start: cpu_start,
             cpu_window_end: cpu_start,
         }
@@ -153,7 +166,8 @@ impl Sampler {
 
     /// Stops sampling and sums up.
     pub fn finish(mut self) -> ServerStats {
-        let cpu_end = cpu_seconds(self.pid).unwrap_or(self.cpu_window_end);
+        let (user_end, sys_end) = cpu_split(self.pid).unwrap_or((self.cpu_window_end, 0.0));
+        let cpu_end = user_end + sys_end;
         let hwm = memory(self.pid).map_or(0, |m| m.hwm_kb);
         self.stop.store(1, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
@@ -174,6 +188,7 @@ impl Sampler {
             rss_peak_kb: peak.max(hwm),
             cpu_window_s: (self.cpu_window_end - self.cpu_window_start).max(0.0),
             cpu_total_s: (cpu_end - self.cpu_start).max(0.0),
+            cpu_total_sys_s: (sys_end - self.sys_start).max(0.0),
         }
     }
 }
@@ -199,7 +214,7 @@ mod tests {
     #[test]
     fn stat_ticks_skip_a_tricky_command_name() {
         let stat = "4242 (we ird) (name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1";
-        assert_eq!(parse_stat_ticks(stat), Some(325));
+        assert_eq!(parse_stat_ticks(stat), Some((250, 75)));
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct Report {
     pub errors: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_samples: Vec<String>,
+    /// CPU seconds the load generator itself used in the window (all workers): when it is
+    /// close to the window's length, the client, not the server, set the rate.
+    #[serde(default)]
+    pub client_cpu_s: f64,
     /// The server as seen from /proc, when `--server-pid` was given.
     pub server: Option<ServerStats>,
     /// Raw samples, only between a worker and its parent.
@@ -84,6 +88,7 @@ impl Report {
         self.clean_closes += worker.clean_closes;
         self.requests += worker.requests;
         self.errors += worker.errors;
+        self.client_cpu_s += worker.client_cpu_s;
         for sample in &worker.error_samples {
             if self.error_samples.len() < ERROR_SAMPLES {
                 self.error_samples.push(sample.clone());

@@ -14,7 +14,7 @@ use clap::Parser;
 use gif_chat_bench::compare::chart::{self, Bar};
 use gif_chat_bench::compare::servers::Kind;
 use gif_chat_bench::compare::summary::{self, Row};
-use gif_chat_bench::compare::{self, markdown, Plan};
+use gif_chat_bench::compare::{self, markdown, Plan, Saved};
 
 /// Compare gif-chat's runtimes with the seed's Node app and tokio-tungstenite.
 #[derive(Debug, Parser)]
@@ -51,6 +51,12 @@ struct Cli {
     /// temporary directory).
     #[arg(long)]
     out_dir: Option<PathBuf>,
+    /// Keep the servers' and loadgen's logs (printed path) instead of deleting them at the end.
+    #[arg(long)]
+    keep_logs: bool,
+    /// Render BENCHMARKS.md and the charts again from a results.json (no measuring).
+    #[arg(long)]
+    render: Option<PathBuf>,
     /// The workspace root.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))]
     root: PathBuf,
@@ -122,36 +128,77 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let mut failures = Vec::new();
-    if !cli.no_build {
-        kinds = compare::build(&root, &kinds, plan.debug, &mut failures);
+    let saved = match &cli.render {
+        Some(path) => {
+            let loaded = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| serde_json::from_str::<Saved>(&text).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(saved) => saved,
+                Err(error) => {
+                    eprintln!("compare: {}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => {
+            let machine = markdown::machine();
+            let mut failures = Vec::new();
+            if !cli.no_build {
+                kinds = compare::build(&root, &kinds, plan.debug, &mut failures);
+            }
+            if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
+                kinds.retain(|k| *k != Kind::Node);
+            }
+            eprintln!("compare: server logs in {}", logs.display());
+            let mut results = compare::measure(&root, &kinds, &plan, &logs);
+            failures.append(&mut results.failures);
+            results.failures = failures;
+            Saved {
+                command: command_line(),
+                machine,
+                plan,
+                results,
+            }
+        }
+    };
+    if cli.render.is_some() {
+        let measured = |k: &Kind| {
+            let prefix = format!("{}/", k.key());
+            saved
+                .results
+                .runs
+                .keys()
+                .any(|key| key.starts_with(&prefix))
+        };
+        kinds.retain(measured);
     }
-    if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
-        kinds.retain(|k| *k != Kind::Node);
-    }
-    eprintln!("compare: server logs in {}", logs.display());
-    let mut results = compare::measure(&root, &kinds, &plan, &logs);
-    failures.append(&mut results.failures);
-    let rows = summary::rows(&results, &kinds);
+    let rows = summary::rows(&saved.results, &kinds);
+    let mut failures = saved.results.failures.clone();
     let figures = draw(&rows, &figures_dir, &markdown_path, &mut failures);
-    let command = command_line(&cli);
     let analysis = std::fs::read_to_string(root.join("tests/bench/ANALYSIS.md")).ok();
     let doc = markdown::document(
-        &command,
-        &plan,
+        &saved.command,
+        &saved.machine,
+        &saved.plan,
         &rows,
         &failures,
         &figures,
-        analysis.as_deref().filter(|_| !plan.quick),
+        analysis.as_deref().filter(|_| !saved.plan.quick),
     );
-    let json = serde_json::json!({
-        "command": command,
-        "plan": plan,
-        "rows": rows,
-        "targets": markdown::targets(&rows, &plan),
-        "failures": failures,
-        "runs": results.runs,
-    });
+    let mut json = serde_json::to_value(&saved).unwrap_or_default();
+    if let Some(object) = json.as_object_mut() {
+        // Derived figures, for readers of the JSON (ignored by --render).
+        object.insert(
+            "rows".into(),
+            serde_json::to_value(&rows).unwrap_or_default(),
+        );
+        let targets = markdown::targets(&rows, &saved.plan);
+        object.insert(
+            "targets".into(),
+            serde_json::to_value(targets).unwrap_or_default(),
+        );
+    }
     let written = std::fs::write(&markdown_path, &doc).and_then(|()| {
         std::fs::write(
             &json_path,
@@ -161,6 +208,9 @@ fn main() -> ExitCode {
     if let Err(error) = written {
         eprintln!("compare: writing results: {error}");
         return ExitCode::FAILURE;
+    }
+    if !cli.keep_logs {
+        let _ = std::fs::remove_dir_all(&logs);
     }
     // The results part of the document is the table to print.
     let start = doc.find("## Results").unwrap_or(0);
@@ -173,14 +223,13 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn command_line(cli: &Cli) -> String {
+fn command_line() -> String {
     let mut command = "cargo run --release -p gif-chat-bench --bin compare".to_owned();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.is_empty() {
         command.push_str(" -- ");
         command.push_str(&args.join(" "));
     }
-    let _ = cli;
     command
 }
 

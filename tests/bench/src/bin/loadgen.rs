@@ -35,6 +35,9 @@ struct Cli {
     /// Seconds the ramp (connecting) may take before the window starts anyway.
     #[arg(long, global = true, default_value_t = 180)]
     ramp_timeout: u64,
+    /// Ticks: print each gap deviating more than this many ms to stderr, with its time.
+    #[arg(long, global = true)]
+    trace_late_ms: Option<u64>,
     /// Milliseconds to wait after the clients are gone before the server's last reading.
     #[arg(long, global = true, default_value_t = 1000)]
     settle_ms: u64,
@@ -172,6 +175,7 @@ fn window_delay(mode: &Mode) -> Duration {
 fn worker(cli: &Cli, base: Report) -> Report {
     let (first, count) = (cli.worker_first, cli.worker_count);
     let sources = cli.source_addrs.clone();
+    let trace = cli.trace_late_ms.map(Duration::from_millis);
     match &cli.mode {
         Mode::Ticks {
             url,
@@ -180,7 +184,7 @@ fn worker(cli: &Cli, base: Report) -> Report {
             ..
         } => {
             let interval = Duration::from_millis((*interval_ms).max(1));
-            let ctx = Ctx::new(url.clone(), sources);
+            let ctx = Ctx::new(url.clone(), sources, trace);
             load::run_worker(*seconds, base, |stage| {
                 load::ticks::plan(ctx, first, count, interval, *seconds, stage)
             })
@@ -192,19 +196,19 @@ fn worker(cli: &Cli, base: Report) -> Report {
             seconds,
             ..
         } => {
-            let ctx = Ctx::new(url.clone(), sources);
+            let ctx = Ctx::new(url.clone(), sources, trace);
             load::run_worker(*seconds, base, |stage| {
                 load::echo::plan(ctx, first, count, *in_flight, *size, stage)
             })
         }
         Mode::Churn { url, seconds, .. } => {
-            let ctx = Ctx::new(url.clone(), sources);
+            let ctx = Ctx::new(url.clone(), sources, trace);
             load::run_worker(*seconds, base, |stage| {
                 load::churn::plan(ctx, first, count, stage)
             })
         }
         Mode::Http { url, seconds, .. } => {
-            let ctx = Ctx::new(url.clone(), sources);
+            let ctx = Ctx::new(url.clone(), sources, trace);
             load::run_worker(*seconds, base, |stage| {
                 load::http::plan(ctx, first, count, stage)
             })

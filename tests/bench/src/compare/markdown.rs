@@ -9,7 +9,7 @@ use super::summary::{Row, Ticks};
 use super::Plan;
 
 /// The machine, as far as the figures depend on it.
-pub fn machine() -> Vec<(&'static str, String)> {
+pub fn machine() -> Vec<(String, String)> {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let run = |program: &str, args: &[&str]| {
         Command::new(program)
@@ -34,7 +34,7 @@ pub fn machine() -> Vec<(&'static str, String)> {
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:").map(|m| m.trim().to_owned()))
         .unwrap_or_default();
-    vec![
+    [
         ("date", run("date", &["-u", "+%Y-%m-%d %H:%M UTC"])),
         ("nproc", run("nproc", &[])),
         ("CPU", model),
@@ -50,6 +50,9 @@ pub fn machine() -> Vec<(&'static str, String)> {
         ("rustc", run("rustc", &["--version"])),
         ("node", run("node", &["--version"])),
     ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
 }
 
 fn f(v: f64, digits: usize) -> String {
@@ -67,14 +70,15 @@ fn ratio(ours: f64, peer: f64) -> String {
 fn ticks_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&Ticks>) {
     out.push_str(
         "| server | connected | dropped | ticks received / expected | deviation p50 / p99 / max (ms) \
-         | RSS per connection (B) | RSS steady / peak (MiB) | CPU whole run (s) | CPU tick window (s) |\n\
+         | RSS per connection (B) | RSS steady / peak (MiB) | CPU whole run (s) (of it kernel) \
+         | CPU tick window (s) |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
         let Some(t) = pick(row) else { continue };
         let _ = writeln!(
             out,
-            "| {} | {}/{} | {} | {} / {} | {} / {} / {} | {} | {} / {} | {} | {} |",
+            "| {} | {}/{} | {} | {} / {} | {} / {} / {} | {} | {} / {} | {} ({}) | {} |",
             row.label,
             t.connected,
             t.connections,
@@ -88,6 +92,7 @@ fn ticks_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&Ti
             f(t.rss_steady_mib, 1),
             f(t.rss_peak_mib, 1),
             f(t.cpu_total_s, 2),
+            f(t.cpu_total_sys_s, 2),
             f(t.cpu_window_s, 2),
         );
     }
@@ -247,6 +252,7 @@ pub fn targets(rows: &[Row], plan: &Plan) -> Vec<Target> {
 /// The whole document. `figures` are (title, path relative to the document).
 pub fn document(
     command: &str,
+    machine: &[(String, String)],
     plan: &Plan,
     rows: &[Row],
     failures: &[String],
@@ -267,7 +273,7 @@ pub fn document(
         );
     }
     out.push_str("## Machine\n\n| | |\n|---|---|\n");
-    for (name, value) in machine() {
+    for (name, value) in machine {
         let _ = writeln!(out, "| {name} | {value} |");
     }
     let _ = writeln!(
@@ -324,8 +330,9 @@ pub fn document(
     out.push_str(
         "\n### Echo, churn, HTTP\n\n\
          | server | echo msgs/s | echo RTT p50 / p99 (ms) | server CPU per echoed msg (µs) \
-         | handshakes/s | clean closes | CPU per handshake (µs) | HTTP req/s | CPU per request (µs) |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+         | echo CPU server / client (s) | handshakes/s | clean closes | CPU per handshake (µs) \
+         | HTTP req/s | CPU per request (µs) |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
         let e = row.echo.clone().unwrap_or_default();
@@ -336,12 +343,14 @@ pub fn document(
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} / {} | {} | {} | {:.0} % | {} | {req} | {req_cpu} |",
+            "| {} | {} | {} / {} | {} | {} / {} | {} | {:.0} % | {} | {req} | {req_cpu} |",
             row.label,
             f(e.msgs_per_sec, 0),
             f(e.rtt_p50_ms, 2),
             f(e.rtt_p99_ms, 2),
             f(e.cpu_us_per_msg, 2),
+            f(e.server_cpu_s, 2),
+            f(e.client_cpu_s, 2),
             f(c.handshakes_per_sec, 0),
             c.clean_close_ratio * 100.0,
             f(c.cpu_us_per_handshake, 1),

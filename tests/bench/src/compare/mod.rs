@@ -45,7 +45,7 @@ impl Load {
 }
 
 /// Sizes of the loads.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub quick: bool,
     pub repeats: usize,
@@ -66,6 +66,7 @@ pub struct Plan {
     pub settle_ms: u64,
     /// Use debug binaries (target/debug) instead of release ones: the smoke test runs on what
     /// the test suite already built.
+    #[serde(default)]
     pub debug: bool,
 }
 
@@ -183,10 +184,20 @@ impl Plan {
 }
 
 /// Everything measured: every report of every (server, load), and what could not be run.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Results {
     pub runs: BTreeMap<String, Vec<Report>>,
+    #[serde(default)]
     pub failures: Vec<String>,
+}
+
+/// What results.json keeps, enough to render BENCHMARKS.md again (`compare --render`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    pub command: String,
+    pub machine: Vec<(String, String)>,
+    pub plan: Plan,
+    pub results: Results,
 }
 
 /// The key of a (server, load) pair in [`Results::runs`].

@@ -41,6 +41,8 @@ pub struct Ticks {
     pub rss_peak_mib: f64,
     /// Server CPU from the first connect until the clients were gone.
     pub cpu_total_s: f64,
+    /// The system (kernel) part of `cpu_total_s`.
+    pub cpu_total_sys_s: f64,
     /// Server CPU over the tick window alone.
     pub cpu_window_s: f64,
 }
@@ -52,6 +54,9 @@ pub struct Echo {
     pub rtt_p50_ms: f64,
     pub rtt_p99_ms: f64,
     pub cpu_us_per_msg: f64,
+    /// CPU seconds the server and the load generator used in the window.
+    pub server_cpu_s: f64,
+    pub client_cpu_s: f64,
 }
 
 /// Churn, summarised.
@@ -115,6 +120,7 @@ fn ticks(reports: &[Report]) -> Option<Ticks> {
         rss_steady_mib: med(reports, |r| server(r).map(|s| kib_to_mib(s.rss_steady_kb))),
         rss_peak_mib: med(reports, |r| server(r).map(|s| kib_to_mib(s.rss_peak_kb))),
         cpu_total_s: med(reports, |r| server(r).map(|s| s.cpu_total_s)),
+        cpu_total_sys_s: med(reports, |r| server(r).map(|s| s.cpu_total_sys_s)),
         cpu_window_s: med(reports, |r| server(r).map(|s| s.cpu_window_s)),
     })
 }
@@ -151,6 +157,8 @@ pub fn rows(results: &Results, kinds: &[Kind]) -> Vec<Row> {
                     rtt_p50_ms: med(echo, |r| r.rtt_ms.map(|p| p.p50)),
                     rtt_p99_ms: med(echo, |r| r.rtt_ms.map(|p| p.p99)),
                     cpu_us_per_msg: med(echo, |r| per_op_us(r, r.messages)),
+                    server_cpu_s: med(echo, |r| server(r).map(|s| s.cpu_window_s)),
+                    client_cpu_s: med(echo, |r| Some(r.client_cpu_s)),
                 }),
                 churn: (!churn.is_empty()).then(|| Churn {
                     handshakes_per_sec: med(churn, |r| Some(r.handshakes_per_sec)),
@@ -185,7 +193,10 @@ pub fn one_line(load: Load, r: &Report) -> String {
                 r.connected, r.connections, r.dropped, r.ticks_received, r.ticks_expected, dev.p99
             )
         }
-        Load::Echo => format!("{:.0} msgs/s, CPU {cpu:.2} s", r.msgs_per_sec),
+        Load::Echo => format!(
+            "{:.0} msgs/s, CPU {cpu:.2} s, client CPU {:.2} s",
+            r.msgs_per_sec, r.client_cpu_s
+        ),
         Load::Churn => format!("{:.0} handshakes/s, CPU {cpu:.2} s", r.handshakes_per_sec),
         Load::Http => format!("{:.0} req/s, CPU {cpu:.2} s", r.requests_per_sec),
     };

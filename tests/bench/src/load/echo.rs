@@ -15,6 +15,9 @@ use crate::histogram::Histogram;
 use crate::proto::{self, Masker};
 use crate::report::Report;
 
+/// Bytes one read may take.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// Starts `count` echo connections with `in_flight` messages of `size` bytes each.
 pub fn plan(
     ctx: Arc<Ctx>,
@@ -100,6 +103,8 @@ async fn connection(
         if sent.is_empty() && Instant::now() >= end {
             break;
         }
+        // Room for a whole burst of echoes: one read per wake-up, as the server does.
+        pending.reserve(READ_CHUNK);
         let read = tokio::select! {
             read = stream.read_buf(&mut pending) => read,
             _ = tokio::time::sleep_until(end.into()) => {
@@ -121,8 +126,10 @@ async fn connection(
             }
         }
         let now = Instant::now();
+        let mut at = 0;
         loop {
-            let frame = match proto::decode_frame(&pending, MAX_FRAME) {
+            let rest = pending.get(at..).unwrap_or_default();
+            let frame = match proto::decode_frame(rest, MAX_FRAME) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(error) => {
@@ -154,8 +161,10 @@ async fn connection(
                 }
                 _ => {}
             }
-            pending.drain(..frame.len);
+            at += frame.len;
         }
+        // One move of the partial frame left over, not one per frame.
+        pending.drain(..at);
     }
     report.rtt_histogram = Some(histogram);
     // Wait for the Close stage so no connection closes while others are still measured.

@@ -94,14 +94,18 @@ pub struct Ctx {
     /// Loopback source addresses to spread connections over (empty: let the kernel choose).
     pub sources: Vec<IpAddr>,
     pub connect_limit: Semaphore,
+    /// Ticks mode: print every gap deviating more than this (with its time in the window) to
+    /// stderr, to see when late ticks happen.
+    pub trace_late: Option<std::time::Duration>,
 }
 
 impl Ctx {
-    pub fn new(target: Target, sources: Vec<IpAddr>) -> Arc<Self> {
+    pub fn new(target: Target, sources: Vec<IpAddr>, trace_late: Option<Duration>) -> Arc<Self> {
         Arc::new(Self {
             target,
             sources,
             connect_limit: Semaphore::new(CONNECT_CONCURRENCY),
+            trace_late,
         })
     }
 
@@ -266,8 +270,11 @@ pub fn run_worker(
         let _ = go_rx.await;
         let start = Instant::now();
         let end = start + Duration::from_secs_f64(seconds);
+        let own_cpu = || crate::procstat::cpu_seconds(std::process::id()).unwrap_or(0.0);
+        let cpu_start = own_cpu();
         let _ = stage_tx.send(Stage::Window { start, end });
         tokio::time::sleep_until(end.into()).await;
+        report.client_cpu_s = (own_cpu() - cpu_start).max(0.0);
         println!("measured");
         let _ = stage_tx.send(Stage::Close);
         let sums = plan.collect.await;

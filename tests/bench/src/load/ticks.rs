@@ -122,8 +122,10 @@ async fn connection(
         } else {
             *stage.borrow()
         };
+        let mut at = 0;
         loop {
-            let frame = match proto::decode_frame(&pending, MAX_FRAME) {
+            let rest = pending.get(at..).unwrap_or_default();
+            let frame = match proto::decode_frame(rest, MAX_FRAME) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(error) => {
@@ -139,6 +141,18 @@ async fn connection(
                         if let Some(last) = last_tick {
                             let gap = now.duration_since(last).as_micros() as i128;
                             let deviation = (gap - interval_us).unsigned_abs();
+                            if let (Some(limit), Stage::Window { start, .. }) =
+                                (ctx.trace_late, current)
+                            {
+                                if deviation > limit.as_micros() {
+                                    eprintln!(
+                                        "late: connection {index} at {:.3} s of the window: \
+                                         gap off by {:.1} ms",
+                                        now.duration_since(start).as_secs_f64(),
+                                        deviation as f64 / 1000.0
+                                    );
+                                }
+                            }
                             stats.deviations.push(deviation.min(u32::MAX.into()) as u32);
                         }
                         stats.replies += 1;
@@ -152,7 +166,7 @@ async fn connection(
                     );
                 }
                 proto::OP_PING => {
-                    let payload = pending.get(frame.payload.0..frame.payload.1);
+                    let payload = rest.get(frame.payload.0..frame.payload.1);
                     let payload = payload.unwrap_or_default().to_vec();
                     proto::encode_frame(&mut out, proto::OP_PONG, &payload, masker.next_mask());
                 }
@@ -164,8 +178,9 @@ async fn connection(
                 }
                 _ => {}
             }
-            pending.drain(..frame.len);
+            at += frame.len;
         }
+        pending.drain(..at);
         if !out.is_empty() {
             if let Err(error) = stream.write_all(&out).await {
                 stats.dropped = true;
