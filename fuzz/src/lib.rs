@@ -201,13 +201,14 @@ impl Driver {
     }
 
     /// Calls `handle_timeout` at the current time, whether or not a deadline passed (early calls
-    /// must be harmless).
+    /// must be harmless). Everything due at `now` is handled by one call: a deadline that is still
+    /// not in the future makes a runtime call again at once (and spin, if nothing changes).
     pub fn timeout(&mut self) {
         self.conn.handle_timeout(self.now);
         if let Some(deadline) = self.conn.poll_timeout() {
             assert!(
                 deadline > self.now,
-                "deadline {:?} not after the handled instant {:?} ({}): a runtime would spin",
+                "deadline {:?} not after the handled instant {:?} ({}): already due again",
                 deadline - t0(),
                 self.now - t0(),
                 self.lifecycle(),
