@@ -375,6 +375,12 @@ impl Connection {
         let silent = now.saturating_duration_since(ws.last_heard);
         if !ws.ping_sent && silent >= self.config.ping_interval {
             ws.ping_sent = true;
+            // The ping counts as sent one interval after the peer was last heard; a late call
+            // (a stalled loop) moves that to now, so the peer always gets a full interval to
+            // answer before it is dropped.
+            if let Some(as_if_heard) = now.checked_sub(self.config.ping_interval) {
+                ws.last_heard = ws.last_heard.max(as_if_heard);
+            }
             write_frame(self.out.bytes_mut(), OpCode::Control(Control::Ping), b"");
         } else if ws.ping_sent && silent >= self.config.ping_interval * 2 {
             self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));

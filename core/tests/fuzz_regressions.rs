@@ -57,8 +57,6 @@ fn fire_due(conn: &mut Connection, now: Instant) -> usize {
 /// past. The runtime calls again at once, and that call drops the connection for a ping timeout
 /// (discarding the unsent ping): the peer never gets the ping interval B2 promises to answer it.
 #[test]
-#[ignore = "core bug found by fuzz/connection (late timeout drops the peer without a chance to \
-            answer the ping); un-ignore once the fix lands"]
 fn a_late_timeout_still_gives_the_peer_a_ping_interval_to_answer() {
     let t0 = Instant::now();
     let mut conn = connection(t0);
