@@ -259,7 +259,7 @@ fn read_available(stream: &TcpStream, conn: &mut Connection) -> usize {
             if !conn.wants_input() {
                 break;
             }
-            match stream.try_read(scratch) {
+            match read_once(stream, scratch) {
                 Ok(0) => {
                     conn.handle_eof(Instant::now());
                     break;
@@ -268,6 +268,10 @@ fn read_available(stream: &TcpStream, conn: &mut Connection) -> usize {
                     Some(input) => {
                         reads += 1;
                         conn.handle_input(Instant::now(), input);
+                        if n < scratch.len() {
+                            // Drained (see `read_once`): no second read just to hear EAGAIN.
+                            break;
+                        }
                     }
                     // `read` never returns more than the buffer's length.
                     None => break,
@@ -282,6 +286,29 @@ fn read_available(stream: &TcpStream, conn: &mut Connection) -> usize {
         }
         reads
     })
+}
+
+/// One non-blocking read. A short read means the socket's receive queue was emptied, so the
+/// readiness tokio caches is cleared then too, as tokio's own `poll_read` does: the task then
+/// sleeps until new data instead of paying a read that only says `WouldBlock` (half the read
+/// syscalls of a ticking connection).
+fn read_once(stream: &TcpStream, scratch: &mut [u8]) -> io::Result<usize> {
+    let mut got = None;
+    let result = stream.try_io(Interest::READABLE, || {
+        let n = io::Read::read(&mut &*SockRef::from(stream), scratch)?;
+        got = Some(n);
+        if n > 0 && n < scratch.len() {
+            // Reported as `WouldBlock` only so that `try_io` clears the readiness; the bytes
+            // are returned through `got`.
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match (result, got) {
+        (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+        (result, _) => result,
+    }
 }
 
 #[cfg(test)]
