@@ -234,6 +234,12 @@ fn read_into(stream: &Async<TcpStream>, conn: &mut Connection, buffer: &mut [u8]
                 // `read` never reports more than the buffer holds; `min` keeps that unprovable
                 // promise from becoming a panic.
                 conn.handle_input(Instant::now(), &buffer[..n.min(buffer.len())]);
+                if n < buffer.len() {
+                    // A short read emptied the receive queue: don't pay a read that only says
+                    // `WouldBlock`. async-io's poller is level-triggered (oneshot), so anything
+                    // that arrived meanwhile wakes the task again.
+                    return;
+                }
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
