@@ -255,46 +255,51 @@ fn draw(
         .iter()
         .find_map(|r| r.ticks.as_ref().map(|t| t.connections))
         .unwrap_or(0.0);
-    let charts: [(&str, String, &str, Vec<Bar>); 5] = [
+    let charts: [(&str, String, &str, Vec<Bar>, bool); 5] = [
         (
             "rss_per_connection.svg",
             format!("Server RSS per ticking connection ({n} connections)"),
             "bytes",
             bars(&|r| r.ticks.as_ref().map(|t| t.rss_per_conn_b)),
+            true,
         ),
         (
             "tick_run_cpu.svg",
             format!("Server CPU for the whole tick run ({n} connections)"),
             "CPU seconds",
             bars(&|r| r.ticks.as_ref().map(|t| t.cpu_total_s)),
+            false,
         ),
         (
             "echo_msgs_per_sec.svg",
             "Echo throughput (server on one core)".into(),
             "messages/s",
             bars(&|r| r.echo.as_ref().map(|e| e.msgs_per_sec)),
+            true,
         ),
         (
             "echo_cpu_per_msg.svg",
             "Server CPU per echoed message".into(),
             "µs",
             bars(&|r| r.echo.as_ref().map(|e| e.cpu_us_per_msg)),
+            true,
         ),
         (
             "handshakes_per_sec.svg",
             "WebSocket handshakes per second (connect, upgrade, close)".into(),
             "handshakes/s",
             bars(&|r| r.churn.as_ref().map(|c| c.handshakes_per_sec)),
+            false,
         ),
     ];
     let base = markdown.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
-    for (file, title, unit, data) in charts {
+    for (file, title, unit, data, log) in charts {
         if data.is_empty() {
             continue;
         }
         let path = dir.join(file);
-        match chart::bars(&path, &title, unit, &data) {
+        match chart::bars(&path, &title, unit, &data, log) {
             Ok(()) => {
                 let shown = path.strip_prefix(base).unwrap_or(&path);
                 out.push((title, shown.display().to_string()));

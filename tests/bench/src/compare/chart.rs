@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One bar: label, value, whether it is one of ours (drawn in a different colour).
 #[derive(Debug, Clone)]
@@ -25,26 +26,20 @@ fn short(value: f64) -> String {
     }
 }
 
-/// Draws `bars` to `path`, titled `title`, the value axis described by `unit`.
-pub fn bars(path: &Path, title: &str, unit: &str, bars: &[Bar]) -> Result<(), String> {
+/// Draws `bars` to `path`, titled `title`, the value axis described by `unit`. A logarithmic
+/// axis (`log`) keeps small bars visible next to bars a hundred times larger.
+pub fn bars(path: &Path, title: &str, unit: &str, bars: &[Bar], log: bool) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let root = SVGBackend::new(path, (760, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let top = bars
-        .iter()
-        .map(|b| b.value)
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max)
-        .max(f64::MIN_POSITIVE)
-        * 1.15;
-    let n = bars.len().max(1) as u32;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(72)
-        .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)
-        .map_err(|e| err(&e))?;
+    let finite = || {
+        bars.iter()
+            .map(|b| b.value)
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let top = finite().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    // Segments are inclusive of the range's end: n bars need 0..n-1.
+    let last = (bars.len().max(1) - 1) as u32;
     let label_of = |v: &SegmentValue<u32>| match v {
         SegmentValue::CenterOf(i) => bars
             .get(*i as usize)
@@ -52,39 +47,87 @@ pub fn bars(path: &Path, title: &str, unit: &str, bars: &[Bar]) -> Result<(), St
             .unwrap_or_default(),
         _ => String::new(),
     };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n as usize)
-        .x_label_formatter(&label_of)
-        .y_desc(unit)
-        .y_label_formatter(&|v| short(*v))
-        .draw()
-        .map_err(|e| err(&e))?;
-    for (ours, color) in [(true, OURS), (false, PEER)] {
-        let data = bars
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.ours == ours)
-            .map(|(i, b)| (i as u32, b.value));
+    let value_style = ("sans-serif", 13)
+        .into_font()
+        .into_text_style(&root)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(72);
+    let x = (0u32..last).into_segmented();
+    if log {
+        let bottom = finite().fold(top, f64::min) / 4.0;
+        let mut chart = builder
+            .build_cartesian_2d(x, (bottom..top * 4.0).log_scale())
+            .map_err(|e| err(&e))?;
         chart
-            .draw_series(
-                Histogram::vertical(&chart)
-                    .style(color.filled())
-                    .margin(14)
-                    .data(data),
-            )
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(bars.len())
+            .x_label_formatter(&label_of)
+            .y_desc(format!("{unit} (log scale)"))
+            .y_label_formatter(&|v| short(*v))
+            .draw()
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let i = i as u32;
+                let color = if b.ours { OURS } else { PEER };
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), bottom),
+                        (SegmentValue::Exact(i + 1), b.value.max(bottom)),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(0, 0, 14, 14);
+                bar
+            }))
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let at = (SegmentValue::CenterOf(i as u32), b.value.max(bottom));
+                Text::new(short(b.value), at, value_style.clone())
+            }))
+            .map_err(|e| err(&e))?;
+    } else {
+        let mut chart = builder
+            .build_cartesian_2d(x, 0f64..top * 1.15)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(bars.len())
+            .x_label_formatter(&label_of)
+            .y_desc(unit)
+            .y_label_formatter(&|v| short(*v))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (ours, color) in [(true, OURS), (false, PEER)] {
+            let data = bars
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.ours == ours)
+                .map(|(i, b)| (i as u32, b.value));
+            chart
+                .draw_series(
+                    Histogram::vertical(&chart)
+                        .style(color.filled())
+                        .margin(14)
+                        .data(data),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let at = (SegmentValue::CenterOf(i as u32), b.value);
+                Text::new(short(b.value), at, value_style.clone())
+            }))
             .map_err(|e| err(&e))?;
     }
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, b)| {
-            Text::new(
-                short(b.value),
-                (SegmentValue::CenterOf(i as u32), b.value),
-                ("sans-serif", 13),
-            )
-        }))
-        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
 }
 
@@ -102,11 +145,16 @@ mod tests {
             value: v,
             ours: o,
         });
-        assert_eq!(bars(&path, "RSS per connection", "bytes", &data), Ok(()));
-        let svg = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(svg.starts_with("<svg"), "{svg:.80}");
-        for text in ["mio", "node", "RSS per connection", "9000"] {
-            assert!(svg.contains(text), "{text} missing");
+        for log in [false, true] {
+            assert_eq!(
+                bars(&path, "RSS per connection", "bytes", &data, log),
+                Ok(())
+            );
+            let svg = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(svg.starts_with("<svg"), "{svg:.80}");
+            for text in ["mio", "node", "RSS per connection", "9000", "512"] {
+                assert!(svg.contains(text), "{text} missing (log {log})");
+            }
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
