@@ -27,6 +27,11 @@ pub struct LogLine {
 /// must not grow the buffer without bound.
 pub const LOG_HIGH_WATER: usize = 4 * 1024 * 1024;
 
+/// How long a log writer thread waits after being woken before it writes, so that lines logged
+/// together (a tick answered by thousands of connections) share one `write` instead of waking
+/// the writer and paying a syscall each. Short enough that a line still shows at once.
+pub const LOG_BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Pending log output, newline-terminated, per stream.
 #[derive(Debug, Default)]
 pub struct LogBuffer {

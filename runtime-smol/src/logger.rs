@@ -135,6 +135,9 @@ impl Log {
             // Listen before looking, so a notification between the look and the wait is kept.
             let listener = self.wake.listen();
             if !lock(&self.pending).is_empty() {
+                if !self.closed.load(Ordering::Acquire) {
+                    std::thread::sleep(gif_chat_core::log::LOG_BATCH_DELAY);
+                }
                 self.flush();
             } else if self.closed.load(Ordering::Acquire) {
                 return;

@@ -178,6 +178,7 @@ impl Logger {
                 }
                 *wake = false;
                 drop(wake);
+                std::thread::sleep(gif_chat_core::log::LOG_BATCH_DELAY);
                 logger.flush();
             })
     }
