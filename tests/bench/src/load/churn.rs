@@ -22,21 +22,7 @@ pub fn plan(
     let handles: Vec<_> = (0..concurrency)
         .map(|i| tokio::spawn(churn_loop(ctx.clone(), first + i, stage.clone())))
         .collect();
-    let collect = Box::pin(async move {
-        let mut report = Report::default();
-        for handle in handles {
-            match handle.await {
-                Ok(part) => report.absorb(&part),
-                Err(error) => report.error(format!("task: {error}")),
-            }
-        }
-        report
-    });
-    Plan {
-        ramp,
-        ramp_expected: 0,
-        collect,
-    }
+    Plan::summing(ramp, 0, handles)
 }
 
 async fn churn_loop(ctx: Arc<Ctx>, index: usize, mut stage: watch::Receiver<Stage>) -> Report {

@@ -41,21 +41,7 @@ pub fn plan(
             ))
         })
         .collect();
-    let collect = Box::pin(async move {
-        let mut report = Report::default();
-        for handle in handles {
-            match handle.await {
-                Ok(part) => report.absorb(&part),
-                Err(error) => report.error(format!("task: {error}")),
-            }
-        }
-        report
-    });
-    Plan {
-        ramp,
-        ramp_expected: count,
-        collect,
-    }
+    Plan::summing(ramp, count, handles)
 }
 
 async fn connection(

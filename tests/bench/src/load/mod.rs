@@ -227,6 +227,31 @@ pub struct Plan {
     pub collect: std::pin::Pin<Box<dyn std::future::Future<Output = Report>>>,
 }
 
+impl Plan {
+    /// A plan whose report is the sum of `handles`' reports, collected once the window closes.
+    pub fn summing(
+        ramp: mpsc::UnboundedReceiver<Result<(), String>>,
+        ramp_expected: usize,
+        handles: Vec<tokio::task::JoinHandle<Report>>,
+    ) -> Plan {
+        let collect = Box::pin(async move {
+            let mut report = Report::default();
+            for handle in handles {
+                match handle.await {
+                    Ok(part) => report.absorb(&part),
+                    Err(error) => report.error(format!("task: {error}")),
+                }
+            }
+            report
+        });
+        Plan {
+            ramp,
+            ramp_expected,
+            collect,
+        }
+    }
+}
+
 /// Runs one worker: ramp, `ready`, wait for `go` (or go at once when `standalone`), window,
 /// `measured`, close, and returns the report. `build` starts the mode's tasks.
 pub fn run_worker(
