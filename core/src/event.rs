@@ -1,7 +1,7 @@
 //! What happened on a connection, for the runtime to log. Each event knows its log line, so that
 //! every runtime prints the same bytes.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -59,83 +59,84 @@ pub enum Event {
 }
 
 impl Event {
-    /// The line this event prints; `colored` as morgan colours a terminal.
+    /// The stream this event's line goes to: errors to stderr, the rest to stdout.
+    pub fn stream(&self) -> Stream {
+        match self {
+            Event::Error { .. } => Stream::Stderr,
+            _ => Stream::Stdout,
+        }
+    }
+
+    /// Writes this event's line, without its newline, straight into `out` (the log buffer: no
+    /// string per line on the way); `colored` as morgan colours a terminal.
+    pub fn write_text(&self, colored: bool, out: &mut impl Write) {
+        // Writing into memory cannot fail.
+        let _ = match self {
+            Event::Request(access) => write_access(out, access, colored),
+            Event::Connected { ip, .. } => write!(out, "새로운 클라이언트 접속 {ip}"),
+            Event::Text(message) => out.write_str(message),
+            Event::Binary(bytes) => write_buffer(out, bytes),
+            Event::Error { ip, error } => write!(out, "Error: {error} [{ip}]"),
+            Event::Disconnected { ip, .. } => write!(out, "클라이언트 접속 해제 {ip}"),
+        };
+    }
+
+    /// The line this event prints, as a value.
     pub fn log_line(&self, colored: bool) -> LogLine {
         let mut text = String::new();
-        let stream = match self {
-            Event::Request(access) => {
-                write_access(&mut text, access, colored);
-                Stream::Stdout
-            }
-            Event::Connected { ip, .. } => {
-                let _ = write!(text, "새로운 클라이언트 접속 {ip}");
-                Stream::Stdout
-            }
-            Event::Text(message) => {
-                text.push_str(message);
-                Stream::Stdout
-            }
-            Event::Binary(bytes) => {
-                write_buffer(&mut text, bytes);
-                Stream::Stdout
-            }
-            Event::Error { ip, error } => {
-                let _ = write!(text, "Error: {error} [{ip}]");
-                Stream::Stderr
-            }
-            Event::Disconnected { ip, .. } => {
-                let _ = write!(text, "클라이언트 접속 해제 {ip}");
-                Stream::Stdout
-            }
-        };
-        LogLine { stream, text }
+        self.write_text(colored, &mut text);
+        LogLine {
+            stream: self.stream(),
+            text,
+        }
     }
 }
 
 /// morgan's `dev` format: `GET / 200 1.234 ms - 486`.
-fn write_access(out: &mut String, access: &AccessLog, colored: bool) {
+fn write_access(out: &mut impl Write, access: &AccessLog, colored: bool) -> fmt::Result {
     let ms = access.elapsed.as_secs_f64() * 1000.0;
-    let length = access
-        .content_length
-        .map_or_else(|| "-".to_owned(), |n| n.to_string());
+    let (method, target, status) = (&access.method, &access.target, access.status);
     if colored {
-        let color = match access.status {
+        let color = match status {
             500.. => 31,
             400.. => 33,
             300.. => 36,
             200.. => 32,
             _ => 0,
         };
-        let _ = write!(
+        write!(
             out,
-            "\x1b[0m{} {} \x1b[{color}m{}\x1b[0m {ms:.3} ms - {length}\x1b[0m",
-            access.method, access.target, access.status
-        );
+            "\x1b[0m{method} {target} \x1b[{color}m{status}\x1b[0m {ms:.3} ms - "
+        )?;
     } else {
-        let _ = write!(
-            out,
-            "{} {} {} {ms:.3} ms - {length}",
-            access.method, access.target, access.status
-        );
+        write!(out, "{method} {target} {status} {ms:.3} ms - ")?;
     }
+    match access.content_length {
+        Some(length) => write!(out, "{length}")?,
+        None => out.write_char('-')?,
+    }
+    if colored {
+        out.write_str("\x1b[0m")?;
+    }
+    Ok(())
 }
 
 /// How Node's `console.log` shows a `Buffer`: at most 50 bytes in hex, then a count of the rest.
-fn write_buffer(out: &mut String, bytes: &[u8]) {
+fn write_buffer(out: &mut impl Write, bytes: &[u8]) -> fmt::Result {
     const SHOWN: usize = 50;
-    out.push_str("<Buffer");
+    out.write_str("<Buffer")?;
     for byte in bytes.iter().take(SHOWN) {
-        let _ = write!(out, " {byte:02x}");
+        write!(out, " {byte:02x}")?;
     }
     if bytes.len() > SHOWN {
-        let _ = write!(
+        let more = bytes.len() - SHOWN;
+        write!(
             out,
-            " ... {} more byte{}",
-            bytes.len() - SHOWN,
-            if bytes.len() - SHOWN == 1 { "" } else { "s" }
-        );
+            " ... {more} more byte{}",
+            if more == 1 { "" } else { "s" }
+        )?;
     }
-    out.push('>');
+    out.write_char('>')
 }
 
 #[cfg(test)]

@@ -50,9 +50,14 @@ impl LogBuffer {
         out.push(b'\n');
     }
 
-    /// Appends an event's line.
+    /// Appends an event's line, formatted in place.
     pub fn push_event(&mut self, event: &Event, colored: bool) {
-        self.push(&event.log_line(colored));
+        let out = match event.stream() {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        };
+        event.write_text(colored, &mut Utf8Sink(out));
+        out.push(b'\n');
     }
 
     /// Pending bytes on both streams.
@@ -68,6 +73,16 @@ impl LogBuffer {
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.stdout.is_empty() && self.stderr.is_empty()
+    }
+}
+
+/// Lets `write!` format into a byte buffer without a `String` in between.
+struct Utf8Sink<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Utf8Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 
@@ -131,5 +146,52 @@ pub fn forced_stop() -> LogLine {
     LogLine {
         stream: Stream::Stderr,
         text: "종료 신호를 다시 받아 즉시 종료합니다".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{AccessLog, ConnectionError};
+    use crate::http::Endpoint;
+
+    /// The in-place path the runtimes use prints exactly what `Event::log_line` says.
+    #[test]
+    fn push_event_writes_the_events_line() {
+        let ip = "::1".parse().expect("literal");
+        let events = [
+            Event::Request(AccessLog {
+                method: "GET".into(),
+                target: "/".into(),
+                status: 200,
+                elapsed: Duration::from_micros(1234),
+                content_length: Some(486),
+            }),
+            Event::Connected {
+                ip,
+                endpoint: Endpoint::Ticker,
+            },
+            Event::Text("안녕".into()),
+            Event::Binary(vec![1, 2]),
+            Event::Error {
+                ip,
+                error: ConnectionError::UnexpectedEof,
+            },
+            Event::Disconnected {
+                ip,
+                endpoint: Endpoint::Echo,
+            },
+        ];
+        for colored in [false, true] {
+            let mut buffer = LogBuffer::default();
+            let mut expected = LogBuffer::default();
+            for event in &events {
+                buffer.push_event(event, colored);
+                expected.push(&event.log_line(colored));
+            }
+            assert_eq!(buffer.stdout, expected.stdout);
+            assert_eq!(buffer.stderr, expected.stderr);
+            assert!(String::from_utf8_lossy(&buffer.stderr).starts_with("Error: "));
+        }
     }
 }
