@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use super::{close_ws, wait_past_ramp, Ctx, Plan, Stage, MAX_FRAME};
+use super::{close_ws, ramp_done, wait_past_ramp, Ctx, Plan, Stage, MAX_FRAME};
 use crate::histogram::Histogram;
 use crate::proto::{self, Masker};
 use crate::report::Report;
@@ -53,16 +53,11 @@ async fn connection(
     ramp: mpsc::UnboundedSender<Result<(), String>>,
 ) -> Report {
     let mut report = Report::default();
-    let (mut stream, mut pending) = match ctx.ws_limited(ctx.source(index)).await {
-        Ok(conn) => conn,
-        Err(error) => {
-            let _ = ramp.send(Err(format!("connect: {error}")));
-            return report;
-        }
+    let Some((mut stream, mut pending)) = ramp_done(ramp, ctx.ws_limited(ctx.source(index)).await)
+    else {
+        return report;
     };
     report.connected = 1;
-    let _ = ramp.send(Ok(()));
-    drop(ramp);
     let mut masker = Masker::new(index as u32);
     let mut histogram = Histogram::new();
     let window = wait_past_ramp(&mut stage).await;

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use super::{wait_past_ramp, Ctx, LoadError, Plan, Stage, CONNECT_TIMEOUT};
+use super::{ramp_done, wait_past_ramp, Ctx, LoadError, Plan, Stage, CONNECT_TIMEOUT};
 use crate::proto::{self, ProtoError};
 use crate::report::Report;
 
@@ -77,16 +77,10 @@ async fn connection(
     ramp: mpsc::UnboundedSender<Result<(), String>>,
 ) -> Report {
     let mut report = Report::default();
-    let mut stream = match connect(&ctx, index).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            let _ = ramp.send(Err(format!("connect: {error}")));
-            return report;
-        }
+    let Some(mut stream) = ramp_done(ramp, connect(&ctx, index).await) else {
+        return report;
     };
     report.connected = 1;
-    let _ = ramp.send(Ok(()));
-    drop(ramp);
     let Stage::Window { end, .. } = wait_past_ramp(&mut stage).await else {
         return report;
     };

@@ -180,6 +180,24 @@ impl Stage {
     }
 }
 
+/// Reports how a connection's ramp went and ends the sender's part in it; the connection goes
+/// on only when it connected.
+pub fn ramp_done<T, E: std::fmt::Display>(
+    ramp: mpsc::UnboundedSender<Result<(), String>>,
+    connected: Result<T, E>,
+) -> Option<T> {
+    match connected {
+        Ok(conn) => {
+            let _ = ramp.send(Ok(()));
+            Some(conn)
+        }
+        Err(error) => {
+            let _ = ramp.send(Err(format!("connect: {error}")));
+            None
+        }
+    }
+}
+
 /// Waits until the stage leaves [`Stage::Ramp`]; the stage then (`Close` if the sender is gone).
 pub async fn wait_past_ramp(stage: &mut watch::Receiver<Stage>) -> Stage {
     match stage.wait_for(|s| *s != Stage::Ramp).await {

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{close_ws, Ctx, Plan, Stage, MAX_FRAME};
+use super::{close_ws, ramp_done, Ctx, Plan, Stage, MAX_FRAME};
 use crate::histogram::Histogram;
 use crate::proto::{self, Masker};
 use crate::report::Report;
@@ -100,16 +100,11 @@ async fn connection(
     ramp: mpsc::UnboundedSender<Result<(), String>>,
 ) -> ConnStats {
     let mut stats = ConnStats::default();
-    let (mut stream, mut pending) = match ctx.ws_limited(ctx.source(index)).await {
-        Ok(conn) => conn,
-        Err(error) => {
-            let _ = ramp.send(Err(format!("connect: {error}")));
-            return stats;
-        }
+    let Some((mut stream, mut pending)) = ramp_done(ramp, ctx.ws_limited(ctx.source(index)).await)
+    else {
+        return stats;
     };
     stats.connected = true;
-    let _ = ramp.send(Ok(()));
-    drop(ramp);
     let mut masker = Masker::new(index as u32);
     let mut out = Vec::with_capacity(128);
     let mut last_tick: Option<Instant> = None;
