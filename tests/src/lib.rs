@@ -37,6 +37,12 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// request, the client's when it has sent or read something), and the client's may be the later.
 pub const EARLY: Duration = Duration::from_millis(20);
 
+/// How much later than a configured interval or timeout a client may see its effect: the
+/// server's timer fires on time, but on a loaded two-core machine either side may be scheduled
+/// late. Small beside the defaults (seconds), so a setting ignored or read in the wrong unit
+/// still fails.
+pub const LATE: Duration = Duration::from_millis(500);
+
 /// One of the three server binaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Runtime {

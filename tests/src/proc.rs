@@ -37,9 +37,27 @@ pub fn state(pid: u32) -> Option<char> {
 
 /// Resident memory (VmRSS) in KiB.
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The most resident memory the process has had (VmHWM) in KiB, since it started or since the
+/// last [`reset_peak_rss`]. The kernel keeps it, so no peak is missed between two samples.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Lowers the process's VmHWM to its present RSS (proc(5): writing 5 to `clear_refs`), so that
+/// a following [`peak_rss_kib`] measures only what comes after.
+pub fn reset_peak_rss(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .unwrap_or_else(|e| panic!("resetting the peak RSS of {pid}: {e}"));
+}
+
+/// A `/proc/<pid>/status` value given in kB, such as `VmRSS:`.
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
-    parse_rss_kib(&status).unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
+    parse_status_kib(&status, field).unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 /// The number of descriptors the process holds open.
@@ -102,11 +120,11 @@ impl RssSampler {
     }
 }
 
-/// The `VmRSS:` value of a `/proc/<pid>/status` text, in KiB.
-fn parse_rss_kib(status: &str) -> Option<u64> {
+/// The value of `field` (such as `VmRSS:`) in a `/proc/<pid>/status` text, in KiB.
+fn parse_status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -135,10 +153,12 @@ mod tests {
     }
 
     #[test]
-    fn reads_rss_from_status() {
-        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmRSS:\t    1234 kB\nThreads:\t1\n";
-        assert_eq!(parse_rss_kib(status), Some(1234));
-        assert_eq!(parse_rss_kib("Name:\tx\n"), None);
+    fn reads_rss_and_its_peak_from_status() {
+        let status =
+            "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    2345 kB\nVmRSS:\t    1234 kB\nThreads:\t1\n";
+        assert_eq!(parse_status_kib(status, "VmRSS:"), Some(1234));
+        assert_eq!(parse_status_kib(status, "VmHWM:"), Some(2345));
+        assert_eq!(parse_status_kib("Name:\tx\n", "VmRSS:"), None);
     }
 
     #[test]
@@ -150,9 +170,42 @@ mod tests {
     }
 
     #[test]
-    fn this_process_is_alive_and_has_used_some_cpu() {
+    fn this_process_is_alive() {
+        assert!(matches!(state(std::process::id()), Some('R' | 'S')));
+    }
+
+    /// `cpu_time` sees CPU this thread burns, in the right unit: it grows while we spin, and by
+    /// no more than the wall time that passed on every core. (Wrong fields read as zero and the
+    /// spin never ends; ticks read as seconds outgrow the wall clock.)
+    #[test]
+    fn cpu_time_counts_cpu_this_process_burns() {
+        const BURN: Duration = Duration::from_millis(50);
         let pid = std::process::id();
-        assert!(matches!(state(pid), Some('R' | 'S')));
-        let _ = cpu_time(pid);
+        let cores = thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let started = Instant::now();
+        let before = cpu_time(pid);
+        let mut spun = 0u64;
+        let used = loop {
+            // A batch of work the optimiser cannot drop, between reads of /proc.
+            for i in 0..100_000u64 {
+                spun = std::hint::black_box(spun.wrapping_add(i));
+            }
+            let used = cpu_time(pid).saturating_sub(before);
+            if used >= BURN {
+                break used;
+            }
+            assert!(
+                started.elapsed() < crate::WAIT,
+                "cpu_time grew by only {used:?} in {:?} of spinning",
+                started.elapsed()
+            );
+        };
+        let wall = started.elapsed();
+        // One clock tick (10 ms at most on Linux) of rounding at either end.
+        let tick = Duration::from_millis(10);
+        assert!(
+            used <= wall * cores + 2 * tick,
+            "cpu_time says {used:?} in {wall:?} of wall time on {cores} cores"
+        );
     }
 }

@@ -8,12 +8,14 @@ use async_tungstenite::tungstenite::Message;
 use futures_util::StreamExt;
 use gif_chat_tests::http::{self, ResponseReader};
 use gif_chat_tests::ws::{self, RawWs, OP_PING};
-use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, EARLY, WAIT};
+use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, EARLY, LATE, WAIT};
 use tokio::sync::mpsc;
 
 runtime_matrix! {
-    /// S16: keep-alive as Node sends it, and an idle connection closed after the timeout.
+    /// S16: keep-alive as Node sends it, and an idle connection closed after the timeout, not
+    /// before and not much later.
     async fn keeps_alive_then_closes_when_idle(runtime: Runtime) {
+        const TIMEOUT: Duration = Duration::from_millis(300);
         let server = Server::start(runtime, &[("KEEP_ALIVE_TIMEOUT_MS", "300")]).await;
         let port = server.port();
         let mut stream = http::connect(port).await;
@@ -35,8 +37,12 @@ runtime_matrix! {
             .read_to_eof(&mut stream, WAIT)
             .await
             .unwrap_or_else(|e| panic!("expected the idle connection to be closed: {e}"));
+        let waited = idle.elapsed();
         assert!(rest.is_empty());
-        assert!(idle.elapsed() + EARLY >= Duration::from_millis(300), "closed after {:?}", idle.elapsed());
+        assert!(
+            waited + EARLY >= TIMEOUT && waited <= TIMEOUT + LATE,
+            "closed {waited:?} after the last response, the timeout is {TIMEOUT:?}"
+        );
     }
 
     /// S16 default: `Keep-Alive: timeout=5`, as Node sends it.
@@ -151,6 +157,7 @@ runtime_matrix! {
 
     /// B2: a silent connection is pinged; one that answers stays, one that does not is dropped.
     async fn silent_peers_are_pinged_then_dropped(runtime: Runtime) {
+        const INTERVAL: Duration = Duration::from_millis(300);
         let mut server = Server::start(
             runtime,
             &[("PING_INTERVAL_MS", "300"), ("TICK_INTERVAL_MS", "600000")],
@@ -179,15 +186,21 @@ runtime_matrix! {
         let opened = Instant::now();
 
         let ping = silent.read_frame(WAIT).await.expect("a ping, not the end of the stream");
+        let pinged_after = opened.elapsed();
         assert_eq!(ping.opcode, OP_PING, "{ping:?}");
         assert!(
-            opened.elapsed() + EARLY >= Duration::from_millis(300),
-            "pinged after {:?}",
-            opened.elapsed()
+            pinged_after + EARLY >= INTERVAL && pinged_after <= INTERVAL + LATE,
+            "pinged {pinged_after:?} after the open, the interval is {INTERVAL:?}"
         );
         // No pong: the server gives up one interval later, without a close handshake.
         let end = silent.read_frame(WAIT).await;
+        let dropped_after = opened.elapsed();
         assert!(end.is_none(), "expected the connection to be dropped, got {end:?}");
+        assert!(
+            dropped_after + EARLY >= INTERVAL * 2 && dropped_after <= INTERVAL * 2 + LATE,
+            "dropped {dropped_after:?} after the open, two intervals are {:?}",
+            INTERVAL * 2
+        );
         server.expect_stderr_line(|l| l.contains("no answer to ping"), WAIT).await;
         server.expect_exact(&spec::disconnected("127.0.0.1"), WAIT).await;
 
@@ -206,9 +219,10 @@ runtime_matrix! {
         assert_eq!(dropped, 1, "only the silent client is dropped: {stderr:?}");
     }
 
-    /// B3 with B4: a peer that never answers our close frame is dropped after CLOSE_TIMEOUT_MS,
-    /// and the graceful stop then completes.
+    /// B3 with B4: a peer that never answers our close frame is dropped after CLOSE_TIMEOUT_MS
+    /// (not before, not much later), and the graceful stop then completes.
     async fn unanswered_close_times_out(runtime: Runtime) {
+        const TIMEOUT: Duration = Duration::from_millis(300);
         let mut server = Server::start(
             runtime,
             &[("CLOSE_TIMEOUT_MS", "300"), ("SHUTDOWN_TIMEOUT_MS", "60000")],
@@ -227,8 +241,8 @@ runtime_matrix! {
             .await;
         let waited = error.at.saturating_duration_since(closed);
         assert!(
-            waited + EARLY >= Duration::from_millis(300),
-            "dropped {waited:?} after the close frame"
+            waited + EARLY >= TIMEOUT && waited <= TIMEOUT + LATE,
+            "dropped {waited:?} after the close frame, the timeout is {TIMEOUT:?}"
         );
         server.expect_exact(&spec::disconnected("127.0.0.1"), WAIT).await;
         server.expect_exact(spec::STOPPED, WAIT).await;
