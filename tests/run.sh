@@ -16,7 +16,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # ---- dependencies (each installed only when missing) ----
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
-fc-list 2>/dev/null | grep -qi nanum || need_apt+=(fonts-nanum)
+# Not `fc-list | grep -q`: grep leaving at the first match kills fc-list with SIGPIPE, and
+# pipefail then calls the font missing. The whole listing is read first.
+fonts=$(fc-list 2>/dev/null) || fonts=""
+grep -qi nanum <<<"$fonts" || need_apt+=(fonts-nanum)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v prlimit >/dev/null || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -50,7 +53,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 step "cargo build (all binaries)"
 cargo build --workspace --bins -q
 step "cargo test"
-cargo test --workspace -q 2>&1 | tee "${TMPDIR:-/tmp}/gif-chat-cargo-test.log"
+# Every suite runs even after one fails (--no-fail-fast), so one run shows every failure. With
+# pipefail the pipeline fails when cargo does, although tee succeeds.
+TEST_LOG="${TMPDIR:-/tmp}/gif-chat-cargo-test.log"
+if ! cargo test --workspace --no-fail-fast -q 2>&1 | tee "$TEST_LOG"; then
+  echo "cargo test failed (full log: $TEST_LOG)" >&2
+  exit 1
+fi
 
 EXTRA="$ROOT/tests/extra.d"
 if [ -d "$EXTRA" ]; then
