@@ -1,7 +1,8 @@
 // Opens gif-chat's page in headless Chromium and checks what a person with DevTools open would
-// check (SPEC S2, S3, S12): the page loads, the console says the WebSocket connected and shows
-// the server's ticks, nothing is logged as an error and no request fails (the favicon
-// included). Takes a screenshot and prints a JSON summary; exits non-zero on any failure.
+// check (core/BEHAVIOUR.md S2, S3, S12): the page loads, the console says the WebSocket
+// connected and shows the server's ticks, nothing is logged as an error and no request fails
+// (the favicon included). Takes a screenshot and prints a JSON summary; exits non-zero on any
+// failure.
 //
 // Usage: node page.mjs <url> <screenshot.png>
 //

@@ -244,7 +244,7 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Sends `request` on a fresh connection and expects one response followed by the server
-/// closing the connection (the hostile-input rows of SPEC §4). Panics otherwise.
+/// closing the connection (the hostile-input rows of BEHAVIOUR.md §4). Panics otherwise.
 pub async fn response_then_close(port: u16, request: &[u8]) -> Response {
     let mut stream = connect(port).await;
     let mut reader = ResponseReader::default();

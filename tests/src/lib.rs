@@ -3,7 +3,7 @@
 //! The suite is black-box on purpose. It starts the real, prebuilt binaries (`runtime-tokio`,
 //! `runtime-smol`, `runtime-mio`) as child processes and talks to them over loopback TCP, the way
 //! a browser, a proxy or an attacker would; it never links the core. What it expects is written
-//! down in [`spec`] from SPEC.md, not borrowed from the core, so a change in the core's texts
+//! down in [`spec`] from core/BEHAVIOUR.md, not borrowed from the core, so a change in the core's texts
 //! shows up here as a failure instead of silently moving the goalposts.
 //!
 //! Tests synchronise on what the server observably does (a log line printed, a message received,

@@ -1,6 +1,6 @@
-//! What SPEC.md says a user sees, as values the tests compare against.
+//! What core/BEHAVIOUR.md says a user sees, as values the tests compare against.
 //!
-//! Kept apart from the core on purpose: these are the product's promises, copied from the spec,
+//! Kept apart from the core on purpose: these are the product's promises, copied from that document,
 //! so a test fails when the server drifts from them, whatever the core's source says.
 
 use regex::Regex;

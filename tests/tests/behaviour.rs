@@ -1,5 +1,6 @@
-//! SPEC.md's behaviours, each checked against every runtime from the outside: HTTP over raw TCP,
-//! WebSockets through async-tungstenite, the server's own log lines and exit status.
+//! core/BEHAVIOUR.md's behaviours, each checked against every runtime from the outside: HTTP
+//! over raw TCP, WebSockets through async-tungstenite, the server's own log lines and exit
+//! status.
 
 use std::time::{Duration, Instant};
 

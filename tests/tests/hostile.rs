@@ -1,4 +1,4 @@
-//! Hostile peers beyond SPEC §4's table (behaviour.rs covers the table itself): slow and
+//! Hostile peers beyond BEHAVIOUR.md §4's table (behaviour.rs covers the table itself): slow and
 //! dribbling clients, resets, pathological fragmentation, a peer that never reads, and churn.
 //!
 //! Every case asserts the server's answer (closed by the deadline, the echo intact, memory and

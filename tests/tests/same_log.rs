@@ -61,7 +61,7 @@ async fn all_runtimes_print_the_same_log() {
         session(Runtime::Mio)
     );
 
-    // The transcript is the one SPEC.md describes, line for line...
+    // The transcript is the one core/BEHAVIOUR.md describes, line for line...
     let expected = [
         r"^<port> 번 포트에서 대기 중$".to_owned(),
         r"^GET / 200 <t> ms - \d+$".to_owned(),

@@ -1,4 +1,4 @@
-//! SPEC rows that behaviour.rs does not walk through: HTTP details (keep-alive, HEAD,
+//! BEHAVIOUR.md rows that behaviour.rs does not walk through: HTTP details (keep-alive, HEAD,
 //! conditional GET on static files, bodies, production error pages, escaping) and the
 //! WebSocket guarantees beyond the seed (trusted proxies, liveness pings, the close timeout).
 
