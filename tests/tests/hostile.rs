@@ -361,7 +361,6 @@ runtime_matrix! {
         // The wire bytes are about 7 per fragment; a server that kept anything per fragment
         // (a header, a small allocation) would need at least that much again.
         let bound = sent_kib / 3;
-        eprintln!("{runtime:?}: peak RSS {before} -> {peak} KiB, {sent_kib} KiB sent");
         assert!(
             peak <= before + bound,
             "peak RSS rose from {before} KiB to {peak} KiB taking {sent_kib} KiB of fragments \
