@@ -120,7 +120,7 @@ impl Sinks {
     }
 
     /// Writes `buffer` out with one write per stream and empties it (keeping up to
-    /// [`KEEP_CAPACITY`]). Errors (a closed pipe, a full disk) are ignored: a server must not
+    /// 64 KiB of capacity). Errors (a closed pipe, a full disk) are ignored: a server must not
     /// stop serving because nobody reads its log, and the line has nowhere else to go.
     pub fn write_out(&mut self, buffer: &mut LogBuffer) {
         write_stream(&mut self.stdout, &mut buffer.stdout);
@@ -376,7 +376,10 @@ mod tests {
         log.push_line(&LogLine::stopped(0));
         log.close();
         writer.join().expect("the writer did not panic");
-        assert!(out.text().ends_with("서버를 종료합니다\n"), "the last line is written");
+        assert!(
+            out.text().ends_with("서버를 종료합니다\n"),
+            "the last line is written"
+        );
     }
 
     #[test]

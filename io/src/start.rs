@@ -145,7 +145,8 @@ mod tests {
         assert_eq!(error.exit_code(), EXIT_CANNOT_START);
         let line = error.log_line();
         assert!(
-            line.text.starts_with(&format!("Error: cannot listen on {addr}: ")),
+            line.text
+                .starts_with(&format!("Error: cannot listen on {addr}: ")),
             "{line:?}"
         );
 
@@ -167,9 +168,6 @@ mod tests {
             .expect("valid arguments");
         let bound = bind(&settings).expect("a free port");
         assert_ne!(bound.addr.port(), 0);
-        assert_eq!(
-            bound.listener.local_addr().expect("local addr"),
-            bound.addr
-        );
+        assert_eq!(bound.listener.local_addr().expect("local addr"), bound.addr);
     }
 }

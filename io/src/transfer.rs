@@ -283,9 +283,21 @@ mod tests {
             buf[0] = b"GET / HTTP/1.1\r\n"[calls - 1];
             Ok(1)
         });
-        assert_eq!(outcome, ReadOutcome { reads: 3, end: ReadEnd::BudgetSpent });
+        assert_eq!(
+            outcome,
+            ReadOutcome {
+                reads: 3,
+                end: ReadEnd::BudgetSpent
+            }
+        );
         let outcome = read_available(&mut conn, &mut [0; 64], 3, true, |_| Ok(0));
-        assert_eq!(outcome, ReadOutcome { reads: 1, end: ReadEnd::Eof });
+        assert_eq!(
+            outcome,
+            ReadOutcome {
+                reads: 1,
+                end: ReadEnd::Eof
+            }
+        );
     }
 
     #[test]
@@ -295,7 +307,13 @@ mod tests {
         let outcome = read_available(&mut conn, &mut [0; 64], READ_BUDGET, false, |buf| {
             io::Read::read(&mut input, buf)
         });
-        assert_eq!(outcome, ReadOutcome { reads: 2, end: ReadEnd::Eof });
+        assert_eq!(
+            outcome,
+            ReadOutcome {
+                reads: 2,
+                end: ReadEnd::Eof
+            }
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn an_empty_environment_gives_the_defaults() {
     assert_eq!(config.max_message_bytes, core.max_message_bytes);
     assert_eq!(config.max_body_bytes, core.max_body_bytes);
     assert_eq!(config.high_water_mark, core.high_water_mark);
-    assert_eq!(config.http_limits.max_header_bytes, core.http_limits.max_header_bytes);
+    assert_eq!(
+        config.http_limits.max_header_bytes,
+        core.http_limits.max_header_bytes
+    );
     assert_eq!(config.http_limits.max_headers, core.http_limits.max_headers);
     assert_eq!(config.app_env, core.app_env);
     // A missing COOKIE_SECRET only warns.

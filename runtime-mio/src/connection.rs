@@ -141,9 +141,8 @@ impl Slot {
             }
         };
         log.push_events(&mut self.conn, colored);
-        let stuck = stopping
-            && status == Status::Waiting
-            && Interest::of(&self.conn, written).is_empty();
+        let stuck =
+            stopping && status == Status::Waiting && Interest::of(&self.conn, written).is_empty();
         if self.conn.is_closed() || stuck {
             Status::Closed
         } else {

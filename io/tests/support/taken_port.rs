@@ -61,7 +61,11 @@ pub fn check(binary: &str) {
             .starts_with(&format!("Error: cannot listen on {addr}: ")),
         "{expected:?}"
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{binary}'s stdout");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "{binary}'s stdout"
+    );
     assert_eq!(
         output.status.code(),
         Some(i32::from(expected.exit_code())),
