@@ -4,7 +4,7 @@
 //! settings → configuration (a bad setting exits 2) → warnings → the listening socket (a taken
 //! port exits 1) → the runtime's own machinery (threads, reactor, signal handlers) → the start
 //! line with the real port, then serving. [`run`] does the common steps and hands the runtime a
-//! [`Bound`] server; the runtime does its part, calls [`Bound::announce`] once it can take a
+//! [`Bound`] server; the runtime does its part, calls [`announce`] once it can take a
 //! stop signal (whoever reads the start line may signal at once) and serves. Whatever fails is
 //! a [`StartError`], printed as one line and mapped to its exit code here, so the three
 //! runtimes cannot drift apart.
@@ -70,13 +70,6 @@ pub struct Bound {
     pub shutdown_timeout: Duration,
 }
 
-impl Bound {
-    /// [`announce`]s this server's address.
-    pub fn announce(&self) {
-        announce(self.addr);
-    }
-}
-
 /// Prints the start line with the real port of `addr`, straight to stdout: tests and scripts
 /// read it to learn the port, so it must be out before the first connection is served.
 pub fn announce(addr: SocketAddr) {
@@ -103,7 +96,7 @@ pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
 }
 
 /// Starts with `settings` and hands the bound server to `serve` (the runtime's part: set up,
-/// [`Bound::announce`], serve until stopped, return the exit status). A failure on the way is
+/// [`announce`], serve until stopped, return the exit status). A failure on the way is
 /// printed and becomes its exit status.
 pub fn run(
     settings: &Settings,
