@@ -1,4 +1,5 @@
-//! What a server is configured with, as values (no environment, no files: see `settings`).
+//! What a server is configured with, as values (no environment, no files: the settings that
+//! fill it are read by `gif-chat-io`).
 
 use std::time::Duration;
 

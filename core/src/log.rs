@@ -1,12 +1,13 @@
-//! The server's own log lines and the buffer every runtime prints through.
+//! The text of every line the server prints about itself: start, warnings, fatal errors, stop.
 //!
-//! Lines are collected in a [`LogBuffer`] and written by the runtime in one go per turn of its
-//! loop: a busy server logs thousands of lines a second, and one `write` per line would cost more
-//! than the work being logged.
+//! The runtimes print these lines and the lines of [`Event`](crate::Event)s (each event knows its
+//! own), and nothing else, so that all three print the same bytes. How lines are buffered and
+//! written out (a writer thread, backpressure, batching) is I/O and belongs to `gif-chat-io`;
+//! this module only says what the lines are.
 
+use std::fmt::Display;
+use std::net::SocketAddr;
 use std::time::Duration;
-
-use crate::event::Event;
 
 /// Which stream a line goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,176 +23,114 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// Pending log bytes above which a runtime stops reading from connections that log until its
-/// writer catches up: a reader slower than the log (a flood of messages to `/`, a stalled pipe)
-/// must not grow the buffer without bound.
-pub const LOG_HIGH_WATER: usize = 4 * 1024 * 1024;
-
-/// How long a log writer thread waits after being woken before it writes, so that lines logged
-/// together (a tick answered by thousands of connections) share one `write` instead of waking
-/// the writer and paying a syscall each. Short enough that a line still shows at once.
-pub const LOG_BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Pending log output, newline-terminated, per stream.
-#[derive(Debug, Default)]
-pub struct LogBuffer {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-}
-
-impl LogBuffer {
-    /// Appends a line.
-    pub fn push(&mut self, line: &LogLine) {
-        let out = match line.stream {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-        };
-        out.extend_from_slice(line.text.as_bytes());
-        out.push(b'\n');
+impl LogLine {
+    fn stdout(text: String) -> LogLine {
+        LogLine {
+            stream: Stream::Stdout,
+            text,
+        }
     }
 
-    /// Appends an event's line, formatted in place.
-    pub fn push_event(&mut self, event: &Event, colored: bool) {
-        let out = match event.stream() {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-        };
-        event.write_text(colored, &mut Utf8Sink(out));
-        out.push(b'\n');
+    fn stderr(text: String) -> LogLine {
+        LogLine {
+            stream: Stream::Stderr,
+            text,
+        }
     }
 
-    /// Pending bytes on both streams.
-    pub fn len(&self) -> usize {
-        self.stdout.len() + self.stderr.len()
+    /// `8005 번 포트에서 대기 중` (S1): the seed's `console.log(port, '번 포트에서 대기 중')`.
+    pub fn listening(port: u16) -> LogLine {
+        LogLine::stdout(format!("{port} 번 포트에서 대기 중"))
     }
 
-    /// Whether more than [`LOG_HIGH_WATER`] bytes are pending.
-    pub fn is_backed_up(&self) -> bool {
-        self.len() > LOG_HIGH_WATER
+    /// The start-up warning when `COOKIE_SECRET` is not set (S14).
+    pub fn missing_cookie_secret() -> LogLine {
+        LogLine::stderr(
+            "Warning: COOKIE_SECRET is not set; signed cookies would use an empty secret"
+                .to_owned(),
+        )
     }
 
-    /// Whether nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.stdout.is_empty() && self.stderr.is_empty()
+    /// A fatal error: the server cannot start (a bad setting) or cannot go on.
+    pub fn fatal(error: &dyn Display) -> LogLine {
+        LogLine::stderr(format!("Error: {error}"))
     }
-}
 
-/// Lets `write!` format into a byte buffer without a `String` in between.
-struct Utf8Sink<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Utf8Sink<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// `8005 번 포트에서 대기 중` (S1): the seed's `console.log(port, '번 포트에서 대기 중')`.
-pub fn listening(port: u16) -> LogLine {
-    LogLine {
-        stream: Stream::Stdout,
-        text: format!("{port} 번 포트에서 대기 중"),
-    }
-}
-
-/// Printed at start when `COOKIE_SECRET` is not set (S14).
-pub fn missing_cookie_secret() -> String {
-    "Warning: COOKIE_SECRET is not set; signed cookies would use an empty secret".to_owned()
-}
-
-/// A start-up warning.
-pub fn warning(text: String) -> LogLine {
-    LogLine {
-        stream: Stream::Stderr,
-        text,
-    }
-}
-
-/// A fatal start-up error (bad setting, port in use).
-pub fn fatal(error: &dyn std::fmt::Display) -> LogLine {
-    LogLine {
-        stream: Stream::Stderr,
-        text: format!("Error: {error}"),
-    }
-}
-
-/// The first stop signal (B4).
-pub fn stopping(open: usize, timeout: Duration) -> LogLine {
-    LogLine {
-        stream: Stream::Stdout,
-        text: format!(
+    /// The first stop signal (B4).
+    pub fn stopping(open: usize, timeout: Duration) -> LogLine {
+        LogLine::stdout(format!(
             "종료 신호를 받았습니다: 연결 {open}개를 닫는 중 (최대 {} 초, 한 번 더 보내면 즉시 종료)",
             timeout.as_secs_f64()
-        ),
+        ))
+    }
+
+    /// The process is about to exit after a graceful stop; `left` connections did not close.
+    pub fn stopped(left: usize) -> LogLine {
+        if left == 0 {
+            LogLine::stdout("서버를 종료합니다".to_owned())
+        } else {
+            LogLine::stdout(format!("서버를 종료합니다 (닫히지 않은 연결 {left}개)"))
+        }
+    }
+
+    /// A second stop signal: exiting at once.
+    pub fn forced_stop() -> LogLine {
+        LogLine::stderr("종료 신호를 다시 받아 즉시 종료합니다".to_owned())
     }
 }
 
-/// The process is about to exit after a graceful stop.
-pub fn stopped(left: usize) -> LogLine {
-    if left == 0 {
-        LogLine {
-            stream: Stream::Stdout,
-            text: "서버를 종료합니다".to_owned(),
-        }
-    } else {
-        LogLine {
-            stream: Stream::Stdout,
-            text: format!("서버를 종료합니다 (닫히지 않은 연결 {left}개)"),
-        }
+/// Why the listening socket could not be made on `addr` (port in use, address not ours, ...);
+/// printed as a [`LogLine::fatal`] line.
+#[derive(Clone, Copy)]
+pub struct CannotListen<'a> {
+    pub addr: SocketAddr,
+    pub reason: &'a dyn Display,
+}
+
+impl std::fmt::Debug for CannotListen<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CannotListen")
+            .field("addr", &self.addr)
+            .field("reason", &format_args!("{}", self.reason))
+            .finish()
     }
 }
 
-/// A second stop signal: exiting at once.
-pub fn forced_stop() -> LogLine {
-    LogLine {
-        stream: Stream::Stderr,
-        text: "종료 신호를 다시 받아 즉시 종료합니다".to_owned(),
+impl Display for CannotListen<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.addr, self.reason)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AccessLog, ConnectionError};
-    use crate::http::Endpoint;
 
-    /// The in-place path the runtimes use prints exactly what `Event::log_line` says.
     #[test]
-    fn push_event_writes_the_events_line() {
-        let ip = "::1".parse().expect("literal");
-        let events = [
-            Event::Request(AccessLog {
-                method: "GET".into(),
-                target: "/".into(),
-                status: 200,
-                elapsed: Duration::from_micros(1234),
-                content_length: Some(486),
-            }),
-            Event::Connected {
-                ip,
-                endpoint: Endpoint::Ticker,
-            },
-            Event::Text("안녕".into()),
-            Event::Binary(vec![1, 2]),
-            Event::Error {
-                ip,
-                error: ConnectionError::UnexpectedEof,
-            },
-            Event::Disconnected {
-                ip,
-                endpoint: Endpoint::Echo,
-            },
-        ];
-        for colored in [false, true] {
-            let mut buffer = LogBuffer::default();
-            let mut expected = LogBuffer::default();
-            for event in &events {
-                buffer.push_event(event, colored);
-                expected.push(&event.log_line(colored));
-            }
-            assert_eq!(buffer.stdout, expected.stdout);
-            assert_eq!(buffer.stderr, expected.stderr);
-            assert!(String::from_utf8_lossy(&buffer.stderr).starts_with("Error: "));
-        }
+    fn a_taken_port_names_the_address_and_the_reason() {
+        let addr: SocketAddr = "[::]:8005".parse().expect("literal");
+        let reason = "Address already in use (os error 98)";
+        let line = LogLine::fatal(&CannotListen {
+            addr,
+            reason: &reason,
+        });
+        assert_eq!(line.stream, Stream::Stderr);
+        assert_eq!(
+            line.text,
+            "Error: cannot listen on [::]:8005: Address already in use (os error 98)"
+        );
+    }
+
+    #[test]
+    fn the_stop_lines_count_connections() {
+        assert_eq!(
+            LogLine::stopping(2, Duration::from_millis(1500)).text,
+            "종료 신호를 받았습니다: 연결 2개를 닫는 중 (최대 1.5 초, 한 번 더 보내면 즉시 종료)"
+        );
+        assert_eq!(LogLine::stopped(0).text, "서버를 종료합니다");
+        assert_eq!(
+            LogLine::stopped(3).text,
+            "서버를 종료합니다 (닫히지 않은 연결 3개)"
+        );
     }
 }

@@ -1,13 +1,6 @@
-//! The `runtime-mio` binary: loads `.env`, parses the settings and runs the server (see the
-//! library for everything else).
+//! The `runtime-mio` binary: the settings and the start sequence are `gif_chat_io`'s, the loop
+//! is the library's.
 
-use std::process::ExitCode;
-
-use clap::Parser;
-
-fn main() -> ExitCode {
-    // The environment wins over `.env`: dotenvy never overrides a variable already set.
-    dotenvy::dotenv().ok();
-    let settings = gif_chat_core::Settings::parse();
-    runtime_mio::run(settings)
+fn main() -> std::process::ExitCode {
+    gif_chat_io::start::main(runtime_mio::serve)
 }

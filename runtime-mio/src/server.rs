@@ -7,8 +7,9 @@
 //! wakers, no locks: the loop owns everything, which is what makes it small per connection.
 //!
 //! Sockets are registered once for both directions and never re-registered; what a socket may
-//! do is tracked in its [`Slot`] (see [`crate::conn`]), so a turn costs a syscall only for real
-//! I/O.
+//! do is tracked in its [`Slot`] (see [`crate::connection`]), so a turn costs a syscall only for
+//! real I/O. The log is one [`LogBuffer`] written once per turn on this thread: the loop owns
+//! everything, so it needs no writer thread and no lock.
 
 use std::collections::VecDeque;
 use std::io;
@@ -17,17 +18,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::log::{self, LogBuffer};
-use gif_chat_core::{AcceptThrottle, Config, Connection, Settings};
+use gif_chat_core::{AcceptThrottle, Config, Connection, LogLine};
+use gif_chat_io::start::EXIT_CANNOT_START;
+use gif_chat_io::{LogBuffer, Sinks};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
-use crate::conn::{Slot, Status};
+use crate::connection::{Slot, Status};
 use crate::timer::{Entry, Timers};
-use crate::{bind_listener, write_log};
 
 /// The listening socket's token. Connection tokens are slab keys, which stay far below.
 const LISTENER: Token = Token(usize::MAX - 1);
@@ -37,27 +38,10 @@ const SIGNALS: Token = Token(usize::MAX - 2);
 /// stay out of reach (on 32-bit targets too).
 const MAX_KEY: u32 = u32::MAX - 3;
 
-/// The shared read buffer: one per loop, however many connections.
-const SCRATCH_BYTES: usize = 64 * 1024;
 /// Readiness events taken per `poll`.
 const EVENTS_CAPACITY: usize = 1024;
 /// Connections accepted per turn before the others get a turn; the rest wait for the next one.
 const ACCEPT_BUDGET: usize = 256;
-
-/// Why the server could not start. Each prints as the underlying error, as in the other
-/// runtimes, so that the fatal line is the same whichever runtime serves.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Creating, binding or listening on the socket failed (port in use, bad address, ...).
-    #[error(transparent)]
-    Bind(io::Error),
-    /// The `Poll` could not be created or a socket not registered.
-    #[error(transparent)]
-    Poll(io::Error),
-    /// SIGINT/SIGTERM could not be hooked.
-    #[error(transparent)]
-    Signals(io::Error),
-}
 
 /// Accepting: whether the listener may hold connections, and whether accepting is paused.
 #[derive(Debug, Default)]
@@ -88,35 +72,35 @@ pub struct Server {
     accept: Accept,
     /// Set by the first stop signal: when the graceful stop gives up.
     stop_deadline: Option<Instant>,
+    /// The turn's log lines, written out at the end of the turn.
     log: LogBuffer,
-    scratch: Box<[u8]>,
+    sinks: Sinks,
 }
 
 impl Server {
-    /// Sets up the loop, installs the signal handlers and binds `settings.listen_addr()`.
-    ///
-    /// Signals are watched before the socket is bound, so that a stop requested as soon as the
-    /// port is announced is handled gracefully rather than by the default action.
-    pub fn bind(settings: &Settings, config: Config) -> Result<Server, StartError> {
-        let poll = Poll::new().map_err(StartError::Poll)?;
-        let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(StartError::Signals)?;
+    /// Sets up the loop around `listener` (bound, listening, non-blocking) and installs the
+    /// signal handlers. Signals are watched from here on, so that a stop requested as soon as
+    /// the port is announced is handled gracefully rather than by the default action.
+    pub fn new(
+        listener: std::net::TcpListener,
+        config: Arc<Config>,
+        shutdown_timeout: Duration,
+    ) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut signals = Signals::new([SIGINT, SIGTERM])?;
         poll.registry()
-            .register(&mut signals, SIGNALS, Interest::READABLE)
-            .map_err(StartError::Signals)?;
-        let std_listener = bind_listener(settings.listen_addr(), settings.dual_stack())
-            .map_err(StartError::Bind)?;
-        let local_addr = std_listener.local_addr().map_err(StartError::Bind)?;
-        let mut listener = TcpListener::from_std(std_listener);
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let local_addr = listener.local_addr()?;
+        let mut listener = TcpListener::from_std(listener);
         poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)
-            .map_err(StartError::Poll)?;
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Server {
             poll,
             listener: Some(listener),
             local_addr,
             signals,
-            config: Arc::new(config),
-            shutdown_timeout: settings.shutdown_timeout(),
+            config,
+            shutdown_timeout,
             conns: Slab::new(),
             next_generation: 0,
             timers: Timers::new(),
@@ -125,7 +109,7 @@ impl Server {
             accept: Accept::default(),
             stop_deadline: None,
             log: LogBuffer::default(),
-            scratch: vec![0; SCRATCH_BYTES].into_boxed_slice(),
+            sinks: Sinks::stdio(),
         })
     }
 
@@ -139,11 +123,11 @@ impl Server {
     pub fn serve(mut self) -> ExitCode {
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
         loop {
-            write_log(&mut self.log);
+            self.sinks.write_out(&mut self.log);
             if let Some(deadline) = self.stop_deadline {
                 if self.conns.is_empty() || Instant::now() >= deadline {
-                    self.log.push(&log::stopped(self.conns.len()));
-                    write_log(&mut self.log);
+                    self.log.push(&LogLine::stopped(self.conns.len()));
+                    self.sinks.write_out(&mut self.log);
                     return ExitCode::SUCCESS;
                 }
             }
@@ -152,9 +136,9 @@ impl Server {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                self.log.push(&log::fatal(&e));
-                write_log(&mut self.log);
-                return ExitCode::FAILURE;
+                self.log.push(&LogLine::fatal(&e));
+                self.sinks.write_out(&mut self.log);
+                return ExitCode::from(EXIT_CANNOT_START);
             }
             for event in events.iter() {
                 match event.token() {
@@ -270,7 +254,8 @@ impl Server {
         let Some(slot) = self.conns.get_mut(key) else {
             return;
         };
-        let status = slot.drive(&mut self.scratch, &mut self.log, self.config.colored_log);
+        let stopping = self.stop_deadline.is_some();
+        let status = slot.drive(&mut self.log, self.config.colored_log, stopping);
         if status == Status::Closed {
             // Dropping the stream closes it, which also removes it from the poll set.
             self.conns.try_remove(key);
@@ -333,9 +318,10 @@ impl Server {
             if self.stop_deadline.is_none() {
                 self.begin_stop();
             } else {
-                self.log.push(&log::forced_stop());
-                write_log(&mut self.log);
-                std::process::exit(130);
+                gif_chat_io::stop::exit_forced(|line| {
+                    self.log.push(line);
+                    self.sinks.write_out(&mut self.log);
+                });
             }
         }
     }
@@ -350,7 +336,7 @@ impl Server {
         }
         self.accept = Accept::default();
         self.log
-            .push(&log::stopping(self.conns.len(), self.shutdown_timeout));
+            .push(&LogLine::stopping(self.conns.len(), self.shutdown_timeout));
         self.stop_deadline = Some(Instant::now() + self.shutdown_timeout);
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {

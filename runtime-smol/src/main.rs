@@ -2,12 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::process::ExitCode;
-
-use clap::Parser;
-
-fn main() -> ExitCode {
-    // The environment wins over `.env`, as with the seed's `dotenv`.
-    dotenvy::dotenv().ok();
-    runtime_smol::run(gif_chat_core::Settings::parse())
+fn main() -> std::process::ExitCode {
+    gif_chat_io::start::main(runtime_smol::serve)
 }

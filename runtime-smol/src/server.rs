@@ -12,8 +12,8 @@
 //! with none of its threads left behind.
 //!
 //! The stop requests are a stream (SIGINT/SIGTERM in the binary, a channel in tests): the first
-//! item closes the listener and broadcasts the stop to every connection task through one
-//! `event_listener::Event`; the second exits the process at once.
+//! item closes the listener and broadcasts the stop to every connection task through
+//! `gif_chat_io`'s [`StopFlag`]; the second exits the process at once.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -21,85 +21,29 @@ use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use async_signal::Signals;
-use event_listener::{Event as Notify, EventListener};
-use gif_chat_core::{log, AcceptThrottle, Config};
+use gif_chat_core::{AcceptThrottle, Config, LogLine};
+use gif_chat_io::{Log, OpenConnections, StartError, StopFlag};
 use smol::stream::{Stream, StreamExt as _};
 use smol::{future, Executor};
 
-use crate::conn;
-use crate::logger::{print_now, Log};
+use crate::connection::{self, Shared};
 
 /// Connections accepted in a row before the accept loop lets other work run: under a connect
 /// burst `accept` never waits, and the main thread also runs connection tasks and signals.
 const ACCEPT_BATCH: usize = 64;
-
-/// What every connection task and the control future share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub config: Arc<Config>,
-    pub log: Log,
-    /// Connection tasks alive, for the stop line and the stop's end.
-    open: AtomicUsize,
-    /// Notified when `open` drops to zero.
-    all_closed: Notify,
-    /// Set when the stop begins; `stop` is notified right after.
-    stopping: AtomicBool,
-    pub stop: Notify,
-}
-
-impl Shared {
-    pub fn new(config: Arc<Config>, log: Log) -> Shared {
-        Shared {
-            config,
-            log,
-            open: AtomicUsize::new(0),
-            all_closed: Notify::new(),
-            stopping: AtomicBool::new(false),
-            stop: Notify::new(),
-        }
-    }
-
-    /// Whether the stop has begun (for tasks that subscribed to `stop` too late to hear it).
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::Acquire)
-    }
-
-    fn open_connections(&self) -> usize {
-        self.open.load(Ordering::Acquire)
-    }
-}
-
-/// Counts one connection task as open for as long as it lives, however it ends (closed,
-/// panicked, or dropped with the executor).
-struct OpenGuard<'a>(&'a Shared);
-
-impl<'a> OpenGuard<'a> {
-    fn new(shared: &'a Shared) -> OpenGuard<'a> {
-        shared.open.fetch_add(1, Ordering::AcqRel);
-        OpenGuard(shared)
-    }
-}
-
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.all_closed.notify(usize::MAX);
-        }
-    }
-}
 
 /// A bound listener and everything else needed to serve.
 #[derive(Debug)]
 pub struct Server {
     listener: Async<TcpListener>,
     shared: Shared,
+    open: Arc<OpenConnections>,
     shutdown_timeout: Duration,
 }
 
@@ -114,7 +58,12 @@ impl Server {
     ) -> io::Result<Server> {
         Ok(Server {
             listener: Async::new(listener)?,
-            shared: Shared::new(config, log),
+            shared: Shared {
+                config,
+                log,
+                stop: StopFlag::new(),
+            },
+            open: OpenConnections::new(),
             shutdown_timeout,
         })
     }
@@ -126,11 +75,12 @@ impl Server {
 
     /// Serves until `stops` yields once, then stops gracefully (B4); a second item exits the
     /// process at once with status 130. The binary's `stops` are SIGINT and SIGTERM. Returns
-    /// the exit code after a graceful stop.
-    pub fn serve(self, stops: impl Stream<Item = ()>) -> ExitCode {
+    /// the exit code after a graceful stop, or why serving could not begin (no log thread).
+    pub fn serve(self, stops: impl Stream<Item = ()>) -> Result<ExitCode, StartError> {
         let Server {
             listener,
             shared,
+            open,
             shutdown_timeout,
         } = self;
         let threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
@@ -140,16 +90,13 @@ impl Server {
 
         thread::scope(|scope| {
             let shared = &shared;
+            let open = &open;
             let executor = &executor;
             let workers_stopped = &workers_stopped;
-            // Without its flusher the server would log nothing until it stops.
-            if let Err(error) = thread::Builder::new()
+            // Without its writer the server would log nothing until it stops.
+            thread::Builder::new()
                 .name("gif-chat-log".into())
-                .spawn_scoped(scope, || shared.log.run_flusher())
-            {
-                print_now(&log::fatal(&error));
-                return ExitCode::FAILURE;
-            }
+                .spawn_scoped(scope, || shared.log.run_writer())?;
             // A worker that cannot be started leaves the server on fewer threads; the main
             // thread alone can serve.
             for n in 1..threads {
@@ -159,16 +106,17 @@ impl Server {
                         let _ = smol::block_on(executor.run(workers_stopped.recv()));
                     });
             }
-            let code = smol::block_on(executor.run(control(
+            smol::block_on(executor.run(control(
                 executor,
                 shared,
+                open,
                 listener,
                 stops,
                 shutdown_timeout,
             )));
             drop(stop_workers);
             shared.log.close();
-            code
+            Ok(ExitCode::SUCCESS)
         })
         // Tasks still alive (the stop timed out) are dropped with the executor here, closing
         // their sockets.
@@ -185,47 +133,38 @@ pub fn stop_requests(signals: Signals) -> impl Stream<Item = ()> + Unpin {
 async fn control<'a>(
     executor: &Executor<'a>,
     shared: &'a Shared,
+    open: &Arc<OpenConnections>,
     listener: Async<TcpListener>,
     stops: impl Stream<Item = ()>,
     timeout: Duration,
-) -> ExitCode {
+) {
     let mut stops = pin!(stops);
     // The accept loop owns the listener: when the signal wins the race, dropping the loop
     // closes the listening socket, and new connections are refused from then on.
     future::or(
-        accept_loop(executor, shared, listener),
+        accept_loop(executor, shared, open, listener),
         next_stop(&mut stops),
     )
     .await;
 
     shared
         .log
-        .line(&log::stopping(shared.open_connections(), timeout));
-    shared.stopping.store(true, Ordering::Release);
-    shared.stop.notify(usize::MAX);
+        .push_line(&LogLine::stopping(open.count(), timeout));
+    shared.stop.stop();
 
     // A timeout too large for the clock means no deadline.
     let mut deadline = Instant::now()
         .checked_add(timeout)
         .map_or_else(Timer::never, Timer::at);
-    loop {
-        let closed = shared.all_closed.listen();
-        if shared.open_connections() == 0 {
-            break;
-        }
-        match wait_stop(closed, &mut deadline, &mut stops).await {
-            StopWake::Closed => {}
-            StopWake::Deadline => break,
-            StopWake::SecondStop => {
-                shared.log.line(&log::forced_stop());
-                shared.log.flush();
-                std::process::exit(130);
-            }
-        }
+    match wait_stop(open, &mut deadline, &mut stops).await {
+        StopWake::Closed | StopWake::Deadline => {}
+        StopWake::SecondStop => gif_chat_io::stop::exit_forced(|line| {
+            shared.log.push_line(line);
+            shared.log.flush();
+        }),
     }
-    shared.log.line(&log::stopped(shared.open_connections()));
+    shared.log.push_line(&LogLine::stopped(open.count()));
     shared.log.flush();
-    ExitCode::SUCCESS
 }
 
 enum StopWake {
@@ -234,13 +173,14 @@ enum StopWake {
     SecondStop,
 }
 
+/// Waits for the last connection to close, the stop's deadline, or a second stop request.
 async fn wait_stop(
-    closed: EventListener,
+    open: &OpenConnections,
     deadline: &mut Timer,
     stops: &mut (impl Stream<Item = ()> + Unpin),
 ) -> StopWake {
     let closed = async {
-        closed.await;
+        open.all_closed().await;
         StopWake::Closed
     };
     let deadline = async {
@@ -266,6 +206,7 @@ async fn next_stop(stops: &mut (impl Stream<Item = ()> + Unpin)) {
 async fn accept_loop<'a>(
     executor: &Executor<'a>,
     shared: &'a Shared,
+    open: &Arc<OpenConnections>,
     listener: Async<TcpListener>,
 ) {
     let mut throttle = AcceptThrottle::new();
@@ -276,15 +217,15 @@ async fn accept_loop<'a>(
         match listener.accept().await {
             Ok((stream, peer)) => {
                 // Counted before the task first runs, so the stop line counts it too.
-                let open = OpenGuard::new(shared);
+                let open = open.open();
                 executor
                     .spawn(async move {
                         let _open = open;
                         // A bug that panics ends its own connection, not the server; the panic
                         // hook has printed it.
-                        let _ = future::FutureExt::catch_unwind(AssertUnwindSafe(conn::serve(
-                            shared, stream, peer,
-                        )))
+                        let _ = future::FutureExt::catch_unwind(AssertUnwindSafe(
+                            connection::drive(shared, stream, peer),
+                        ))
                         .await;
                     })
                     .detach();
@@ -298,7 +239,7 @@ async fn accept_loop<'a>(
                 in_a_row = 0;
                 let verdict = throttle.handle_error(Instant::now(), &error);
                 if let Some(line) = &verdict.log {
-                    shared.log.line(line);
+                    shared.log.push_line(line);
                 }
                 if let Some(resume_at) = verdict.resume_at {
                     backoff.set_at(resume_at);

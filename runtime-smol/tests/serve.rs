@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::Config;
-use runtime_smol::logger::Log;
-use runtime_smol::{listener, Server};
+use gif_chat_core::{Config, TICK_MESSAGE};
+use gif_chat_io::{listener, Log, Sinks};
+use runtime_smol::Server;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
@@ -84,13 +83,19 @@ impl Running {
 fn start(config: Config, shutdown_timeout: Duration) -> Running {
     let listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
     let (stdout, stderr) = (Captured::default(), Captured::default());
-    let log = Log::with_sinks(false, Box::new(stdout.clone()), Box::new(stderr.clone()));
+    let log = Log::new(
+        false,
+        Sinks {
+            stdout: Box::new(stdout.clone()),
+            stderr: Box::new(stderr.clone()),
+        },
+    );
     let server = Server::new(listener, Arc::new(config), log, shutdown_timeout).expect("server");
     let addr = server.local_addr().expect("local address");
     let (stop, stops) = smol::channel::unbounded();
     let (exit, exited) = mpsc::channel();
     thread::spawn(move || {
-        let _ = exit.send(server.serve(stops));
+        let _ = exit.send(server.serve(stops).expect("the server starts"));
     });
     Running {
         addr,

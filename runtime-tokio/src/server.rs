@@ -4,20 +4,21 @@
 //! process runs out of descriptors (B6). A stop is a future given to [`serve_until`], so the
 //! binary can tie it to SIGINT/SIGTERM and tests to anything: when it resolves, the listener is
 //! closed, every connection task is told through a [`StopFlag`], and the server waits for the
-//! open-connection count to reach zero, at most the shutdown timeout (B4).
+//! open-connection count to reach zero, at most the shutdown timeout (B4). The flag and the
+//! count are `gif_chat_io`'s; what is tokio's is waiting on them, on the timer and on signals.
 
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::{log, AcceptThrottle, Config};
+use gif_chat_core::{AcceptThrottle, Config, LogLine};
+use gif_chat_io::{Log, OpenConnections, StopFlag};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::oneshot;
 
-use crate::connection::{self, OpenConnections, Shared, StopFlag};
-use crate::logger::Logger;
+use crate::connection::{self, Shared};
 
 /// Serves `listener` until `stop` resolves, then stops gracefully within `shutdown_timeout`.
 /// Returns how many connections were still open when it gave up (0 after a clean stop). Must
@@ -25,15 +26,15 @@ use crate::logger::Logger;
 pub async fn serve_until(
     listener: TcpListener,
     config: Arc<Config>,
-    logger: Logger,
+    log: Log,
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
 ) -> usize {
     let open = OpenConnections::new();
     let shared = Shared {
         config,
-        logger: logger.clone(),
-        stop: StopFlag::new(),
+        log: log.clone(),
+        stop: Arc::new(StopFlag::new()),
     };
     let stop_flag = Arc::clone(&shared.stop);
 
@@ -43,12 +44,12 @@ pub async fn serve_until(
     }
     // The accept loop's future, and with it the listener, is dropped here: no new connections.
 
-    logger.push_line(&log::stopping(open.count(), shutdown_timeout));
+    log.push_line(&LogLine::stopping(open.count(), shutdown_timeout));
     stop_flag.stop();
     let closed = tokio::time::timeout(shutdown_timeout, open.all_closed()).await;
     let left = if closed.is_ok() { 0 } else { open.count() };
-    logger.push_line(&log::stopped(left));
-    logger.flush();
+    log.push_line(&LogLine::stopped(left));
+    log.flush();
     left
 }
 
@@ -65,7 +66,7 @@ async fn accept_loop(listener: TcpListener, shared: Shared, open: Arc<OpenConnec
             Err(e) => {
                 let verdict = throttle.handle_error(Instant::now(), &e);
                 if let Some(line) = verdict.log {
-                    shared.logger.push_line(&line);
+                    shared.log.push_line(&line);
                 }
                 if let Some(resume_at) = verdict.resume_at {
                     tokio::time::sleep_until(resume_at.into()).await;
@@ -101,15 +102,16 @@ impl StopSignals {
 
     /// Spawns the signal watcher: the first signal resolves the returned future (the graceful
     /// stop), a second one logs and exits the process at once with status 130.
-    pub fn watch(mut self, logger: Logger) -> impl Future<Output = ()> {
+    pub fn watch(mut self, log: Log) -> impl Future<Output = ()> {
         let (first_tx, first_rx) = oneshot::channel();
         tokio::spawn(async move {
             self.recv().await;
             let _ = first_tx.send(());
             self.recv().await;
-            logger.push_line(&log::forced_stop());
-            logger.flush();
-            std::process::exit(130);
+            gif_chat_io::stop::exit_forced(|line| {
+                log.push_line(line);
+                log.flush();
+            });
         });
         async move {
             // An error means the watcher task is gone, which only happens as the runtime shuts

@@ -7,10 +7,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::Config;
-use runtime_tokio::logger::{Logger, Sinks};
-use runtime_tokio::{listener, server};
+use gif_chat_core::{Config, TICK_MESSAGE};
+use gif_chat_io::{listener, Log, Sinks};
+use runtime_tokio::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -55,19 +54,19 @@ async fn start(config: Config) -> Running {
     let listener = TcpListener::from_std(std_listener).expect("register the listener");
     let addr = listener.local_addr().expect("local addr");
     let stdout = Captured::default();
-    let logger = Logger::new(
+    let log = Log::new(
         false,
         Sinks {
             stdout: Box::new(stdout.clone()),
             stderr: Box::new(io::sink()),
         },
     );
-    let _flusher = logger.spawn_flusher().expect("a flusher thread");
+    let _writer = log.spawn_writer().expect("a log writer thread");
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve_until(
         listener,
         Arc::new(config),
-        logger,
+        log,
         PATIENCE,
         async move {
             let _ = stopped.await;

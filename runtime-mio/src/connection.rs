@@ -7,21 +7,19 @@
 //! new edge). That lets reading stop while the core does not want input (backpressure, B5) and
 //! resume later without waiting for an event that will never come.
 //!
-//! Nothing here is kept per connection beyond the core's state, the socket and a few flags:
-//! reads go into the event loop's one scratch buffer.
+//! The read and write loops are `gif_chat_io::transfer`'s, given mio's stream as their one call;
+//! what is mio's here is keeping those readiness flags. Nothing is kept per connection beyond the
+//! core's state, the socket and a few flags: reads go into the loop thread's one scratch buffer.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::time::Instant;
 
-use gif_chat_core::log::LogBuffer;
 use gif_chat_core::Connection;
+use gif_chat_io::transfer::{self, Interest, ReadEnd, WriteOutcome, READ_BUDGET};
+use gif_chat_io::LogBuffer;
 use mio::event::Event;
 use mio::net::TcpStream;
-
-/// Reads per [`Slot::drive`] call before the connection yields to the others (fairness: a fast
-/// sender must not starve the loop). A connection that used it up is driven again next turn.
-pub const READ_BUDGET: usize = 16;
 
 /// Whether a read that returns less than asked proves the receive queue empty, so that the
 /// next readiness edge can be awaited without a read that ends in `WouldBlock`. True for epoll
@@ -101,31 +99,51 @@ impl Slot {
     }
 
     /// Moves bytes until the socket would block, the core wants no more input, or the read
-    /// budget is spent; then logs the core's events. `scratch` is the loop's shared read buffer.
-    pub fn drive(&mut self, scratch: &mut [u8], log: &mut LogBuffer, colored: bool) -> Status {
+    /// budget ([`READ_BUDGET`] reads, so a fast sender cannot starve the loop) is spent; then
+    /// logs the core's events. Once the server is `stopping`, a connection that has nothing
+    /// left to wait for is closed, as in every runtime.
+    pub fn drive(&mut self, log: &mut LogBuffer, colored: bool, stopping: bool) -> Status {
         let mut reads = 0;
         let mut status = Status::Waiting;
-        loop {
+        let written = loop {
             // Output first: a response written promptly keeps the unsent total below the
             // high-water mark, and makes room to read more.
-            self.write();
-            if self.conn.poll_shutdown_write() {
-                self.shutdown_write();
+            let written = self.write();
+            if transfer::shutdown_if_done(&mut self.conn, || self.stream.shutdown(Shutdown::Write))
+            {
+                self.fail();
             }
             if !(self.readable && self.conn.wants_input()) {
-                break;
+                break written;
             }
-            if reads == READ_BUDGET {
+            if reads >= READ_BUDGET {
                 status = Status::Yielded;
-                break;
+                break written;
             }
-            reads += 1;
-            self.read(scratch);
-        }
-        while let Some(event) = self.conn.poll_event() {
-            log.push_event(&event, colored);
-        }
-        if self.conn.is_closed() {
+            // A short read proves nothing for a pending EOF, whose edge is already consumed.
+            let short_read_drains = SHORT_READ_DRAINS && !self.read_closed;
+            let outcome = transfer::with_scratch(|scratch| {
+                transfer::read_available(
+                    &mut self.conn,
+                    scratch,
+                    READ_BUDGET - reads,
+                    short_read_drains,
+                    |buf| (&self.stream).read(buf),
+                )
+            });
+            reads += outcome.reads;
+            match outcome.end {
+                // Looked at again at the top of the loop.
+                ReadEnd::NotWanted | ReadEnd::BudgetSpent => {}
+                // Drained: more data (or the EOF) will raise a new edge.
+                ReadEnd::ShortRead | ReadEnd::WouldBlock | ReadEnd::Eof => self.readable = false,
+                ReadEnd::Failed => self.fail(),
+            }
+        };
+        log.push_events(&mut self.conn, colored);
+        let stuck =
+            stopping && status == Status::Waiting && Interest::of(&self.conn, written).is_empty();
+        if self.conn.is_closed() || stuck {
             Status::Closed
         } else {
             status
@@ -133,59 +151,28 @@ impl Slot {
     }
 
     /// Writes what the core has until it has nothing more or the socket would block.
-    fn write(&mut self) {
-        while self.writable {
-            // An empty slice is nothing to write, not a zero-length write that would look like
-            // a dead peer.
-            let Some(bytes) = self.conn.poll_transmit().filter(|b| !b.is_empty()) else {
-                return;
+    fn write(&mut self) -> WriteOutcome {
+        if !self.writable {
+            let pending = self.conn.poll_transmit().is_some_and(|b| !b.is_empty());
+            return if pending {
+                WriteOutcome::Blocked
+            } else {
+                WriteOutcome::Done
             };
-            match self.stream.write(bytes) {
-                Ok(0) => self.fail(&io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(n) => self.conn.handle_written(Instant::now(), n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => self.fail(&e),
-            }
         }
+        let outcome = transfer::write_pending(&mut self.conn, |bytes| (&self.stream).write(bytes));
+        match outcome {
+            WriteOutcome::Done => {}
+            WriteOutcome::Blocked => self.writable = false,
+            WriteOutcome::Failed => self.fail(),
+        }
+        outcome
     }
 
-    /// One read into the scratch buffer, handed to the core.
-    fn read(&mut self, scratch: &mut [u8]) {
-        match self.stream.read(scratch) {
-            Ok(0) => {
-                self.readable = false;
-                self.conn.handle_eof(Instant::now());
-            }
-            Ok(n) => {
-                // A short read emptied the receive queue: more data will raise a new edge.
-                // (Not so for a pending EOF, whose edge is already consumed.)
-                if SHORT_READ_DRAINS && n < scratch.len() && !self.read_closed {
-                    self.readable = false;
-                }
-                if let Some(input) = scratch.get(..n) {
-                    self.conn.handle_input(Instant::now(), input);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    /// Sends our FIN once the core's last bytes are out.
-    fn shutdown_write(&mut self) {
-        match self.stream.shutdown(Shutdown::Write) {
-            // The peer is already gone: nothing left to tell it.
-            Err(e) if e.kind() != io::ErrorKind::NotConnected => self.fail(&e),
-            _ => {}
-        }
-    }
-
-    /// The socket failed: the core closes the connection; the socket is not touched again.
-    fn fail(&mut self, error: &io::Error) {
+    /// The socket failed (the core has been told and closes the connection): the socket is
+    /// not touched again.
+    fn fail(&mut self) {
         self.readable = false;
         self.writable = false;
-        self.conn.handle_io_error(Instant::now(), error);
     }
 }

@@ -1,0 +1,243 @@
+//! The command line and environment every runtime accepts, so that all three are configured
+//! alike.
+//!
+//! Reading them is I/O (the process's arguments, its environment, a `.env` file), so it lives
+//! here and not in the core, which only sees the resulting [`Config`]: plain values. Parsing is
+//! clap's; [`Settings::load`] reads `.env` first (dotenvy), and since dotenvy never overrides a
+//! variable already set, the environment wins over the file, as with the seed's `dotenv`.
+//!
+//! Each default is written once, in [`defaults`]: clap shows it in `--help` and uses it, and
+//! tests compare against the same constant.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::Parser;
+use gif_chat_core::{
+    AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, TrustProxy, TrustProxyError,
+};
+
+/// The value of every setting nobody set (SPEC.md's defaults).
+pub mod defaults {
+    use super::{IpAddr, Ipv6Addr};
+
+    /// `PORT`: the seed's port.
+    pub const PORT: u16 = 8005;
+    /// `HOST`: every address, IPv4 and IPv6 alike.
+    pub const HOST: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    /// `APP_ENV`: Express's default.
+    pub const APP_ENV: &str = "development";
+    /// `TRUST_PROXY`: a proxy on this machine may set `X-Forwarded-For`.
+    pub const TRUST_PROXY: &str = "loopback";
+    /// `ALLOWED_ORIGINS`: same host only.
+    pub const ALLOWED_ORIGINS: &str = "";
+    /// `TICK_INTERVAL_MS`: the seed's three seconds.
+    pub const TICK_INTERVAL_MS: u64 = 3_000;
+    /// `PING_INTERVAL_MS`.
+    pub const PING_INTERVAL_MS: u64 = 30_000;
+    /// `CLOSE_TIMEOUT_MS`.
+    pub const CLOSE_TIMEOUT_MS: u64 = 5_000;
+    /// `HEADER_TIMEOUT_MS`.
+    pub const HEADER_TIMEOUT_MS: u64 = 10_000;
+    /// `KEEP_ALIVE_TIMEOUT_MS`: Node's default.
+    pub const KEEP_ALIVE_TIMEOUT_MS: u64 = 5_000;
+    /// `SHUTDOWN_TIMEOUT_MS`.
+    pub const SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
+    /// `MAX_MESSAGE_BYTES`: 16 MiB.
+    pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+    /// `MAX_BODY_BYTES`: body-parser's 100 KiB.
+    pub const MAX_BODY_BYTES: u64 = 100 * 1024;
+    /// `MAX_HEADER_BYTES`: Node's 16 KiB.
+    pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+    /// `MAX_HEADERS`.
+    pub const MAX_HEADERS: usize = 100;
+    /// `HIGH_WATER_MARK_BYTES`: 1 MiB.
+    pub const HIGH_WATER_MARK_BYTES: usize = 1024 * 1024;
+}
+
+/// gif-chat: the seed's WebSocket tick server (Express + ws) rebuilt on a sans-IO Rust core.
+///
+/// Every option can also be set by the environment variable shown, or in a `.env` file in the
+/// working directory.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gif-chat", version)]
+pub struct Settings {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = defaults::PORT)]
+    pub port: u16,
+    /// Address to listen on; `::` listens on IPv4 and IPv6.
+    #[arg(long, env = "HOST", default_value_t = defaults::HOST)]
+    pub host: IpAddr,
+    /// `production` shows error pages without details; anything else is development.
+    #[arg(long, env = "APP_ENV", default_value = defaults::APP_ENV)]
+    pub app_env: String,
+    /// Peers trusted to set X-Forwarded-For: true, false, or a comma list of loopback,
+    /// linklocal, uniquelocal, IPs and CIDRs.
+    #[arg(long, env = "TRUST_PROXY", default_value = defaults::TRUST_PROXY)]
+    pub trust_proxy: String,
+    /// Origins allowed to open a WebSocket (comma list, or *); empty: same host only.
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = defaults::ALLOWED_ORIGINS)]
+    pub allowed_origins: String,
+    /// Milliseconds between ticks on a WebSocket.
+    #[arg(long, env = "TICK_INTERVAL_MS", default_value_t = defaults::TICK_INTERVAL_MS)]
+    pub tick_interval_ms: u64,
+    /// Milliseconds of silence before a WebSocket is pinged, and again before it is dropped.
+    #[arg(long, env = "PING_INTERVAL_MS", default_value_t = defaults::PING_INTERVAL_MS)]
+    pub ping_interval_ms: u64,
+    /// Milliseconds to wait for the peer's close frame after sending ours.
+    #[arg(long, env = "CLOSE_TIMEOUT_MS", default_value_t = defaults::CLOSE_TIMEOUT_MS)]
+    pub close_timeout_ms: u64,
+    /// Milliseconds a request head may take to arrive.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = defaults::HEADER_TIMEOUT_MS)]
+    pub header_timeout_ms: u64,
+    /// Milliseconds an idle keep-alive connection is kept.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_MS", default_value_t = defaults::KEEP_ALIVE_TIMEOUT_MS)]
+    pub keep_alive_timeout_ms: u64,
+    /// Milliseconds a graceful stop may take before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = defaults::SHUTDOWN_TIMEOUT_MS)]
+    pub shutdown_timeout_ms: u64,
+    /// Largest WebSocket message in bytes (close 1009 above).
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
+    /// Largest request header section in bytes (431 above).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = defaults::MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
+    /// Most request header fields (431 above).
+    #[arg(long, env = "MAX_HEADERS", default_value_t = defaults::MAX_HEADERS)]
+    pub max_headers: usize,
+    /// Unsent bytes per connection above which the server stops reading from it.
+    #[arg(long, env = "HIGH_WATER_MARK_BYTES", default_value_t = defaults::HIGH_WATER_MARK_BYTES)]
+    pub high_water_mark_bytes: usize,
+    /// Secret of the seed's (unused) signed cookies; missing is only a warning.
+    #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
+    pub cookie_secret: Option<String>,
+}
+
+/// A setting that does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    TrustProxy(#[from] TrustProxyError),
+    #[error(transparent)]
+    Origins(#[from] OriginPolicyError),
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl Settings {
+    /// The process's settings: `.env` (if any) under the environment, under the command line.
+    /// Bad arguments and `--help` end the process the way clap does (usage errors exit 2).
+    pub fn load() -> Settings {
+        load_dotenv();
+        Settings::parse()
+    }
+
+    /// [`load`](Self::load) with the given arguments (the first is the program's name), and
+    /// clap's error instead of an exit.
+    pub fn try_load_from<I, T>(args: I) -> Result<Settings, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        load_dotenv();
+        Settings::try_parse_from(args)
+    }
+
+    /// The address to bind.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Whether the listening socket should also take IPv4 (an unspecified IPv6 host).
+    pub fn dual_stack(&self) -> bool {
+        self.host == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    }
+
+    /// How long a graceful stop may take.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+
+    /// Lines to print at start (S14: a missing `COOKIE_SECRET` warns, never crashes).
+    pub fn warnings(&self) -> Vec<LogLine> {
+        let mut warnings = Vec::new();
+        if self.cookie_secret.as_deref().is_none_or(str::is_empty) {
+            warnings.push(LogLine::missing_cookie_secret());
+        }
+        warnings
+    }
+
+    /// The core's configuration; `colored_log` when stdout is a terminal.
+    pub fn to_config(&self, colored_log: bool) -> Result<Config, SettingsError> {
+        for (name, value) in [
+            ("TICK_INTERVAL_MS", self.tick_interval_ms),
+            ("PING_INTERVAL_MS", self.ping_interval_ms),
+            ("CLOSE_TIMEOUT_MS", self.close_timeout_ms),
+            ("HEADER_TIMEOUT_MS", self.header_timeout_ms),
+            ("KEEP_ALIVE_TIMEOUT_MS", self.keep_alive_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Zero(name));
+            }
+        }
+        let mut config = Config::new();
+        config.tick_interval = Duration::from_millis(self.tick_interval_ms);
+        config.ping_interval = Duration::from_millis(self.ping_interval_ms);
+        config.close_timeout = Duration::from_millis(self.close_timeout_ms);
+        config.header_timeout = Duration::from_millis(self.header_timeout_ms);
+        config.keep_alive_timeout = Duration::from_millis(self.keep_alive_timeout_ms);
+        config.max_message_bytes = self.max_message_bytes;
+        config.max_body_bytes = self.max_body_bytes;
+        config.http_limits.max_header_bytes = self.max_header_bytes;
+        config.http_limits.max_headers = self.max_headers;
+        config.high_water_mark = self.high_water_mark_bytes;
+        config.trust_proxy = self.trust_proxy.parse::<TrustProxy>()?;
+        config.origins = self.allowed_origins.parse::<OriginPolicy>()?;
+        config.app_env = if self.app_env.eq_ignore_ascii_case("production") {
+            AppEnv::Production
+        } else {
+            AppEnv::Development
+        };
+        config.colored_log = colored_log;
+        Ok(config)
+    }
+}
+
+/// Loads `.env` from the working directory (or a parent) into the environment; variables
+/// already set win. A missing or unreadable file is not an error: the file is optional.
+fn load_dotenv() {
+    dotenvy::dotenv().ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        let args = std::iter::once("gif-chat").chain(args.iter().copied());
+        Settings::try_parse_from(args).expect("valid arguments")
+    }
+
+    #[test]
+    fn a_zero_interval_is_refused() {
+        let settings = parse(&["--tick-interval-ms=0"]);
+        let error = settings.to_config(false).expect_err("zero");
+        assert_eq!(
+            error.to_string(),
+            "TICK_INTERVAL_MS must be greater than zero"
+        );
+    }
+
+    #[test]
+    fn an_empty_cookie_secret_warns() {
+        assert_eq!(
+            parse(&["--cookie-secret="]).warnings(),
+            vec![LogLine::missing_cookie_secret()]
+        );
+        assert!(parse(&["--cookie-secret=s3cret"]).warnings().is_empty());
+    }
+}

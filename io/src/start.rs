@@ -1,0 +1,166 @@
+//! How every runtime starts, and the one table of exit codes.
+//!
+//! The start sequence is part of the contract the behaviour suite checks on all three runtimes:
+//! settings → configuration (a bad setting exits 2) → warnings → the listening socket (a taken
+//! port exits 1) → the runtime's own machinery (threads, reactor, signal handlers) → the start
+//! line with the real port, then serving. [`run`] does the common steps and hands the runtime a
+//! [`Bound`] server; the runtime does its part, calls [`announce`] once it can take a
+//! stop signal (whoever reads the start line may signal at once) and serves. Whatever fails is
+//! a [`StartError`], printed as one line and mapped to its exit code here, so the three
+//! runtimes cannot drift apart.
+
+use std::io::{self, IsTerminal};
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gif_chat_core::{Config, LogLine};
+
+use crate::listener::{self, BindError};
+use crate::log_writer::print_now;
+use crate::settings::{Settings, SettingsError};
+
+/// Exit status when the server cannot start or cannot go on (port in use, no threads, no
+/// reactor).
+pub const EXIT_CANNOT_START: u8 = 1;
+/// Exit status for settings that make no sense (as clap exits on bad arguments).
+pub const EXIT_BAD_SETTINGS: u8 = 2;
+/// Exit status after a second stop request (128 + SIGINT, as a shell reports an interrupt).
+pub const EXIT_FORCED: u8 = 130;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting does not make sense.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The listening socket could not be made.
+    #[error(transparent)]
+    Listen(#[from] BindError),
+    /// The runtime's own machinery (threads, reactor, signal handlers) could not be set up.
+    #[error(transparent)]
+    Runtime(#[from] io::Error),
+}
+
+impl StartError {
+    /// The process's exit status.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Settings(_) => EXIT_BAD_SETTINGS,
+            StartError::Listen(_) | StartError::Runtime(_) => EXIT_CANNOT_START,
+        }
+    }
+
+    /// The line printed for it.
+    pub fn log_line(&self) -> LogLine {
+        LogLine::fatal(self)
+    }
+}
+
+/// The common start steps done: what a runtime needs to serve.
+#[derive(Debug)]
+pub struct Bound {
+    /// Bound, listening and non-blocking.
+    pub listener: TcpListener,
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub addr: SocketAddr,
+    pub config: Arc<Config>,
+    /// How long a graceful stop may take.
+    pub shutdown_timeout: Duration,
+}
+
+/// Prints the start line with the real port of `addr`, straight to stdout: tests and scripts
+/// read it to learn the port, so it must be out before the first connection is served.
+pub fn announce(addr: SocketAddr) {
+    print_now(&LogLine::listening(addr.port()));
+}
+
+/// Settings → configuration → warnings → the listening socket.
+pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
+    let config = settings.to_config(io::stdout().is_terminal())?;
+    for warning in settings.warnings() {
+        print_now(&warning);
+    }
+    let listener = listener::bind(settings.listen_addr(), settings.dual_stack())?;
+    let addr = listener.local_addr().map_err(|source| BindError {
+        addr: settings.listen_addr(),
+        source,
+    })?;
+    Ok(Bound {
+        listener,
+        addr,
+        config: Arc::new(config),
+        shutdown_timeout: settings.shutdown_timeout(),
+    })
+}
+
+/// Starts with `settings` and hands the bound server to `serve` (the runtime's part: set up,
+/// [`announce`], serve until stopped, return the exit status). A failure on the way is
+/// printed and becomes its exit status.
+pub fn run(
+    settings: &Settings,
+    serve: impl FnOnce(Bound) -> Result<ExitCode, StartError>,
+) -> ExitCode {
+    match bind(settings).and_then(serve) {
+        Ok(code) => code,
+        Err(error) => {
+            print_now(&error.log_line());
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// The whole of a runtime's `main`: [`Settings::load`], then [`run`].
+pub fn main(serve: impl FnOnce(Bound) -> Result<ExitCode, StartError>) -> ExitCode {
+    run(&Settings::load(), serve)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    use clap::Parser as _;
+
+    #[test]
+    fn each_error_has_its_code_and_one_line() {
+        let taken = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
+        let addr = taken.local_addr().expect("local addr");
+        let settings = Settings::try_parse_from([
+            "gif-chat".to_owned(),
+            format!("--host={}", addr.ip()),
+            format!("--port={}", addr.port()),
+            "--cookie-secret=s".to_owned(),
+        ])
+        .expect("valid arguments");
+        let error = bind(&settings).expect_err("the port is taken");
+        assert_eq!(error.exit_code(), EXIT_CANNOT_START);
+        let line = error.log_line();
+        assert!(
+            line.text
+                .starts_with(&format!("Error: cannot listen on {addr}: ")),
+            "{line:?}"
+        );
+
+        let zero = Settings::try_parse_from(["gif-chat", "--ping-interval-ms=0"]).expect("valid");
+        let error = bind(&zero).expect_err("zero is refused");
+        assert_eq!(error.exit_code(), EXIT_BAD_SETTINGS);
+        assert_eq!(
+            error.log_line().text,
+            "Error: PING_INTERVAL_MS must be greater than zero"
+        );
+
+        let error = StartError::from(io::Error::from(io::ErrorKind::OutOfMemory));
+        assert_eq!(error.exit_code(), EXIT_CANNOT_START);
+    }
+
+    #[test]
+    fn a_bound_server_reports_the_real_port() {
+        let settings = Settings::try_parse_from(["gif-chat", "--host=127.0.0.1", "--port=0"])
+            .expect("valid arguments");
+        let bound = bind(&settings).expect("a free port");
+        assert_ne!(bound.addr.port(), 0);
+        assert_eq!(bound.listener.local_addr().expect("local addr"), bound.addr);
+    }
+}

@@ -1,0 +1,176 @@
+//! One task per TCP connection, owning its [`Connection`]: the task is the connection's whole
+//! I/O loop, and nothing of it outlives the task (S9). The read and write loops are
+//! `gif_chat_io::transfer`'s, given plain non-blocking calls on the `TcpStream`; what is smol's
+//! here is the wait.
+//!
+//! Each turn writes what the core wants written, logs its events, then sleeps on everything that
+//! can move the connection forward at once: readability (only while the core wants input, so a
+//! peer that does not read its answers stops being read from: B5), writability (only while
+//! output is pending), the core's next deadline and the server's stop signal. The wait polls
+//! the socket's readiness directly (`Async::poll_readable`/`poll_writable`) instead of holding a
+//! read future, so reads land in the per-thread scratch buffer, borrowed only between two
+//! awaits, and an idle connection holds no read buffer at all.
+//!
+//! The deadline is one [`Timer`] per connection, re-armed with `set_at` only when the core's
+//! deadline changes: the core moves it on every message (ping, tick, keep-alive), and re-arming
+//! costs one entry in the reactor's timer queue, not an allocation.
+
+use std::future::{poll_fn, Future};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_io::{Async, Timer};
+use event_listener::EventListener;
+use gif_chat_core::{Config, Connection};
+use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
+use gif_chat_io::{Log, StopFlag};
+
+/// What every connection task shares with the server.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub log: Log,
+    pub stop: StopFlag,
+}
+
+/// Drives one accepted connection until the core closes it, or until nothing can move it any
+/// more.
+pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) {
+    // Small writes (ticks, echoes) must leave at once, not wait for Nagle's ACK. A failure only
+    // costs latency, so it is not worth ending the connection over.
+    let _ = stream.get_ref().set_nodelay(true);
+    let mut conn = Connection::new(shared.config.clone(), peer, Instant::now());
+    // Listen before looking at the flag: a stop that starts in between is still heard.
+    let mut stop = Some(shared.stop.listen());
+    if shared.stop.is_stopping() {
+        conn.handle_shutdown(Instant::now());
+        stop = None;
+    }
+    let mut timer = Timer::never();
+    let mut armed: Option<Instant> = None;
+
+    loop {
+        let written = transfer::write_pending(&mut conn, |bytes| stream.get_ref().write(bytes));
+        transfer::shutdown_if_done(&mut conn, || stream.get_ref().shutdown(Shutdown::Write));
+        let log_backed_up = shared.log.push_events(&mut conn);
+        if conn.is_closed() {
+            // Dropping the `Async` deregisters the socket and closes it.
+            return;
+        }
+        if log_backed_up {
+            // This connection logs faster than the log is written: read no more until it
+            // catches up.
+            shared.log.wait_drained().await;
+        }
+
+        let interest = Interest::of(&conn, written);
+        if interest.is_empty() && stop.is_none() {
+            // Nothing to wait for, yet not closed: the core can make no more progress, so end
+            // the connection rather than keep a task that nothing will ever wake.
+            return;
+        }
+        if interest.deadline != armed {
+            match interest.deadline {
+                Some(at) => timer.set_at(at),
+                None => timer.clear(),
+            }
+            armed = interest.deadline;
+        }
+        let ready = wait(&stream, &mut timer, &mut stop, interest).await;
+
+        if let Some(error) = ready.error {
+            conn.handle_io_error(Instant::now(), &error);
+            continue;
+        }
+        // Input first: what the peer sent before a deadline or a stop is still taken.
+        if ready.readable {
+            // Data left behind (budget spent) is not lost: the reactor's interest is
+            // level-triggered, so the next wait wakes at once while the socket is readable. A
+            // short read ends the loop for the same reason: anything that arrived meanwhile
+            // wakes the task again.
+            transfer::with_scratch(|scratch| {
+                transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
+                    stream.get_ref().read(buf)
+                })
+            });
+        }
+        if ready.timeout {
+            // The timer has fired and is disarmed until set again.
+            armed = None;
+            conn.handle_timeout(Instant::now());
+        }
+        if ready.stop {
+            stop = None;
+            conn.handle_shutdown(Instant::now());
+        }
+    }
+}
+
+/// What woke the task; several at once are handled in one turn.
+#[derive(Debug, Default)]
+struct Ready {
+    readable: bool,
+    timeout: bool,
+    stop: bool,
+    /// The reactor could not watch the socket.
+    error: Option<io::Error>,
+}
+
+/// Sleeps until one of the `interest`s is ready (writability only wakes: the next turn writes).
+async fn wait(
+    stream: &Async<TcpStream>,
+    timer: &mut Timer,
+    stop: &mut Option<EventListener>,
+    interest: Interest,
+) -> Ready {
+    poll_fn(|cx| poll_ready(cx, stream, timer, stop, interest)).await
+}
+
+fn poll_ready(
+    cx: &mut Context<'_>,
+    stream: &Async<TcpStream>,
+    timer: &mut Timer,
+    stop: &mut Option<EventListener>,
+    interest: Interest,
+) -> Poll<Ready> {
+    let mut ready = Ready::default();
+    let mut woke = false;
+    // Every branch is polled, even after one is ready, so each registers its waker or reports
+    // its readiness in this same turn.
+    if let Some(listener) = stop.as_mut() {
+        if Pin::new(listener).poll(cx).is_ready() {
+            ready.stop = true;
+            woke = true;
+        }
+    }
+    if interest.deadline.is_some() && Pin::new(&mut *timer).poll(cx).is_ready() {
+        ready.timeout = true;
+        woke = true;
+    }
+    if interest.read {
+        if let Poll::Ready(result) = stream.poll_readable(cx) {
+            match result {
+                Ok(()) => ready.readable = true,
+                Err(error) => ready.error = Some(error),
+            }
+            woke = true;
+        }
+    }
+    if interest.write {
+        if let Poll::Ready(result) = stream.poll_writable(cx) {
+            if let Err(error) = result {
+                ready.error = Some(error);
+            }
+            woke = true;
+        }
+    }
+    if woke {
+        Poll::Ready(ready)
+    } else {
+        Poll::Pending
+    }
+}
