@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gif_chat_core::ws::{Incoming, MessageDecoder};
+use gif_chat_core::internals::ws::{Incoming, MessageDecoder};
 
 const SIZE: usize = 16 * 1024;
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];

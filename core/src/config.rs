@@ -2,20 +2,13 @@
 
 use std::time::Duration;
 
+// `settings` names `AppEnv` through this module; the type itself lives in `app_env`, which
+// the HTTP error pages also use, so that `config` -> `http` stays one-way.
+pub(crate) use crate::app_env::AppEnv;
 use crate::http::HttpLimits;
 use crate::origin::OriginPolicy;
 use crate::proxy::TrustProxy;
 use crate::site::Site;
-
-/// Express's `app.get('env')`: how much an error page tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AppEnv {
-    /// Error pages show the status and the error detail (the default, as in Express).
-    #[default]
-    Development,
-    /// Error pages show only the message.
-    Production,
-}
 
 /// Everything a [`Connection`](crate::Connection) needs to know about the server it belongs to.
 #[derive(Debug, Clone)]

@@ -38,6 +38,79 @@ use self::websocket::WsPhase;
 /// 4. sleep until input, writability, or [`poll_timeout`](Self::poll_timeout), then call
 ///    [`handle_timeout`](Self::handle_timeout) when that deadline passed;
 /// 5. close the socket once [`is_closed`](Self::is_closed).
+///
+/// # Example
+///
+/// That loop around a socket in memory, whose peer sends two requests, in pieces, then hangs
+/// up; the clock only moves when there is nothing else to do.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::sync::Arc;
+/// use std::time::Instant;
+///
+/// use gif_chat_core::{Config, Connection};
+///
+/// /// What a socket would carry: reads waiting on one side, written bytes on the other.
+/// struct MemorySocket {
+///     reads: VecDeque<&'static [u8]>,
+///     written: Vec<u8>,
+///     write_shut: bool,
+/// }
+///
+/// let mut socket = MemorySocket {
+///     reads: VecDeque::from([
+///         &b"GET /favicon.ico HTTP/1.1\r\nHost: local"[..],
+///         b"host\r\n\r\nGET / HTTP/1.1\r\nHost: localhost\r\n",
+///         b"Connection: close\r\n\r\n",
+///     ]),
+///     written: Vec::new(),
+///     write_shut: false,
+/// };
+/// let mut now = Instant::now();
+/// let peer = "127.0.0.1:50000".parse()?;
+/// let mut conn = Connection::new(Arc::new(Config::new()), peer, now);
+/// let mut log = Vec::new();
+///
+/// while !conn.is_closed() {
+///     // 1. Read, while the connection wants input; an empty read is the peer's FIN.
+///     let readable = conn.wants_input();
+///     if readable {
+///         match socket.reads.pop_front() {
+///             Some(bytes) => conn.handle_input(now, bytes),
+///             None => conn.handle_eof(now),
+///         }
+///     }
+///     // 2. Write (this socket takes everything at once), then the FIN when asked for.
+///     while let Some(bytes) = conn.poll_transmit() {
+///         let n = bytes.len();
+///         socket.written.extend_from_slice(bytes);
+///         conn.handle_written(now, n);
+///     }
+///     if conn.poll_shutdown_write() {
+///         socket.write_shut = true;
+///     }
+///     // 3. Log.
+///     while let Some(event) = conn.poll_event() {
+///         log.push(event.log_line(false).text);
+///     }
+///     // 4. Nothing to read: sleep until the deadline.
+///     if !readable {
+///         if let Some(deadline) = conn.poll_timeout() {
+///             now = now.max(deadline);
+///             conn.handle_timeout(now);
+///         }
+///     }
+/// }
+///
+/// let written = String::from_utf8_lossy(&socket.written);
+/// assert!(written.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert_eq!(written.matches("HTTP/1.1 200 OK\r\n").count(), 2);
+/// assert!(socket.write_shut, "the FIN after the last response");
+/// assert!(log[0].starts_with("GET /favicon.ico 200 "), "{log:?}");
+/// assert!(log[1].starts_with("GET / 200 "), "{log:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     config: Arc<Config>,
@@ -212,13 +285,15 @@ impl Connection {
     }
 
     /// Bytes waiting to be written, if any.
+    #[must_use]
     pub fn poll_transmit(&self) -> Option<&[u8]> {
         let unsent = self.out.unsent();
         (!unsent.is_empty()).then_some(unsent)
     }
 
     /// `true` once, when the runtime should shut down the socket's write side (FIN) because our
-    /// last bytes are written.
+    /// last bytes are written. Asked and ignored, the FIN is lost: it is not offered again.
+    #[must_use]
     pub fn poll_shutdown_write(&mut self) -> bool {
         if self.fin == Fin::Wanted && self.out.unsent_len() == 0 {
             self.fin = Fin::Sent;
@@ -228,6 +303,7 @@ impl Connection {
     }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout) must be called.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.lifecycle, &self.phase) {
             (Lifecycle::Http, Phase::Http(http)) => Some(http.deadline()),
@@ -238,6 +314,7 @@ impl Connection {
     }
 
     /// The next event to log.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.out.pop_event()
     }
@@ -265,7 +342,7 @@ impl Connection {
         self.peer
     }
 
-    /// The client's address as logged (see [`TrustProxy`](crate::proxy::TrustProxy)).
+    /// The client's address as logged (see [`TrustProxy`](crate::TrustProxy)).
     pub fn client_ip(&self) -> IpAddr {
         self.client_ip
     }

@@ -5,10 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use gif_chat_core::event::ConnectionError;
-use gif_chat_core::http::Endpoint;
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::{Event, Lifecycle};
+use gif_chat_core::{ConnectionError, Endpoint, Event, Lifecycle, TICK_MESSAGE};
 use support::*;
 
 const REPLY: &str = "클라이언트에서 서버로 답장을 보냅니다";

@@ -7,9 +7,8 @@
 //! with the default limits and with tiny ones the plan picks.
 #![no_main]
 
-use gif_chat_core::http::{accept_upgrade, parse_request, route, HttpLimits};
-use gif_chat_core::origin::OriginPolicy;
-use gif_chat_core::{AppEnv, Lifecycle};
+use gif_chat_core::internals::http::{accept_upgrade, parse_request, route};
+use gif_chat_core::{AppEnv, HttpLimits, Lifecycle, OriginPolicy};
 use gif_chat_core_fuzz::{chunks, default_config, parse_server_frames, switching_end, Driver};
 use libfuzzer_sys::fuzz_target;
 

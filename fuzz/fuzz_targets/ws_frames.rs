@@ -12,7 +12,8 @@
 //!   code, nothing after), well-formed server frames, whatever the chunking.
 #![no_main]
 
-use gif_chat_core::ws::{Incoming, MessageDecoder, ProtocolError};
+use gif_chat_core::internals::ws::{Incoming, MessageDecoder};
+use gif_chat_core::ProtocolError;
 use gif_chat_core::{Event, Lifecycle};
 use gif_chat_core_fuzz::{
     chunks, default_config, parse_server_frames, switching_end, upgrade_request, Driver,
@@ -136,7 +137,7 @@ fn own(incoming: Incoming<'_>, limit: usize) -> Item {
         Incoming::Close(None) => Item::Close(None, String::new()),
         Incoming::Close(Some(frame)) => {
             assert!(
-                gif_chat_core::ws::is_valid_close_code(frame.code),
+                gif_chat_core::internals::ws::is_valid_close_code(frame.code),
                 "close code {} accepted",
                 frame.code
             );

@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use gif_chat_core::http::Endpoint;
-use gif_chat_core::{Config, Connection, Event, Lifecycle};
+use gif_chat_core::{Config, Connection, Endpoint, Event, Lifecycle};
 
 /// The `Sec-WebSocket-Key` of RFC 6455's example; any valid key would do.
 pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -401,7 +400,7 @@ fn check_close_payload(payload: &[u8]) {
     if payload.len() >= 2 {
         let code = u16::from_be_bytes([payload[0], payload[1]]);
         assert!(
-            gif_chat_core::ws::is_valid_close_code(code),
+            gif_chat_core::internals::ws::is_valid_close_code(code),
             "server sent close code {code}"
         );
         assert!(

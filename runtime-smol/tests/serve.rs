@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::Config;
+use gif_chat_core::{Config, TICK_MESSAGE};
 use runtime_smol::logger::Log;
 use runtime_smol::{listener, Server};
 use tungstenite::protocol::frame::coding::CloseCode;

@@ -7,8 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::Config;
+use gif_chat_core::{Config, TICK_MESSAGE};
 use runtime_tokio::logger::{Logger, Sinks};
 use runtime_tokio::{listener, server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

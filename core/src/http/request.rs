@@ -5,7 +5,7 @@
 //! coding other than a final `chunked`) is refused with 400, because a proxy in front of us may
 //! have read it the other way (request smuggling).
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// Limits on a request head (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
