@@ -156,6 +156,36 @@ fn client_close_is_echoed_then_closed_and_logged() {
     assert_eq!(peer.conn().poll_timeout(), None);
 }
 
+/// Found by `interleavings`: bytes after the peer's close frame were dropped when they came in
+/// the same read, but decoded (and a protocol error logged) when they came in a later one.
+#[test]
+fn bytes_after_the_close_frame_are_never_read_whatever_the_chunking() {
+    for split in [false, true] {
+        let mut peer = Driver::new(config());
+        peer.upgrade("/");
+        let mut stream = close(1000);
+        let garbage = client_frame(FIN | 5, b"");
+        let first = if split {
+            stream.len()
+        } else {
+            stream.len() + garbage.len()
+        };
+        stream.extend(&garbage);
+        peer.input(&stream[..first]);
+        peer.input(&stream[first..]);
+        peer.flush();
+        assert_eq!(peer.lifecycle(), Lifecycle::Closed);
+        assert!(
+            !peer
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Error { .. })),
+            "split {split}: {:?}",
+            peer.events()
+        );
+    }
+}
+
 #[test]
 fn server_stop_sends_1001_and_waits_for_the_client_close() {
     let mut peer = Driver::new(config());

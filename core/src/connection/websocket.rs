@@ -30,6 +30,9 @@ pub(super) struct WsPhase {
     ping_sent: bool,
     /// Our close frame is queued: no more data, ticks or pongs.
     close_sent: bool,
+    /// The peer's close frame arrived: whatever it sends after is not read (RFC 6455 §5.5.1:
+    /// the close frame is its last), so that no later read can log anything.
+    close_received: bool,
 }
 
 impl WsPhase {
@@ -42,6 +45,7 @@ impl WsPhase {
             last_heard: now,
             ping_sent: false,
             close_sent: false,
+            close_received: false,
         }
     }
 
@@ -68,6 +72,11 @@ impl WsPhase {
         input: &[u8],
         out: &mut Outbox,
     ) -> Transition {
+        if self.close_received {
+            // Bytes after the close frame are dropped, in this read or any later one: what the
+            // peer sent after its last frame must not depend on how TCP cut the stream.
+            return Transition::None;
+        }
         self.last_heard = now;
         self.ping_sent = false;
         let mut transition = Transition::None;
@@ -94,6 +103,7 @@ impl WsPhase {
                     write_frame(bytes, OpCode::Control(Control::Pong), payload);
                 }
                 Ok(Incoming::Close(frame)) => {
+                    self.close_received = true;
                     if !self.close_sent {
                         // Echo the status code, as RFC 6455 §5.5.1 suggests.
                         match frame {
