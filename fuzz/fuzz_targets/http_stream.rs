@@ -8,8 +8,8 @@
 #![no_main]
 
 use gif_chat_core::internals::http::{accept_upgrade, parse_request, route};
-use gif_chat_core::{AppEnv, HttpLimits, Lifecycle, OriginPolicy};
 use gif_chat_core::testing::{chunks, default_config, parse_server_frames, switching_end, Driver};
+use gif_chat_core::{AppEnv, HttpLimits, Lifecycle, OriginPolicy};
 use libfuzzer_sys::fuzz_target;
 
 const PLAN: usize = 4;
@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(whole.written()),
     );
     assert_eq!(
-        chunked.events(), whole.events(),
+        chunked.events(),
+        whole.events(),
         "events depend on the chunking"
     );
 });

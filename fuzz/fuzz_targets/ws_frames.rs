@@ -13,11 +13,11 @@
 #![no_main]
 
 use gif_chat_core::internals::ws::{Incoming, MessageDecoder};
-use gif_chat_core::ProtocolError;
 use gif_chat_core::testing::{
     chunks, default_config, parse_server_frames, switching_end, upgrade_request, Driver,
     ServerFrame,
 };
+use gif_chat_core::ProtocolError;
 use gif_chat_core::{Event, Lifecycle};
 use libfuzzer_sys::fuzz_target;
 
@@ -61,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
     let whole = echo(&[stream]);
     assert_eq!(chunked.0, whole.0, "echoed frames depend on the chunking");
     assert_eq!(
-        chunked.1.events(), whole.1.events(),
+        chunked.1.events(),
+        whole.1.events(),
         "events depend on the chunking"
     );
     assert_eq!(

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::client_stream::{upgrade_request, ACCEPT};
 use super::server_frames::{parse_server_frames, switching_end, ServerFrame};
-use super::{upgrade_request, ACCEPT};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::event::Event;
