@@ -5,19 +5,10 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gif_chat_core::ws::{Incoming, MessageDecoder};
+use gif_chat_core::internals::ws::{Incoming, MessageDecoder};
+use gif_chat_core::testing::{client_frame, BINARY, FIN, TEXT};
 
 const SIZE: usize = 16 * 1024;
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// One final masked client frame carrying `payload`.
-fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x80 | opcode, 0x80 | 126];
-    out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    out.extend_from_slice(&KEY);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
-    out
-}
 
 /// About 16 KiB of `unit` repeated, cut at a character boundary.
 fn text_of(unit: &str) -> String {
@@ -37,15 +28,15 @@ fn bench_decode(c: &mut Criterion) {
     let cases = [
         (
             "text_ascii",
-            masked_frame(0x1, ascii.as_bytes()),
+            client_frame(FIN | TEXT, ascii.as_bytes()),
             ascii.len(),
         ),
         (
             "text_korean",
-            masked_frame(0x1, korean.as_bytes()),
+            client_frame(FIN | TEXT, korean.as_bytes()),
             korean.len(),
         ),
-        ("binary", masked_frame(0x2, &binary), binary.len()),
+        ("binary", client_frame(FIN | BINARY, &binary), binary.len()),
     ];
 
     let mut group = c.benchmark_group("frame_16k");

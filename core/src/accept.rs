@@ -19,7 +19,7 @@ pub const LOG_PERIOD: Duration = Duration::from_secs(1);
 pub struct AcceptVerdict {
     /// Pause accepting until then; `None`: the error concerned one connection only, go on.
     pub resume_at: Option<Instant>,
-    /// A line to print, at most one per [`LOG_PERIOD`].
+    /// A line to print, at most one a second (`LOG_PERIOD`).
     pub log: Option<LogLine>,
 }
 

@@ -3,20 +3,12 @@
 
 use std::time::Duration;
 
+use crate::app_env::AppEnv;
+use crate::defaults;
 use crate::http::HttpLimits;
 use crate::origin::OriginPolicy;
 use crate::proxy::TrustProxy;
 use crate::site::Site;
-
-/// Express's `app.get('env')`: how much an error page tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AppEnv {
-    /// Error pages show the status and the error detail (the default, as in Express).
-    #[default]
-    Development,
-    /// Error pages show only the message.
-    Production,
-}
 
 /// Everything a [`Connection`](crate::Connection) needs to know about the server it belongs to.
 #[derive(Debug, Clone)]
@@ -48,18 +40,18 @@ pub struct Config {
 }
 
 impl Config {
-    /// The defaults of SPEC.md with the embedded demo page.
+    /// The [`defaults`] with the embedded demo page.
     pub fn new() -> Config {
         Config {
-            tick_interval: Duration::from_secs(3),
-            ping_interval: Duration::from_secs(30),
-            close_timeout: Duration::from_secs(5),
-            header_timeout: Duration::from_secs(10),
-            keep_alive_timeout: Duration::from_secs(5),
-            max_message_bytes: 16 * 1024 * 1024,
-            max_body_bytes: 100 * 1024,
+            tick_interval: Duration::from_millis(defaults::TICK_INTERVAL_MS),
+            ping_interval: Duration::from_millis(defaults::PING_INTERVAL_MS),
+            close_timeout: Duration::from_millis(defaults::CLOSE_TIMEOUT_MS),
+            header_timeout: Duration::from_millis(defaults::HEADER_TIMEOUT_MS),
+            keep_alive_timeout: Duration::from_millis(defaults::KEEP_ALIVE_TIMEOUT_MS),
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
             http_limits: HttpLimits::default(),
-            high_water_mark: 1024 * 1024,
+            high_water_mark: defaults::HIGH_WATER_MARK_BYTES,
             trust_proxy: TrustProxy::default(),
             origins: OriginPolicy::default(),
             app_env: AppEnv::Development,

@@ -6,9 +6,14 @@
 //! error or a final HTTP response moves it to [`Lifecycle::Closing`], where it waits a bounded
 //! time for the peer; [`Lifecycle::Closed`] means the runtime should close the socket. The state
 //! only moves forward, and every wait has a deadline, so no peer can pin a connection forever.
+//!
+//! Each phase has one home: `http` and `websocket` own their input, their deadlines and their
+//! answer to a stop, and return a [`Transition`](transition::Transition); this file owns the
+//! lifecycle, the closing handshake's waits and our FIN, and applies those transitions.
 
 mod http;
 mod outbox;
+mod transition;
 mod websocket;
 
 use std::io;
@@ -18,12 +23,11 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::event::{ConnectionError, Event};
-use crate::http::Endpoint;
 use crate::lifecycle::Lifecycle;
-use crate::ws::{write_close, write_frame, Control, OpCode};
 
 use self::http::HttpPhase;
 use self::outbox::Outbox;
+use self::transition::{Transition, Upgrade};
 use self::websocket::WsPhase;
 
 /// A connection's whole protocol state. Drive it with `handle_*`, then drain `poll_*`.
@@ -38,12 +42,83 @@ use self::websocket::WsPhase;
 /// 4. sleep until input, writability, or [`poll_timeout`](Self::poll_timeout), then call
 ///    [`handle_timeout`](Self::handle_timeout) when that deadline passed;
 /// 5. close the socket once [`is_closed`](Self::is_closed).
+///
+/// # Example
+///
+/// That loop around a socket in memory, whose peer sends two requests, in pieces, then hangs
+/// up; the clock only moves when there is nothing else to do.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::sync::Arc;
+/// use std::time::Instant;
+///
+/// use gif_chat_core::{Config, Connection};
+///
+/// /// What a socket would carry: reads waiting on one side, written bytes on the other.
+/// struct MemorySocket {
+///     reads: VecDeque<&'static [u8]>,
+///     written: Vec<u8>,
+///     write_shut: bool,
+/// }
+///
+/// let mut socket = MemorySocket {
+///     reads: VecDeque::from([
+///         &b"GET /favicon.ico HTTP/1.1\r\nHost: local"[..],
+///         b"host\r\n\r\nGET / HTTP/1.1\r\nHost: localhost\r\n",
+///         b"Connection: close\r\n\r\n",
+///     ]),
+///     written: Vec::new(),
+///     write_shut: false,
+/// };
+/// let mut now = Instant::now();
+/// let peer = "127.0.0.1:50000".parse()?;
+/// let mut conn = Connection::new(Arc::new(Config::new()), peer, now);
+/// let mut log = Vec::new();
+///
+/// while !conn.is_closed() {
+///     // 1. Read, while the connection wants input; an empty read is the peer's FIN.
+///     let readable = conn.wants_input();
+///     if readable {
+///         match socket.reads.pop_front() {
+///             Some(bytes) => conn.handle_input(now, bytes),
+///             None => conn.handle_eof(now),
+///         }
+///     }
+///     // 2. Write (this socket takes everything at once), then the FIN when asked for.
+///     while let Some(bytes) = conn.poll_transmit() {
+///         let n = bytes.len();
+///         socket.written.extend_from_slice(bytes);
+///         conn.handle_written(now, n);
+///     }
+///     if conn.poll_shutdown_write() {
+///         socket.write_shut = true;
+///     }
+///     // 3. Log.
+///     while let Some(event) = conn.poll_event() {
+///         log.push(event.log_line(false).text);
+///     }
+///     // 4. Nothing to read: sleep until the deadline.
+///     if !readable {
+///         if let Some(deadline) = conn.poll_timeout() {
+///             now = now.max(deadline);
+///             conn.handle_timeout(now);
+///         }
+///     }
+/// }
+///
+/// let written = String::from_utf8_lossy(&socket.written);
+/// assert!(written.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert_eq!(written.matches("HTTP/1.1 200 OK\r\n").count(), 2);
+/// assert!(socket.write_shut, "the FIN after the last response");
+/// assert!(log[0].starts_with("GET /favicon.ico 200 "), "{log:?}");
+/// assert!(log[1].starts_with("GET / 200 "), "{log:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     config: Arc<Config>,
     peer: SocketAddr,
-    /// The client as logged: the peer, or what a trusted proxy says (set at the upgrade).
-    client_ip: IpAddr,
     lifecycle: Lifecycle,
     phase: Phase,
     out: Outbox,
@@ -52,8 +127,6 @@ pub struct Connection {
     fin: Fin,
     /// The peer shut down its side: nothing more to read.
     eof: bool,
-    /// The server is stopping: no more keep-alive, WebSockets get 1001.
-    stopping: bool,
 }
 
 /// What the bytes on the connection mean.
@@ -95,32 +168,30 @@ enum Fin {
 impl Connection {
     /// A new connection from `peer`, accepted at `now`.
     pub fn new(config: Arc<Config>, peer: SocketAddr, now: Instant) -> Connection {
-        let phase = Phase::Http(HttpPhase::new(now + config.header_timeout));
+        let phase = Phase::Http(HttpPhase::new(now, &config));
         Connection {
-            client_ip: peer.ip().to_canonical(),
             config,
             peer,
             lifecycle: Lifecycle::Http,
             phase,
-            out: Outbox::default(),
+            out: Outbox::new(peer.ip().to_canonical()),
             closing: None,
             fin: Fin::NotYet,
             eof: false,
-            stopping: false,
         }
     }
 
     /// Bytes read from the socket, in any chunking. All of `input` is taken.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        match &mut self.phase {
+        let transition = match &mut self.phase {
             // Once a final response is queued, what else arrives is dropped unread.
             Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
-                http.push(input);
-                self.process_http(now);
+                http.handle_input(now, input, &self.config, &mut self.out)
             }
-            Phase::WebSocket(_) => self.process_websocket(now, input),
-            Phase::Http(_) | Phase::Done => {}
-        }
+            Phase::WebSocket(ws) => ws.handle_input(now, input, &mut self.out),
+            Phase::Http(_) | Phase::Done => Transition::None,
+        };
+        self.apply(now, transition);
     }
 
     /// The peer shut down its side (a read returned 0).
@@ -142,7 +213,7 @@ impl Connection {
             return;
         }
         if matches!(self.phase, Phase::WebSocket(_)) {
-            self.push_error(ConnectionError::Io(error.to_string()));
+            self.out.push_error(ConnectionError::Io(error.to_string()));
         }
         self.eof = true;
         self.enter_closed(now);
@@ -151,74 +222,47 @@ impl Connection {
     /// Time passed: call when `now` reaches [`poll_timeout`](Self::poll_timeout) (early calls
     /// are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
-        match self.lifecycle {
-            Lifecycle::Http => {
-                let Phase::Http(http) = &self.phase else {
-                    return;
-                };
-                if now < http.deadline() {
-                    return;
-                }
-                if http.is_mid_request() {
-                    self.push_error(ConnectionError::HeaderTimeout(self.config.header_timeout));
-                }
-                self.out.discard_unsent(now);
-                self.enter_closed(now);
+        let transition = match (self.lifecycle, &mut self.phase) {
+            (Lifecycle::Http, Phase::Http(http)) => http.handle_timeout(now, &self.config),
+            (Lifecycle::Open, Phase::WebSocket(ws)) => {
+                ws.handle_timeout(now, &self.config, &mut self.out)
             }
-            Lifecycle::Open => self.websocket_timeout(now),
-            Lifecycle::Closing => {
-                let Some(closing) = self.closing else { return };
-                if now < closing.deadline {
-                    return;
-                }
-                if closing.until == Until::PeerClose {
-                    self.push_error(ConnectionError::CloseTimeout(self.config.close_timeout));
-                }
-                self.out.discard_unsent(now);
-                self.enter_closed(now);
-            }
-            Lifecycle::Connecting | Lifecycle::Closed => {}
-        }
+            (Lifecycle::Closing, _) => self.closing_timeout(now),
+            _ => Transition::None,
+        };
+        self.apply(now, transition);
     }
 
     /// The server is stopping (B4): WebSockets get close 1001, HTTP connections close once the
     /// responses already queued are written.
     pub fn handle_shutdown(&mut self, now: Instant) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        match &mut self.phase {
-            // Responses already queued are written; a request still arriving is not waited for:
-            // the stop has a deadline, a slow client does not get to hold it.
-            Phase::Http(_) => self.finish(now),
-            Phase::WebSocket(ws) if self.lifecycle == Lifecycle::Open => {
-                ws.close_sent = true;
-                write_close(self.out.bytes_mut(), 1001, "");
-                self.enter_closing(now, Until::PeerClose);
-            }
-            _ => {}
-        }
+        let transition = match &mut self.phase {
+            Phase::Http(http) => http.handle_stop(),
+            Phase::WebSocket(ws) => ws.handle_stop(&mut self.out),
+            Phase::Done => Transition::None,
+        };
+        self.apply(now, transition);
     }
 
     /// `n` bytes of [`poll_transmit`](Self::poll_transmit)'s slice were written at `now`.
     pub fn handle_written(&mut self, now: Instant, n: usize) {
         self.out.handle_written(now, n);
-        if matches!(&self.phase, Phase::WebSocket(ws) if ws.endpoint == Endpoint::Ticker) {
-            // A tick every few seconds does not need a buffer kept in between.
-            self.out.shrink();
+        if let Phase::WebSocket(ws) = &self.phase {
+            ws.handle_written(&mut self.out);
         }
         self.after_output_progress(now);
     }
 
     /// Bytes waiting to be written, if any.
+    #[must_use]
     pub fn poll_transmit(&self) -> Option<&[u8]> {
         let unsent = self.out.unsent();
         (!unsent.is_empty()).then_some(unsent)
     }
 
     /// `true` once, when the runtime should shut down the socket's write side (FIN) because our
-    /// last bytes are written.
+    /// last bytes are written. Asked and ignored, the FIN is lost: it is not offered again.
+    #[must_use]
     pub fn poll_shutdown_write(&mut self) -> bool {
         if self.fin == Fin::Wanted && self.out.unsent_len() == 0 {
             self.fin = Fin::Sent;
@@ -228,6 +272,7 @@ impl Connection {
     }
 
     /// The next instant at which [`handle_timeout`](Self::handle_timeout) must be called.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.lifecycle, &self.phase) {
             (Lifecycle::Http, Phase::Http(http)) => Some(http.deadline()),
@@ -238,6 +283,7 @@ impl Connection {
     }
 
     /// The next event to log.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.out.pop_event()
     }
@@ -265,12 +311,35 @@ impl Connection {
         self.peer
     }
 
-    /// The client's address as logged (see [`TrustProxy`](crate::proxy::TrustProxy)).
+    /// The client's address as logged (see [`TrustProxy`](crate::TrustProxy)).
     pub fn client_ip(&self) -> IpAddr {
-        self.client_ip
+        self.out.client_ip()
     }
 
     // ---- transitions ----
+
+    /// Does what a phase asked.
+    fn apply(&mut self, now: Instant, transition: Transition) {
+        match transition {
+            Transition::None => {}
+            Transition::Finish => self.finish(now),
+            Transition::CloseWhenFlushed => self.enter_closing(now, Until::Flushed),
+            Transition::AwaitPeerClose => {
+                // A closing already under way keeps what it waits for.
+                if self.lifecycle == Lifecycle::Open {
+                    self.enter_closing(now, Until::PeerClose);
+                }
+            }
+            Transition::AwaitPeerEof => self.enter_closing(now, Until::PeerEof),
+            Transition::Closed(reason) => {
+                if let Some(error) = reason {
+                    self.out.push_error(error);
+                }
+                self.enter_closed(now);
+            }
+            Transition::Upgrade(upgrade) => self.open_websocket(now, upgrade),
+        }
+    }
 
     fn advance(&mut self, to: Lifecycle) {
         debug_assert!(
@@ -279,6 +348,40 @@ impl Connection {
             self.lifecycle
         );
         self.lifecycle = to;
+    }
+
+    /// The `101` is queued: the connection is a WebSocket from now on, and the bytes that came
+    /// with the request are its first frames.
+    fn open_websocket(&mut self, now: Instant, upgrade: Upgrade) {
+        self.advance(Lifecycle::Connecting);
+        let client_ip = self
+            .config
+            .trust_proxy
+            .client_ip(self.peer.ip(), upgrade.forwarded_for.as_deref());
+        self.out.set_client_ip(client_ip);
+        let ws = WsPhase::new(upgrade.endpoint, now, &self.config);
+        self.phase = Phase::WebSocket(ws);
+        self.advance(Lifecycle::Open);
+        self.out.push_event(Event::Connected {
+            ip: client_ip,
+            endpoint: upgrade.endpoint,
+        });
+        if !upgrade.rest.is_empty() {
+            self.handle_input(now, &upgrade.rest);
+        }
+    }
+
+    /// The closing wait's deadline passed: give up on the peer.
+    fn closing_timeout(&mut self, now: Instant) -> Transition {
+        let Some(closing) = self.closing else {
+            return Transition::None;
+        };
+        if now < closing.deadline {
+            return Transition::None;
+        }
+        let reason = (closing.until == Until::PeerClose)
+            .then_some(ConnectionError::CloseTimeout(self.config.close_timeout));
+        Transition::Closed(reason)
     }
 
     /// We are done with this connection: close once our output is written.
@@ -318,8 +421,8 @@ impl Connection {
         self.out.discard_unsent(now);
         if let Phase::WebSocket(ws) = &self.phase {
             self.out.push_event(Event::Disconnected {
-                ip: self.client_ip,
-                endpoint: ws.endpoint,
+                ip: self.out.client_ip(),
+                endpoint: ws.endpoint(),
             });
         }
         self.phase = Phase::Done;
@@ -340,51 +443,13 @@ impl Connection {
                 return;
             }
         }
-        if self.lifecycle == Lifecycle::Http && self.out.unsent_len() <= self.config.high_water_mark
+        if self.lifecycle != Lifecycle::Http || self.out.unsent_len() > self.config.high_water_mark
         {
-            self.process_http(now);
-        }
-    }
-
-    fn push_error(&mut self, error: ConnectionError) {
-        self.out.push_event(Event::Error {
-            ip: self.client_ip,
-            error,
-        });
-    }
-
-    fn websocket_timeout(&mut self, now: Instant) {
-        let Phase::WebSocket(ws) = &mut self.phase else {
             return;
-        };
-        if self.out.unsent_len() == 0 {
-            // A quiet connection keeps no buffers between its deadlines.
-            ws.decoder.release_memory();
-            self.out.shrink();
         }
-        if let Some(ticks) = &mut ws.ticks {
-            // Ticks go out only while the peer reads them (B5): a stalled reader is not fed.
-            if ticks.poll(now) && self.out.unsent_len() <= self.config.high_water_mark {
-                write_frame(
-                    self.out.bytes_mut(),
-                    OpCode::Data(crate::ws::Data::Text),
-                    crate::tick::TICK_MESSAGE.as_bytes(),
-                );
-            }
-        }
-        let silent = now.saturating_duration_since(ws.last_heard);
-        if !ws.ping_sent && silent >= self.config.ping_interval {
-            ws.ping_sent = true;
-            // The ping counts as sent one interval after the peer was last heard; a late call
-            // (a stalled loop) moves that to now, so the peer always gets a full interval to
-            // answer before it is dropped.
-            if let Some(as_if_heard) = now.checked_sub(self.config.ping_interval) {
-                ws.last_heard = ws.last_heard.max(as_if_heard);
-            }
-            write_frame(self.out.bytes_mut(), OpCode::Control(Control::Ping), b"");
-        } else if ws.ping_sent && silent >= self.config.ping_interval * 2 {
-            self.push_error(ConnectionError::PingTimeout(self.config.ping_interval));
-            self.enter_closed(now);
+        if let Phase::Http(http) = &mut self.phase {
+            let transition = http.resume(now, &self.config, &mut self.out);
+            self.apply(now, transition);
         }
     }
 }

@@ -9,27 +9,48 @@
 //!
 //! The shape follows quinn-proto and str0m: every input is a `handle_*` method, every output is
 //! polled.
+//!
+//! # Surface
+//!
+//! What a runtime needs is re-exported here, at the root; the modules behind it are private, so
+//! the parsers and codecs can change shape without breaking a runtime. Two cargo features open
+//! more, for the project's own tests and fuzz targets only:
+//! - `internals`: the HTTP request parser, router and handshake, and the WebSocket frame decoder
+//!   and encoder, under `gif_chat_core::internals`;
+//! - `testing` (implies `internals`): `gif_chat_core::testing`, the in-memory driver with a virtual clock and
+//!   invariant checks that the conversation tests, the proptests and the fuzz targets share, and
+//!   the one client-frame encoder.
 
-pub mod accept;
-pub mod config;
-pub mod connection;
-pub mod event;
-pub mod http;
-pub mod lifecycle;
-pub mod log;
-pub mod origin;
-pub mod proxy;
-pub mod site;
-pub mod tick;
-pub mod ws;
+mod accept;
+mod app_env;
+mod config;
+mod connection;
+pub mod defaults;
+mod event;
+mod http;
+mod lifecycle;
+mod log;
+mod origin;
+mod proxy;
+mod site;
+mod tick;
+mod ws;
 
-pub use accept::AcceptThrottle;
-pub use config::{AppEnv, Config};
+#[cfg(feature = "internals")]
+pub mod internals;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use accept::{AcceptThrottle, AcceptVerdict};
+pub use app_env::AppEnv;
+pub use config::Config;
 pub use connection::Connection;
-pub use event::Event;
+pub use event::{AccessLog, ConnectionError, Event};
+pub use http::{Endpoint, HttpError, HttpLimits};
 pub use lifecycle::Lifecycle;
 pub use log::{CannotListen, LogLine, Stream};
 pub use origin::{OriginPolicy, OriginPolicyError};
 pub use proxy::{TrustProxy, TrustProxyError};
-pub use site::Site;
+pub use site::{Asset, Site};
 pub use tick::TICK_MESSAGE;
+pub use ws::ProtocolError;

@@ -31,10 +31,10 @@ enum Rule {
 pub struct TrustProxyError(pub String);
 
 impl Default for TrustProxy {
-    /// `loopback`.
+    /// [`defaults::TRUST_PROXY`](crate::defaults::TRUST_PROXY): `loopback`.
     fn default() -> Self {
         TrustProxy {
-            rule: Rule::Nets(named("loopback").unwrap_or_default()),
+            rule: Rule::Nets(named(crate::defaults::TRUST_PROXY).unwrap_or_default()),
         }
     }
 }

@@ -1,12 +1,10 @@
 //! Properties that must hold whatever the network does to the byte stream.
 
-mod support;
-
 use std::time::Duration;
 
+use gif_chat_core::testing::*;
 use gif_chat_core::{Event, Lifecycle};
 use proptest::prelude::*;
-use support::*;
 
 /// A scripted client stream: a page request, an upgrade, messages, a ping and a close.
 fn script() -> Vec<u8> {
@@ -14,17 +12,17 @@ fn script() -> Vec<u8> {
     bytes.extend(b"GET /favicon.ico HTTP/1.1\r\nHost: localhost:8005\r\n\r\n");
     bytes.extend(upgrade_request("/", "").as_bytes());
     bytes.extend(text("클라이언트에서 서버로 답장을 보냅니다"));
-    bytes.extend(client_frame(false, 1, "조각난 ".as_bytes()));
-    bytes.extend(client_frame(true, 9, b"ping in the middle"));
-    bytes.extend(client_frame(true, 0, "메시지".as_bytes()));
-    bytes.extend(client_frame(true, 2, &[0, 1, 2, 254, 255]));
+    bytes.extend(client_frame(TEXT, "조각난 ".as_bytes()));
+    bytes.extend(client_frame(FIN | PING, b"ping in the middle"));
+    bytes.extend(client_frame(FIN | CONTINUATION, "메시지".as_bytes()));
+    bytes.extend(client_frame(FIN | BINARY, &[0, 1, 2, 254, 255]));
     bytes.extend(close(1000));
     bytes
 }
 
 /// Feeds `bytes` split at `cuts`, returns everything written and logged.
 fn run(bytes: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Event>, Vec<Lifecycle>) {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(default_config());
     let mut start = 0;
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     points.sort_unstable();
@@ -36,7 +34,11 @@ fn run(bytes: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Event>, Vec<Lifecycle>) {
         }
     }
     peer.eof();
-    (peer.received, peer.events, peer.lifecycles)
+    (
+        peer.written().to_vec(),
+        peer.events().to_vec(),
+        peer.lifecycles().to_vec(),
+    )
 }
 
 proptest! {
@@ -73,25 +75,25 @@ proptest! {
         steps in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..64), 0u64..8000, any::<bool>()), 1..30),
         upgrade in any::<bool>(),
     ) {
-        let mut peer = Peer::new(config());
+        let mut peer = Driver::new(default_config());
         if upgrade {
             peer.send(upgrade_request("/echo", "").as_bytes());
         }
         for (bytes, millis, eof) in steps {
-            let before = peer.conn.lifecycle();
+            let before = peer.lifecycle();
             peer.send(&bytes);
             peer.advance(Duration::from_millis(millis));
             if eof {
                 peer.eof();
             }
-            let after = peer.conn.lifecycle();
+            let after = peer.lifecycle();
             prop_assert!(after >= before, "{} -> {}", before, after);
             if after == Lifecycle::Closed {
-                prop_assert!(peer.conn.poll_transmit().is_none());
-                prop_assert_eq!(peer.conn.poll_timeout(), None);
-                prop_assert!(!peer.conn.wants_input());
+                prop_assert!(peer.conn().poll_transmit().is_none());
+                prop_assert_eq!(peer.conn().poll_timeout(), None);
+                prop_assert!(!peer.conn().wants_input());
             } else {
-                prop_assert!(peer.conn.poll_timeout().is_some(), "a live connection always has a deadline");
+                prop_assert!(peer.conn().poll_timeout().is_some(), "a live connection always has a deadline");
             }
         }
     }

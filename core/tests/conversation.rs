@@ -1,28 +1,32 @@
 //! Whole conversations with a [`Connection`], in memory, on a virtual clock: the seed's
-//! behaviour (SPEC §1), what we add (§3) and what hostile input gets (§4).
-
-mod support;
+//! behaviour (SPEC §1), what we add (§3) and what hostile input gets (§4). The [`Driver`] checks
+//! the runtime contract after every step of each.
 
 use std::time::Duration;
 
-use gif_chat_core::event::ConnectionError;
-use gif_chat_core::http::Endpoint;
-use gif_chat_core::tick::TICK_MESSAGE;
-use gif_chat_core::{Event, Lifecycle};
-use support::*;
+use gif_chat_core::testing::*;
+use gif_chat_core::{Config, ConnectionError, Endpoint, Event, Lifecycle, TICK_MESSAGE};
+
+fn config() -> Config {
+    Config::new()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
 
 const REPLY: &str = "클라이언트에서 서버로 답장을 보냅니다";
 
-fn ticks(frames: &[Frame]) -> usize {
+fn ticks(frames: &[ServerFrame]) -> usize {
     frames
         .iter()
-        .filter(|f| f.opcode == 1 && f.text() == TICK_MESSAGE)
+        .filter(|f| f.opcode() == TEXT && f.text() == TICK_MESSAGE)
         .count()
 }
 
 #[test]
 fn the_seed_conversation_ticks_at_3_6_9_seconds_and_logs_replies() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     assert_eq!(
         peer.take_events(),
@@ -35,7 +39,7 @@ fn the_seed_conversation_ticks_at_3_6_9_seconds_and_logs_replies() {
         peer.advance(secs(3) - Duration::from_millis(1));
         assert!(peer.take_frames().is_empty(), "no tick before {second} s");
         peer.advance(Duration::from_millis(1));
-        assert_eq!(peer.at(), secs(second));
+        assert_eq!(peer.elapsed(), secs(second));
         let frames = peer.take_frames();
         assert_eq!(ticks(&frames), 1, "one tick at {second} s");
         peer.send(&text(REPLY));
@@ -47,11 +51,10 @@ fn the_seed_conversation_ticks_at_3_6_9_seconds_and_logs_replies() {
 
 #[test]
 fn two_connections_keep_their_own_phase() {
-    let mut a = Peer::new(config());
+    let mut a = Driver::new(config());
     a.upgrade("/");
-    let mut b = Peer::new(config());
-    b.now = a.now + Duration::from_millis(1500);
-    b.t0 = a.t0;
+    let mut b = Driver::new(config());
+    b.skip(Duration::from_millis(1500));
     b.upgrade("/");
     a.advance(secs(3));
     b.advance(secs(3) - Duration::from_millis(1500));
@@ -66,36 +69,33 @@ fn two_connections_keep_their_own_phase() {
 
 #[test]
 fn a_stall_sends_one_tick_not_a_burst() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     // Jump 10 s at once, as a suspended process would see it.
-    peer.now += secs(10);
-    peer.conn.handle_timeout(peer.now);
-    peer.drain();
+    peer.advance_late(secs(10));
+    peer.flush();
     assert_eq!(ticks(&peer.take_frames()), 1);
-    assert_eq!(peer.conn.poll_timeout(), Some(peer.t0 + secs(12)));
+    assert_eq!(peer.conn().poll_timeout(), Some(t0() + secs(12)));
 }
 
 #[test]
 fn echo_answers_every_message_and_never_ticks() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/echo");
     peer.send(&text("hello"));
-    peer.send(&client_frame(true, 2, &[1, 2, 3]));
+    peer.send(&client_frame(FIN | BINARY, &[1, 2, 3]));
     let frames = peer.take_frames();
     assert_eq!(
         frames[0],
-        Frame {
-            fin: true,
-            opcode: 1,
+        ServerFrame {
+            first: FIN | TEXT,
             payload: b"hello".to_vec()
         }
     );
     assert_eq!(
         frames[1],
-        Frame {
-            fin: true,
-            opcode: 2,
+        ServerFrame {
+            first: FIN | BINARY,
             payload: vec![1, 2, 3]
         }
     );
@@ -110,10 +110,10 @@ fn echo_answers_every_message_and_never_ticks() {
 
 #[test]
 fn binary_messages_are_logged_like_node_buffers() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     peer.take_events();
-    peer.send(&client_frame(true, 2, &[1, 2]));
+    peer.send(&client_frame(FIN | BINARY, &[1, 2]));
     let events = peer.take_events();
     assert_eq!(events, vec![Event::Binary(vec![1, 2])]);
     assert_eq!(events[0].log_line(false).text, "<Buffer 01 02>");
@@ -121,14 +121,13 @@ fn binary_messages_are_logged_like_node_buffers() {
 
 #[test]
 fn ping_gets_pong_with_the_same_payload() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
-    peer.send(&client_frame(true, 9, b"are you there"));
+    peer.send(&client_frame(FIN | PING, b"are you there"));
     assert_eq!(
         peer.take_frames(),
-        vec![Frame {
-            fin: true,
-            opcode: 10,
+        vec![ServerFrame {
+            first: FIN | PONG,
             payload: b"are you there".to_vec()
         }]
     );
@@ -136,15 +135,15 @@ fn ping_gets_pong_with_the_same_payload() {
 
 #[test]
 fn client_close_is_echoed_then_closed_and_logged() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     peer.take_events();
     peer.send(&close(1000));
     let frames = peer.take_frames();
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].close_code(), Some(1000));
-    assert!(peer.fin);
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert!(peer.fin_sent());
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
     let events = peer.take_events();
     assert_eq!(
         events,
@@ -154,35 +153,65 @@ fn client_close_is_echoed_then_closed_and_logged() {
         }]
     );
     assert_eq!(events[0].log_line(false).text, "클라이언트 접속 해제 ::1");
-    assert_eq!(peer.conn.poll_timeout(), None);
+    assert_eq!(peer.conn().poll_timeout(), None);
+}
+
+/// Found by `interleavings`: bytes after the peer's close frame were dropped when they came in
+/// the same read, but decoded (and a protocol error logged) when they came in a later one.
+#[test]
+fn bytes_after_the_close_frame_are_never_read_whatever_the_chunking() {
+    for split in [false, true] {
+        let mut peer = Driver::new(config());
+        peer.upgrade("/");
+        let mut stream = close(1000);
+        let garbage = client_frame(FIN | 5, b"");
+        let first = if split {
+            stream.len()
+        } else {
+            stream.len() + garbage.len()
+        };
+        stream.extend(&garbage);
+        peer.input(&stream[..first]);
+        peer.input(&stream[first..]);
+        peer.flush();
+        assert_eq!(peer.lifecycle(), Lifecycle::Closed);
+        assert!(
+            !peer
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Error { .. })),
+            "split {split}: {:?}",
+            peer.events()
+        );
+    }
 }
 
 #[test]
 fn server_stop_sends_1001_and_waits_for_the_client_close() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
-    peer.conn.handle_shutdown(peer.now);
-    peer.drain();
+    peer.shutdown();
+    peer.flush();
     let frames = peer.take_frames();
     assert_eq!(frames[0].close_code(), Some(1001));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closing);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closing);
     peer.advance(secs(3));
     assert_eq!(ticks(&peer.take_frames()), 0, "no tick while closing");
     peer.send(&close(1001));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
     assert!(peer.take_frames().is_empty(), "no second close frame");
 }
 
 #[test]
 fn close_timeout_drops_a_peer_that_never_answers() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
-    peer.conn.handle_shutdown(peer.now);
-    peer.drain();
+    peer.shutdown();
+    peer.flush();
     peer.advance(secs(5) - Duration::from_millis(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closing);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closing);
     peer.advance(Duration::from_millis(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
     assert!(peer.take_events().iter().any(|e| matches!(
         e,
         Event::Error {
@@ -194,37 +223,36 @@ fn close_timeout_drops_a_peer_that_never_answers() {
 
 #[test]
 fn silence_is_pinged_after_30_s_and_dropped_after_30_more() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/echo");
     peer.advance(secs(30));
     assert_eq!(
         peer.take_frames(),
-        vec![Frame {
-            fin: true,
-            opcode: 9,
+        vec![ServerFrame {
+            first: FIN | PING,
             payload: vec![]
         }]
     );
     peer.advance(secs(29));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Open);
+    assert_eq!(peer.lifecycle(), Lifecycle::Open);
     peer.advance(secs(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
 }
 
 #[test]
 fn an_answer_to_the_ping_keeps_the_connection() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/echo");
     peer.advance(secs(30));
     peer.take_frames();
-    peer.send(&client_frame(true, 10, b""));
+    peer.send(&client_frame(FIN | PONG, b""));
     peer.advance(secs(59));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Open);
+    assert_eq!(peer.lifecycle(), Lifecycle::Open);
 }
 
 #[test]
 fn the_page_is_served_with_an_etag_and_304_on_a_match() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"GET / HTTP/1.1\r\nHost: localhost:8005\r\n\r\n");
     let response = peer.take_text();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
@@ -269,7 +297,7 @@ fn the_page_is_served_with_an_etag_and_304_on_a_match() {
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let response = peer.take_text();
     let statuses: Vec<&str> = response
@@ -278,12 +306,12 @@ fn pipelined_requests_are_answered_in_order() {
         .collect();
     assert_eq!(statuses, ["404", "200", "200"]);
     assert_eq!(peer.take_events().len(), 3);
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Http);
+    assert_eq!(peer.lifecycle(), Lifecycle::Http);
 }
 
 #[test]
 fn bodies_are_consumed_so_keep_alive_stays_in_step() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let response = peer.take_text();
     assert!(response.starts_with("HTTP/1.1 404"), "{response}");
@@ -295,28 +323,28 @@ fn bodies_are_consumed_so_keep_alive_stays_in_step() {
 
 #[test]
 fn a_body_over_100_kib_gets_413_and_a_close() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n");
     assert!(peer.take_text().starts_with("HTTP/1.1 413"));
-    assert!(peer.fin);
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closing);
+    assert!(peer.fin_sent());
+    assert_eq!(peer.lifecycle(), Lifecycle::Closing);
     peer.eof();
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
 }
 
 #[test]
 fn keep_alive_idles_out_after_5_s() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     peer.advance(secs(5) - Duration::from_millis(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Http);
+    assert_eq!(peer.lifecycle(), Lifecycle::Http);
     peer.advance(Duration::from_millis(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
 }
 
 #[test]
 fn not_found_is_an_escaped_error_page() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"GET /<script>alert(1)</script> HTTP/1.1\r\nHost: x\r\n\r\n");
     let response = peer.take_text();
     assert!(response.starts_with("HTTP/1.1 404"), "{response}");
@@ -335,7 +363,7 @@ fn path_traversal_never_escapes_public() {
         "/favicon.ico%00",
         "/public/../favicon.ico/..",
     ] {
-        let mut peer = Peer::new(config());
+        let mut peer = Driver::new(config());
         peer.send(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
         let response = peer.take_text();
         assert!(
@@ -347,15 +375,15 @@ fn path_traversal_never_escapes_public() {
 
 // ---- SPEC §4: hostile input ----
 
-fn assert_http_refused(request: &[u8], status: &str) -> Peer {
-    let mut peer = Peer::new(config());
+fn assert_http_refused(request: &[u8], status: &str) -> Driver {
+    let mut peer = Driver::new(config());
     peer.send(request);
     let response = peer.take_text();
     assert!(
         response.starts_with(&format!("HTTP/1.1 {status}")),
         "wanted {status}: {response}"
     );
-    assert!(peer.fin, "closed after {status}");
+    assert!(peer.fin_sent(), "closed after {status}");
     peer
 }
 
@@ -380,15 +408,15 @@ fn oversized_or_too_many_headers_get_431() {
 
 #[test]
 fn slowloris_headers_are_cut_after_10_s() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(b"GET / HTTP/1.1\r\n");
     for _ in 0..9 {
         peer.advance(secs(1));
         peer.send(b"X");
     }
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Http);
+    assert_eq!(peer.lifecycle(), Lifecycle::Http);
     peer.advance(secs(1));
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
     assert!(peer.take_events().iter().any(|e| matches!(
         e,
         Event::Error {
@@ -409,7 +437,7 @@ fn bad_upgrades_get_400_426_and_403() {
     let http10 = upgrade_request("/", "").replacen("HTTP/1.1", "HTTP/1.0", 1);
     assert_http_refused(http10.as_bytes(), "400");
     let v8 = upgrade_request("/", "").replace("Version: 13", "Version: 8");
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(v8.as_bytes());
     let response = peer.take_text();
     assert!(response.starts_with("HTTP/1.1 426"), "{response}");
@@ -417,21 +445,21 @@ fn bad_upgrades_get_400_426_and_403() {
     let cross = upgrade_request("/", "Origin: https://evil.example\r\n");
     assert_http_refused(cross.as_bytes(), "403");
     let same = upgrade_request("/", "Origin: http://localhost:8005\r\n");
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.send(same.as_bytes());
     assert!(peer.take_text().starts_with("HTTP/1.1 101"));
 }
 
 /// Sends `frames` on an open connection and checks the close code the server answers with.
 fn assert_closed_with(frames: &[u8], code: u16) {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/echo");
     peer.send(frames);
     let frames = peer.take_frames();
     let last = frames.last().expect("a close frame");
     assert_eq!(last.close_code(), Some(code), "{frames:?}");
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closing);
-    assert!(peer.events.iter().any(|e| matches!(
+    assert_eq!(peer.lifecycle(), Lifecycle::Closing);
+    assert!(peer.events().iter().any(|e| matches!(
         e,
         Event::Error {
             error: ConnectionError::Protocol(_),
@@ -441,37 +469,40 @@ fn assert_closed_with(frames: &[u8], code: u16) {
     // The server still closes cleanly once the client answers.
     peer.send(&close(code));
     peer.eof();
-    assert_eq!(peer.conn.lifecycle(), Lifecycle::Closed);
+    assert_eq!(peer.lifecycle(), Lifecycle::Closed);
 }
 
 #[test]
 fn frame_violations_close_with_1002() {
-    assert_closed_with(&client_frame_raw(0x81, b"hi", false), 1002); // unmasked
-    assert_closed_with(&client_frame_raw(0x80 | 0x40 | 1, b"hi", true), 1002); // RSV1
-    assert_closed_with(&client_frame(true, 3, b""), 1002); // reserved opcode
-    assert_closed_with(&client_frame(false, 9, b""), 1002); // fragmented ping
-    assert_closed_with(&client_frame(true, 9, &[0; 126]), 1002); // control too long
+    assert_closed_with(
+        &ClientFrame::new(FIN | TEXT, b"hi").unmasked().encode(),
+        1002,
+    ); // unmasked
+    assert_closed_with(&client_frame(FIN | 0x40 | TEXT, b"hi"), 1002); // RSV1
+    assert_closed_with(&client_frame(FIN | 3, b""), 1002); // reserved opcode
+    assert_closed_with(&client_frame(PING, b""), 1002); // fragmented ping
+    assert_closed_with(&client_frame(FIN | PING, &[0; 126]), 1002); // control too long
     assert_closed_with(&close(1005), 1002); // bad close code
-    assert_closed_with(&client_frame(true, 0, b"x"), 1002); // continuation of nothing
+    assert_closed_with(&client_frame(FIN | CONTINUATION, b"x"), 1002); // continuation of nothing
 }
 
 #[test]
 fn invalid_utf8_closes_with_1007_even_across_fragments() {
-    assert_closed_with(&client_frame(true, 1, &[0xff]), 1007);
+    assert_closed_with(&client_frame(FIN | TEXT, &[0xff]), 1007);
     let euro = "€".as_bytes();
-    let mut frames = client_frame(false, 1, &euro[..2]);
-    frames.extend(client_frame(true, 0, b"x"));
+    let mut frames = client_frame(TEXT, &euro[..2]);
+    frames.extend(client_frame(FIN | CONTINUATION, b"x"));
     assert_closed_with(&frames, 1007);
 }
 
 #[test]
 fn a_split_character_across_fragments_is_fine() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     peer.take_events();
     let euro = "a€b".as_bytes();
-    peer.send(&client_frame(false, 1, &euro[..2]));
-    peer.send(&client_frame(true, 0, &euro[2..]));
+    peer.send(&client_frame(TEXT, &euro[..2]));
+    peer.send(&client_frame(FIN | CONTINUATION, &euro[2..]));
     assert_eq!(peer.take_events(), vec![Event::Text("a€b".to_owned())]);
 }
 
@@ -479,11 +510,11 @@ fn a_split_character_across_fragments_is_fine() {
 fn a_message_over_the_limit_closes_with_1009() {
     let mut config = config();
     config.max_message_bytes = 1000;
-    let mut peer = Peer::new(config);
+    let mut peer = Driver::new(config);
     peer.upgrade("/echo");
-    peer.send(&client_frame(true, 2, &[0; 1001]));
+    peer.send(&client_frame(FIN | BINARY, &[0; 1001]));
     assert_eq!(
-        peer.take_frames().last().and_then(Frame::close_code),
+        peer.take_frames().last().and_then(ServerFrame::close_code),
         Some(1009)
     );
 }
@@ -492,45 +523,51 @@ fn a_message_over_the_limit_closes_with_1009() {
 fn output_above_the_high_water_mark_stops_reading() {
     let mut config = config();
     config.high_water_mark = 10_000;
-    let mut peer = Peer::new(config);
+    let mut peer = Driver::new(config);
     peer.upgrade("/echo");
     // Feed without draining: the peer is not reading.
     for _ in 0..20 {
-        peer.conn
-            .handle_input(peer.now, &client_frame(true, 2, &[7; 1000]));
+        peer.input(&client_frame(FIN | BINARY, &[7; 1000]));
     }
-    assert!(!peer.conn.wants_input());
-    peer.drain();
-    assert!(peer.conn.wants_input());
+    assert!(!peer.conn().wants_input());
+    peer.flush();
+    assert!(peer.conn().wants_input());
 }
 
 #[test]
 fn lifecycle_only_moves_forward_and_closed_is_final() {
-    let mut peer = Peer::new(config());
+    let mut peer = Driver::new(config());
     peer.upgrade("/");
     peer.advance(secs(3));
     peer.send(&close(1000));
     peer.eof();
+    // The driver looks after every call: between the close frame and the write of its echo the
+    // connection is Closing.
     assert_eq!(
-        peer.lifecycles,
-        [Lifecycle::Http, Lifecycle::Open, Lifecycle::Closed]
+        peer.lifecycles(),
+        [
+            Lifecycle::Http,
+            Lifecycle::Open,
+            Lifecycle::Closing,
+            Lifecycle::Closed
+        ]
     );
     peer.send(&text("late"));
     peer.advance(secs(100));
-    assert!(peer.conn.poll_transmit().is_none());
-    assert_eq!(peer.conn.poll_timeout(), None);
-    assert!(!peer.conn.wants_input());
+    assert!(peer.conn().poll_transmit().is_none());
+    assert_eq!(peer.conn().poll_timeout(), None);
+    assert!(!peer.conn().wants_input());
 }
 
 #[test]
 fn trusted_proxy_header_sets_the_logged_ip_and_untrusted_is_ignored() {
     let xff = "X-Forwarded-For: 203.0.113.7\r\n";
-    let mut behind_proxy = Peer::from(config(), "127.0.0.1:4000".parse().unwrap());
+    let mut behind_proxy = Driver::with_peer(config(), "127.0.0.1:4000".parse().unwrap());
     behind_proxy.send(upgrade_request("/", xff).as_bytes());
     assert!(
         matches!(behind_proxy.take_events()[0], Event::Connected { ip, .. } if ip.to_string() == "203.0.113.7")
     );
-    let mut direct = Peer::from(config(), "198.51.100.1:4000".parse().unwrap());
+    let mut direct = Driver::with_peer(config(), "198.51.100.1:4000".parse().unwrap());
     direct.send(upgrade_request("/", xff).as_bytes());
     assert!(
         matches!(direct.take_events()[0], Event::Connected { ip, .. } if ip.to_string() == "198.51.100.1")
@@ -539,16 +576,16 @@ fn trusted_proxy_header_sets_the_logged_ip_and_untrusted_is_ignored() {
 
 #[test]
 fn stop_closes_http_after_queued_output_and_drops_half_requests() {
-    let mut idle = Peer::new(config());
+    let mut idle = Driver::new(config());
     idle.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    idle.conn.handle_shutdown(idle.now);
-    idle.drain();
-    assert_eq!(idle.conn.lifecycle(), Lifecycle::Closed);
-    let mut half = Peer::new(config());
+    idle.shutdown();
+    idle.flush();
+    assert_eq!(idle.lifecycle(), Lifecycle::Closed);
+    let mut half = Driver::new(config());
     half.send(b"GET / HTTP/1.1\r\nHo");
-    half.conn.handle_shutdown(half.now);
-    half.drain();
-    assert_eq!(half.conn.lifecycle(), Lifecycle::Closed);
+    half.shutdown();
+    half.flush();
+    assert_eq!(half.lifecycle(), Lifecycle::Closed);
     assert!(half.take_text().is_empty());
 }
 

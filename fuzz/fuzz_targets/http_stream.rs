@@ -7,10 +7,9 @@
 //! with the default limits and with tiny ones the plan picks.
 #![no_main]
 
-use gif_chat_core::http::{accept_upgrade, parse_request, route, HttpLimits};
-use gif_chat_core::origin::OriginPolicy;
-use gif_chat_core::{AppEnv, Lifecycle};
-use gif_chat_core_fuzz::{chunks, default_config, parse_server_frames, switching_end, Driver};
+use gif_chat_core::internals::http::{accept_upgrade, parse_request, route};
+use gif_chat_core::testing::{chunks, default_config, parse_server_frames, switching_end, Driver};
+use gif_chat_core::{AppEnv, HttpLimits, Lifecycle, OriginPolicy};
 use libfuzzer_sys::fuzz_target;
 
 const PLAN: usize = 4;
@@ -30,13 +29,14 @@ fuzz_target!(|data: &[u8]| {
     let chunked = converse(&chunks(plan, stream));
     let whole = converse(&[stream]);
     assert!(
-        chunked.written == whole.written,
+        chunked.written() == whole.written(),
         "output depends on the chunking:\n{:?}\nvs\n{:?}",
-        String::from_utf8_lossy(&chunked.written),
-        String::from_utf8_lossy(&whole.written),
+        String::from_utf8_lossy(chunked.written()),
+        String::from_utf8_lossy(whole.written()),
     );
     assert_eq!(
-        chunked.events, whole.events,
+        chunked.events(),
+        whole.events(),
         "events depend on the chunking"
     );
 });
@@ -47,14 +47,14 @@ fn converse(pieces: &[&[u8]]) -> Driver {
     // Where the output of the piece that upgraded the connection begins.
     let mut upgraded_at = None;
     for piece in pieces.iter().filter(|p| !p.is_empty()) {
-        let before = d.written.len();
+        let before = d.written().len();
         let http = !d.was_open();
         d.input(piece);
         d.flush();
         if http && d.was_open() {
             upgraded_at = Some(before);
         }
-        let new = &d.written[before..];
+        let new = &d.written()[before..];
         if http && !new.is_empty() {
             // Output is drained after every piece, so new output in the HTTP phase starts a
             // response (the 101 included).
@@ -65,15 +65,15 @@ fn converse(pieces: &[&[u8]]) -> Driver {
             );
         }
         assert!(
-            d.written.len() <= output_bound(d.total_input),
+            d.written().len() <= output_bound(d.total_input()),
             "{} bytes out for {} in",
-            d.written.len(),
-            d.total_input
+            d.written().len(),
+            d.total_input()
         );
     }
     if let Some(from) = upgraded_at {
-        let end = switching_end(&d.written, from).expect("a WebSocket starts with a 101");
-        parse_server_frames(&d.written[end..]);
+        let end = switching_end(d.written(), from).expect("a WebSocket starts with a 101");
+        parse_server_frames(&d.written()[end..]);
     }
     // The client hangs up: with everything written, nothing is left to wait for.
     d.eof();
@@ -83,11 +83,12 @@ fn converse(pieces: &[&[u8]]) -> Driver {
         Lifecycle::Closed,
         "still open after EOF and flush"
     );
-    let written = d.written.len();
+    let written = d.written().len();
     d.advance_late(std::time::Duration::from_secs(3600));
     d.input(b"GET / HTTP/1.1\r\n\r\n");
     d.flush();
-    assert_eq!(d.written.len(), written, "output after Closed");
+    assert_eq!(d.written().len(), written, "output after Closed");
+    assert_eq!(d.written_after_closed(), 0);
     d
 }
 

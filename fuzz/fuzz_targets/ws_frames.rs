@@ -12,12 +12,13 @@
 //!   code, nothing after), well-formed server frames, whatever the chunking.
 #![no_main]
 
-use gif_chat_core::ws::{Incoming, MessageDecoder, ProtocolError};
-use gif_chat_core::{Event, Lifecycle};
-use gif_chat_core_fuzz::{
+use gif_chat_core::internals::ws::{Incoming, MessageDecoder};
+use gif_chat_core::testing::{
     chunks, default_config, parse_server_frames, switching_end, upgrade_request, Driver,
     ServerFrame,
 };
+use gif_chat_core::ProtocolError;
+use gif_chat_core::{Event, Lifecycle};
 use libfuzzer_sys::fuzz_target;
 
 const PLAN: usize = 4;
@@ -60,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
     let whole = echo(&[stream]);
     assert_eq!(chunked.0, whole.0, "echoed frames depend on the chunking");
     assert_eq!(
-        chunked.1.events, whole.1.events,
+        chunked.1.events(),
+        whole.1.events(),
         "events depend on the chunking"
     );
     assert_eq!(
@@ -136,7 +138,7 @@ fn own(incoming: Incoming<'_>, limit: usize) -> Item {
         Incoming::Close(None) => Item::Close(None, String::new()),
         Incoming::Close(Some(frame)) => {
             assert!(
-                gif_chat_core::ws::is_valid_close_code(frame.code),
+                gif_chat_core::internals::ws::is_valid_close_code(frame.code),
                 "close code {} accepted",
                 frame.code
             );
@@ -178,39 +180,39 @@ fn expected_frames(items: &[Item]) -> Vec<ServerFrame> {
 /// written after the 101.
 fn echo(pieces: &[&[u8]]) -> (Vec<ServerFrame>, Driver) {
     let mut d = Driver::new(default_config());
-    d.input(&upgrade_request("/echo"));
+    d.input(upgrade_request("/echo", "").as_bytes());
     d.flush();
     assert_eq!(
         d.lifecycle(),
         Lifecycle::Open,
         "the upgrade to /echo failed"
     );
-    let start = switching_end(&d.written, 0).expect("a 101 response");
+    let start = switching_end(d.written(), 0).expect("a 101 response");
     assert_eq!(
         start,
-        d.written.len(),
+        d.written().len(),
         "output after the 101 before any frame"
     );
     for piece in pieces.iter().filter(|p| !p.is_empty()) {
-        if !d.conn.wants_input() {
+        if !d.conn().wants_input() {
             break;
         }
         d.input(piece);
         d.flush();
-        let out = d.written.len() - start;
+        let out = d.written().len() - start;
         assert!(
-            out <= d.total_input - start_input() + 4,
+            out <= d.total_input() - start_input() + 4,
             "{out} bytes of frames for {} in",
-            d.total_input - start_input()
+            d.total_input() - start_input()
         );
     }
-    let frames = parse_server_frames(&d.written[start..]);
+    let frames = parse_server_frames(&d.written()[start..]);
     (frames, d)
 }
 
 /// Bytes of the upgrade request itself, not part of the frame stream.
 fn start_input() -> usize {
-    upgrade_request("/echo").len()
+    upgrade_request("/echo", "").len()
 }
 
 /// After a close or an error the connection is closing or closed; a hang-up then closes it, and
@@ -225,13 +227,13 @@ fn check_end(mut d: Driver, ended: bool) {
     } else {
         assert_eq!(d.lifecycle(), Lifecycle::Open);
     }
-    if !d.eof {
+    if !d.eof_delivered() {
         d.eof();
     }
     d.flush();
     assert_eq!(d.lifecycle(), Lifecycle::Closed);
     let disconnects = d
-        .events
+        .events()
         .iter()
         .filter(|e| matches!(e, Event::Disconnected { .. }))
         .count();

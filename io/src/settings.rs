@@ -6,8 +6,8 @@
 //! clap's; [`Settings::load`] reads `.env` first (dotenvy), and since dotenvy never overrides a
 //! variable already set, the environment wins over the file, as with the seed's `dotenv`.
 //!
-//! Each default is written once, in [`defaults`]: clap shows it in `--help` and uses it, and
-//! tests compare against the same constant.
+//! Each default is written once, in the core's [`defaults`] (the core's `Config::new` is built
+//! from the same constants): clap shows it in `--help` and uses it, and tests compare against it.
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -18,43 +18,7 @@ use gif_chat_core::{
     AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, TrustProxy, TrustProxyError,
 };
 
-/// The value of every setting nobody set (SPEC.md's defaults).
-pub mod defaults {
-    use super::{IpAddr, Ipv6Addr};
-
-    /// `PORT`: the seed's port.
-    pub const PORT: u16 = 8005;
-    /// `HOST`: every address, IPv4 and IPv6 alike.
-    pub const HOST: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
-    /// `APP_ENV`: Express's default.
-    pub const APP_ENV: &str = "development";
-    /// `TRUST_PROXY`: a proxy on this machine may set `X-Forwarded-For`.
-    pub const TRUST_PROXY: &str = "loopback";
-    /// `ALLOWED_ORIGINS`: same host only.
-    pub const ALLOWED_ORIGINS: &str = "";
-    /// `TICK_INTERVAL_MS`: the seed's three seconds.
-    pub const TICK_INTERVAL_MS: u64 = 3_000;
-    /// `PING_INTERVAL_MS`.
-    pub const PING_INTERVAL_MS: u64 = 30_000;
-    /// `CLOSE_TIMEOUT_MS`.
-    pub const CLOSE_TIMEOUT_MS: u64 = 5_000;
-    /// `HEADER_TIMEOUT_MS`.
-    pub const HEADER_TIMEOUT_MS: u64 = 10_000;
-    /// `KEEP_ALIVE_TIMEOUT_MS`: Node's default.
-    pub const KEEP_ALIVE_TIMEOUT_MS: u64 = 5_000;
-    /// `SHUTDOWN_TIMEOUT_MS`.
-    pub const SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
-    /// `MAX_MESSAGE_BYTES`: 16 MiB.
-    pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-    /// `MAX_BODY_BYTES`: body-parser's 100 KiB.
-    pub const MAX_BODY_BYTES: u64 = 100 * 1024;
-    /// `MAX_HEADER_BYTES`: Node's 16 KiB.
-    pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-    /// `MAX_HEADERS`.
-    pub const MAX_HEADERS: usize = 100;
-    /// `HIGH_WATER_MARK_BYTES`: 1 MiB.
-    pub const HIGH_WATER_MARK_BYTES: usize = 1024 * 1024;
-}
+pub use gif_chat_core::defaults;
 
 /// gif-chat: the seed's WebSocket tick server (Express + ws) rebuilt on a sans-IO Rust core.
 ///

@@ -1,10 +1,13 @@
 //! What a connection has to say: bytes for the socket, and events for the log, some of which
-//! wait for the output queued before them to be written.
+//! wait for the output queued before them to be written. The phases of a connection are lent
+//! the outbox to write into; it knows the client's address as logged, so that a phase can
+//! report an error without knowing where the connection came from.
 
 use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
-use crate::event::{AccessLog, Event};
+use crate::event::{AccessLog, ConnectionError, Event};
 
 /// Output buffers are given back to the allocator once drained if they grew past this: a quiet
 /// connection should cost a few hundred bytes, not the size of its largest burst.
@@ -25,8 +28,12 @@ struct Pending {
 }
 
 /// Pending output of one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Outbox {
+    /// The client as logged: the peer, or what a trusted proxy says (set at the upgrade). Kept
+    /// as IPv6 (IPv4 mapped), 16 bytes where `IpAddr` takes 17 and its padding 7 more: an idle
+    /// connection is the common case and its size counts.
+    client_ip: Ipv6Addr,
     bytes: Vec<u8>,
     /// How much of `bytes` the socket already took.
     sent: usize,
@@ -37,6 +44,35 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    pub(crate) fn new(client_ip: IpAddr) -> Self {
+        Outbox {
+            client_ip: as_v6(client_ip),
+            bytes: Vec::new(),
+            sent: 0,
+            written_total: 0,
+            events: VecDeque::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The client's address as the log names it.
+    pub(crate) fn client_ip(&self) -> IpAddr {
+        self.client_ip.to_canonical()
+    }
+
+    /// From now on the log names the client `ip` (a trusted proxy said so at the upgrade).
+    pub(crate) fn set_client_ip(&mut self, ip: IpAddr) {
+        self.client_ip = as_v6(ip);
+    }
+
+    /// Queues the error line of a failed connection.
+    pub(crate) fn push_error(&mut self, error: ConnectionError) {
+        self.push_event(Event::Error {
+            ip: self.client_ip(),
+            error,
+        });
+    }
+
     /// The buffer to append frames and responses to.
     pub(crate) fn bytes_mut(&mut self) -> &mut Vec<u8> {
         &mut self.bytes
@@ -144,5 +180,13 @@ impl Outbox {
         if self.pending.is_empty() && self.pending.capacity() > 0 {
             self.pending = VecDeque::new();
         }
+    }
+}
+
+/// `ip` as IPv6: itself, or the IPv4-mapped form that [`Ipv6Addr::to_canonical`] turns back.
+fn as_v6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
     }
 }

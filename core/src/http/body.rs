@@ -5,7 +5,8 @@
 //! the body ended and the rest is the next request. The one piece of framing that must be seen
 //! whole, a chunk-size line, is gathered in a small bounded buffer.
 
-use super::{HttpError, RequestHead};
+use super::error::HttpError;
+use super::request::RequestHead;
 
 /// Longest chunk-size line, extensions included. Node caps extensions at 16 KiB; nobody sends
 /// more than a few bytes, and the cap keeps a hostile line from growing without bound.

@@ -4,9 +4,10 @@
 //! subprotocol and no extension (no permessage-deflate, whose memory cost per connection a
 //! hostile client could choose), so the answer depends on the key alone.
 
+use super::request::{RequestHead, Version};
+use super::response::Response;
 use super::route::error_page;
-use super::{RequestHead, Response, Version};
-use crate::config::AppEnv;
+use crate::app_env::AppEnv;
 use crate::origin::OriginPolicy;
 use crate::site::Site;
 
@@ -36,6 +37,7 @@ impl Endpoint {
 ///
 /// A rejection's body is the demo error page with the message only (no [`Site`] or
 /// [`AppEnv`] is at hand here); [`accept_upgrade_for`] renders it with the server's own.
+#[cfg(any(test, feature = "internals"))]
 pub fn accept_upgrade(head: &RequestHead, origins: &OriginPolicy) -> Result<Vec<u8>, Response> {
     check(head, origins).map_err(|(status, detail)| {
         rejection(demo_page::ERROR_HTML, status, detail, AppEnv::Production)

@@ -11,7 +11,6 @@ pub mod route;
 
 pub use body::BodyDecoder;
 pub use error::HttpError;
-pub use handshake::{accept_upgrade, accept_upgrade_for, Endpoint};
-pub use request::{parse_request, HttpLimits, RequestHead, Version};
-pub use response::{reason_phrase, Body, Response};
+pub use handshake::{accept_upgrade_for, Endpoint};
+pub use request::{parse_request, HttpLimits, RequestHead};
 pub use route::{error_response, route};

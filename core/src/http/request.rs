@@ -5,7 +5,7 @@
 //! coding other than a final `chunked`) is refused with 400, because a proxy in front of us may
 //! have read it the other way (request smuggling).
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// Limits on a request head (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +19,8 @@ pub struct HttpLimits {
 impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
-            max_header_bytes: 16 * 1024,
-            max_headers: 100,
+            max_header_bytes: crate::defaults::MAX_HEADER_BYTES,
+            max_headers: crate::defaults::MAX_HEADERS,
         }
     }
 }

@@ -31,6 +31,7 @@ impl Body {
     }
 
     /// Whether the body has no bytes.
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -94,6 +95,7 @@ impl Response {
     }
 
     /// The first value of header `name` (case-insensitive), if set.
+    #[cfg(any(test, feature = "internals"))]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -7,9 +7,10 @@
 
 use httpdate::parse_http_date;
 
+use super::request::RequestHead;
 use super::response::reason_phrase;
-use super::{Body, RequestHead, Response};
-use crate::config::AppEnv;
+use super::response::{Body, Response};
+use crate::app_env::AppEnv;
 use crate::site::{Asset, Site};
 
 const HTML: &str = "text/html; charset=utf-8";

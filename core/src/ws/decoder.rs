@@ -16,7 +16,10 @@
 //! fast), then whole when it completes, which is what turns the bytes into a `&str` without
 //! `unsafe`. A message that arrives in one read is validated once.
 
-use super::{mask, utf8, Control, Data, OpCode, ProtocolError};
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+
+use super::error::ProtocolError;
+use super::{mask, utf8};
 
 /// The longest frame header: 2 bytes, a 64-bit length and the 4-byte masking key.
 const MAX_HEADER: usize = 14;

@@ -4,7 +4,7 @@
 //! server sends is already whole in memory. So a frame is a 2-10 byte header followed by the
 //! payload, appended to the connection's output buffer with a single reservation.
 
-use super::OpCode;
+use tungstenite::protocol::frame::coding::{Control, OpCode};
 
 /// Longest close reason: a control payload is at most 125 bytes, 2 of which are the code.
 const MAX_CLOSE_REASON: usize = 123;
@@ -26,7 +26,7 @@ pub fn write_close(out: &mut Vec<u8>, code: u16, reason: &str) {
     let reason = reason.get(..end).unwrap_or_default();
     write_parts(
         out,
-        OpCode::Control(super::Control::Close),
+        OpCode::Control(Control::Close),
         &[&code.to_be_bytes(), reason.as_bytes()],
     );
 }
@@ -65,7 +65,7 @@ fn header_len(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ws::{Control, Data};
+    use crate::ws::Data;
 
     #[test]
     fn length_encodings() {

@@ -15,7 +15,7 @@ mod utf8;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{is_valid_close_code, CloseFrame, Incoming, MessageDecoder};
+pub use decoder::{Incoming, MessageDecoder};
 pub use encoder::{write_close, write_frame};
 pub use error::ProtocolError;
 pub use tungstenite::protocol::frame::coding::{Control, Data, OpCode};

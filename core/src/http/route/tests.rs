@@ -1,5 +1,5 @@
 use super::*;
-use crate::http::Version;
+use crate::http::request::Version;
 use demo_page::PublicFile;
 
 static CSS: &[u8] = b"body { color: red }";

@@ -1,6 +1,6 @@
 //! Decoder tests: every rule of RFC 6455 §5 the server enforces (`rules`), the memory bounds
-//! (`memory`) and chunking independence (`chunking`). Frames are built by the small masking
-//! encoder below.
+//! (`memory`) and chunking independence (`chunking`). Frames are built by the crate's one
+//! client-frame encoder (`crate::testing`).
 
 mod chunking;
 mod memory;
@@ -8,61 +8,30 @@ mod rules;
 
 use super::{Incoming, MessageDecoder, ProtocolError};
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-const FIN: u8 = 0x80;
-const TEXT: u8 = 0x1;
-const BINARY: u8 = 0x2;
-const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
-const PONG: u8 = 0xA;
-
-/// How a test frame spells its payload length.
-#[derive(Debug, Clone, Copy)]
-enum Len {
-    /// The shortest encoding, as a correct client sends it.
-    Minimal,
-    /// Always the 16-bit form (over-long for short payloads).
-    U16,
-    /// Always the 64-bit form.
-    U64,
-}
+// Frames come from the crate's one client-frame encoder.
+use crate::testing::ClientFrame;
+pub(super) use crate::testing::{
+    Length as Len, BINARY, CLOSE, FIN, MASK_KEY as KEY, PING, PONG, TEXT,
+};
 
 /// A client frame: `first` is FIN|RSV|opcode, the payload masked with `key` if given.
 fn raw_frame(first: u8, payload: &[u8], key: Option<[u8; 4]>, len: Len) -> Vec<u8> {
-    let mask_bit = if key.is_some() { 0x80 } else { 0 };
-    let mut out = vec![first];
-    let n = payload.len();
-    match len {
-        Len::Minimal if n <= 125 => out.push(mask_bit | n as u8),
-        Len::Minimal | Len::U16 if n <= 0xFFFF => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    match key {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
-        None => out.extend_from_slice(payload),
-    }
-    out
+    ClientFrame::new(first, payload)
+        .mask(key)
+        .length(len)
+        .encode()
 }
 
 fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    raw_frame(first, payload, Some(KEY), Len::Minimal)
+    ClientFrame::new(first, payload).encode()
 }
 
 /// A header declaring `len` bytes with the 64-bit form, and no payload.
 fn header_64(first: u8, len: u64) -> Vec<u8> {
-    let mut out = vec![first, 0x80 | 127];
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&KEY);
-    out
+    ClientFrame::new(first, &[])
+        .length(Len::U64)
+        .declared(len)
+        .encode()
 }
 
 /// An owned copy of what the decoder returned.

@@ -1,7 +1,7 @@
 //! One test per rule the decoder enforces, each also run one byte at a time.
 
 use super::*;
-use crate::ws::is_valid_close_code;
+use crate::ws::decoder::is_valid_close_code;
 
 #[test]
 fn rfc_hello() {
