@@ -13,6 +13,7 @@
 pub mod accept;
 pub mod config;
 pub mod connection;
+pub mod engineio;
 pub mod event;
 pub mod http;
 pub mod lifecycle;
