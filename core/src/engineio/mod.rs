@@ -6,9 +6,25 @@
 //! and sessions closing, and hands back payloads to send; everything about transports,
 //! heartbeats and buffering stays in this module, as engineioxide keeps it apart from
 //! socketioxide.
+//!
+//! [`Engine`] holds every session and is the only entry point: requests and WebSocket messages
+//! in, [`EngineEvent`]s, answers and deadlines out, time passed in, like
+//! [`Connection`](crate::Connection).
 
+mod config;
+mod engine;
+mod packet;
 mod payload;
+mod request;
+mod session;
 mod sid;
 
+pub use config::EngineConfig;
+pub use engine::{Engine, EngineEvent, UnknownSession};
+pub use packet::{
+    decode_polling, encode_polling, DecodeError, Packet, WsMessage, RECORD_SEPARATOR,
+};
 pub use payload::Payload;
+pub use request::{Answer, Method, Query, Request, RequestError};
+pub use session::{CloseReason, TransportFault, TransportKind, WsInput, WsOutput};
 pub use sid::Sid;
