@@ -245,6 +245,7 @@ impl Engine {
             }
             self.settle(sid);
         }
+        self.prune_stale_timers();
     }
 
     /// Queues a message for one session. `Ok` even if this crosses the high-water mark and
@@ -363,6 +364,7 @@ impl Engine {
         };
         if session.is_finished() {
             self.sessions.remove(&sid);
+            self.prune_stale_timers();
             return;
         }
         if !session.in_ready && session.has_output() {
@@ -374,6 +376,21 @@ impl Engine {
                 session.scheduled = Some(deadline);
                 self.timers.push(Reverse((deadline, sid)));
             }
+        }
+    }
+
+    /// Drops stale entries from the top of the timer heap, so that
+    /// [`poll_timeout`](Self::poll_timeout) does not name a deadline of a forgotten session.
+    fn prune_stale_timers(&mut self) {
+        while let Some(&Reverse((at, sid))) = self.timers.peek() {
+            let live = self
+                .sessions
+                .get(&sid)
+                .is_some_and(|session| session.scheduled == Some(at));
+            if live {
+                return;
+            }
+            self.timers.pop();
         }
     }
 }
