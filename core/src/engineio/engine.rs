@@ -17,11 +17,13 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
+use super::close::CloseReason;
 use super::config::EngineConfig;
 use super::packet::{encode_polling, Packet};
 use super::request::{Answer, Method, Request, RequestError};
-use super::session::{CloseReason, Context, Session, TransportKind, WsInput, WsOutput};
+use super::session::{Context, Session, TransportKind};
 use super::sid::SID_RANDOM_BYTES;
+use super::websocket::{WsInput, WsOutput};
 use super::{Payload, Sid};
 
 /// What the layer above (Socket.IO) learns about sessions.

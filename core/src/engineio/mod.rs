@@ -11,6 +11,7 @@
 //! in, [`EngineEvent`]s, answers and deadlines out, time passed in, like
 //! [`Connection`](crate::Connection).
 
+mod close;
 mod config;
 mod engine;
 mod packet;
@@ -18,13 +19,14 @@ mod payload;
 mod request;
 mod session;
 mod sid;
+mod websocket;
 
+pub use close::{CloseReason, TransportFault};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineEvent, UnknownSession};
-pub use packet::{
-    decode_polling, encode_polling, DecodeError, Packet, WsMessage, RECORD_SEPARATOR,
-};
+pub use packet::{decode_polling, encode_polling, DecodeError, Packet, RECORD_SEPARATOR};
 pub use payload::Payload;
 pub use request::{Answer, Method, Query, Request, RequestError};
-pub use session::{CloseReason, TransportFault, TransportKind, WsInput, WsOutput};
+pub use session::TransportKind;
 pub use sid::Sid;
+pub use websocket::{WsInput, WsMessage, WsOutput};

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::websocket::WsMessage;
 use super::Payload;
 
 /// Separates packets in a polling body.
@@ -58,55 +59,6 @@ pub enum DecodeError {
         /// The maximum allowed.
         max: usize,
     },
-}
-
-/// One WebSocket message carrying one packet, as a runtime writes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WsMessage {
-    /// A text message: the packet type digit, then `data`. The two are kept apart so that a
-    /// shared payload is written (vectored, or into the frame buffer) without a copy per
-    /// recipient.
-    Text {
-        /// The packet type as its ASCII digit (`b'0'`..=`b'6'`).
-        packet_type: u8,
-        /// The rest of the message.
-        data: Bytes,
-    },
-    /// A binary message: a `message` packet's bytes as they are.
-    Binary(Bytes),
-}
-
-impl WsMessage {
-    /// The message's length on the wire (frame header excluded).
-    pub fn len(&self) -> usize {
-        match self {
-            WsMessage::Text { data, .. } => 1 + data.len(),
-            WsMessage::Binary(data) => data.len(),
-        }
-    }
-
-    /// Whether the message is empty (never, for a text message).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether this is a text message.
-    pub fn is_text(&self) -> bool {
-        matches!(self, WsMessage::Text { .. })
-    }
-
-    /// The message's bytes in one buffer (a copy; for tests and simple writers).
-    pub fn to_vec(&self) -> Vec<u8> {
-        match self {
-            WsMessage::Text { packet_type, data } => {
-                let mut out = Vec::with_capacity(1 + data.len());
-                out.push(*packet_type);
-                out.extend_from_slice(data);
-                out
-            }
-            WsMessage::Binary(data) => data.to_vec(),
-        }
-    }
 }
 
 impl Packet {

@@ -8,15 +8,16 @@
 //! time has passed; every other wait has a deadline too, so no client can pin a session.
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::close::{CloseReason, TransportFault};
 use super::config::EngineConfig;
 use super::engine::EngineEvent;
-use super::packet::{decode_polling, encode_polling, DecodeError, Packet, WsMessage};
+use super::packet::{decode_polling, encode_polling, Packet};
 use super::request::{Answer, RequestError};
+use super::websocket::{WsInput, WsOutput};
 use super::{Payload, Sid};
 
 /// Which transport a session speaks on.
@@ -28,101 +29,6 @@ pub enum TransportKind {
     Upgrading,
     /// WebSocket.
     WebSocket,
-}
-
-/// Why a session ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client sent a close packet (`1`).
-    ClientClose,
-    /// The session's WebSocket connection ended.
-    TransportClose,
-    /// The client broke the transport's rules.
-    TransportError(TransportFault),
-    /// No pong within the ping timeout.
-    PingTimeout,
-    /// The client sent something that is not Engine.IO.
-    ParseError(DecodeError),
-    /// A WebSocket message over the maximum payload.
-    PayloadTooLarge {
-        /// The message's length.
-        len: usize,
-    },
-    /// Unsent output above the high-water mark (E7): the client does not keep up.
-    BufferFull {
-        /// The bytes queued when the mark was crossed.
-        queued: usize,
-    },
-    /// The server closed it ([`Engine::close`](super::Engine::close)).
-    ServerClose,
-}
-
-/// How a client broke the transport's rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportFault {
-    /// A second GET while one was pending.
-    PollOverlap,
-    /// The pending GET's connection closed before it was answered.
-    PollAborted,
-    /// The client sent a ping: in protocol v4 only the server pings.
-    ClientPing,
-}
-
-impl fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The first words are the reference server's reasons, so logs compare.
-        match self {
-            CloseReason::ClientClose => f.write_str("transport close (client sent close)"),
-            CloseReason::TransportClose => f.write_str("transport close"),
-            CloseReason::TransportError(TransportFault::PollOverlap) => {
-                f.write_str("transport error (overlap from client)")
-            }
-            CloseReason::TransportError(TransportFault::PollAborted) => {
-                f.write_str("transport error (poll connection closed prematurely)")
-            }
-            CloseReason::TransportError(TransportFault::ClientPing) => {
-                f.write_str("transport error (invalid heartbeat direction)")
-            }
-            CloseReason::PingTimeout => f.write_str("ping timeout"),
-            CloseReason::ParseError(error) => write!(f, "parse error ({error})"),
-            CloseReason::PayloadTooLarge { len } => {
-                write!(f, "transport error (message of {len} bytes too large)")
-            }
-            CloseReason::BufferFull { queued } => {
-                write!(
-                    f,
-                    "buffer full ({queued} unsent bytes over the high-water mark)"
-                )
-            }
-            CloseReason::ServerClose => f.write_str("forced close"),
-        }
-    }
-}
-
-/// A WebSocket message the runtime received on a session's WebSocket.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WsInput {
-    /// A text message.
-    Text(Bytes),
-    /// A binary message.
-    Binary(Bytes),
-}
-
-impl WsInput {
-    fn len(&self) -> usize {
-        match self {
-            WsInput::Text(data) | WsInput::Binary(data) => data.len(),
-        }
-    }
-}
-
-/// What a session's WebSocket connection should do next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WsOutput {
-    /// Send this message.
-    Message(WsMessage),
-    /// Close the WebSocket (a close frame, then the socket); the session no longer refers to it.
-    Close,
 }
 
 /// What a session method needs from the engine: settings, the time, and where events go.
