@@ -367,6 +367,7 @@ impl Engine {
         if session.is_finished() {
             self.sessions.remove(&sid);
             self.prune_stale_timers();
+            self.release_spare_capacity();
             return;
         }
         if !session.in_ready && session.has_output() {
@@ -394,5 +395,71 @@ impl Engine {
             }
             self.timers.pop();
         }
+    }
+
+    /// Gives back the table's and the heap's memory once most sessions are gone, so that a
+    /// burst of abandoned sessions does not keep its peak for the process's life. Shrinking to
+    /// twice the size only when a quarter is used keeps it amortised O(1) per removal.
+    fn release_spare_capacity(&mut self) {
+        const FLOOR: usize = 64;
+        let len = self.sessions.len();
+        if self.sessions.capacity() > FLOOR && len * 4 < self.sessions.capacity() {
+            self.sessions.shrink_to((len * 2).max(FLOOR));
+        }
+        let timers = self.timers.len();
+        if self.timers.capacity() > FLOOR && timers * 4 < self.timers.capacity() {
+            self.timers.shrink_to((timers * 2).max(FLOOR));
+        }
+        let ready = self.ready.len();
+        if self.ready.capacity() > FLOOR && ready * 4 < self.ready.capacity() {
+            self.ready.shrink_to((ready * 2).max(FLOOR));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engineio::Query;
+
+    #[test]
+    fn abandoned_sessions_give_their_memory_back() {
+        let config = EngineConfig {
+            ping_interval: Duration::from_millis(10),
+            ping_timeout: Duration::from_millis(10),
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(config, [5; 32]);
+        let now = Instant::now();
+        let request = Request {
+            method: Method::Get,
+            query: Query::parse("EIO=4&transport=polling"),
+            body: Bytes::new(),
+            websocket_upgrade: false,
+        };
+        for _ in 0..10_000 {
+            engine.handle_request(&request, now);
+        }
+        assert!(engine.sessions.capacity() >= 10_000);
+        engine.handle_timeout(now + Duration::from_millis(10));
+        engine.handle_timeout(now + Duration::from_millis(20));
+        assert_eq!(engine.session_count(), 0);
+        assert!(
+            engine.sessions.capacity() <= 128,
+            "{}",
+            engine.sessions.capacity()
+        );
+        assert!(
+            engine.timers.capacity() <= 128,
+            "{}",
+            engine.timers.capacity()
+        );
+        assert!(
+            engine.ready.capacity() <= 128,
+            "{}",
+            engine.ready.capacity()
+        );
     }
 }
