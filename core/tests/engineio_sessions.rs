@@ -447,3 +447,15 @@ fn sids_are_drawn_from_the_seed_and_never_repeat() {
     let unique: std::collections::HashSet<&String> = first.iter().collect();
     assert_eq!(unique.len(), first.len());
 }
+
+#[test]
+fn a_request_after_a_deadline_the_runtime_has_not_run_yet_sees_its_effect() {
+    let mut server = Server::suite();
+    let sid = server.open_polling();
+    // The runtime's timer has not fired: the clock moved, no handle_timeout ran.
+    server.now += PING_INTERVAL;
+    assert_eq!(ok_text(server.get(&query(sid))), "2");
+    server.now += PING_TIMEOUT;
+    assert_eq!(error(server.get(&query(sid))), RequestError::UnknownSid);
+    assert_eq!(server.closed_reason(sid), Some(&CloseReason::PingTimeout));
+}

@@ -112,7 +112,11 @@ impl Engine {
         let Some(sid) = request.query.sid else {
             return self.handshake(request, websocket, now);
         };
-        let Some(sid) = Sid::parse(sid).filter(|sid| {
+        let sid = Sid::parse(sid);
+        if let Some(sid) = sid {
+            self.catch_up(sid, now);
+        }
+        let Some(sid) = sid.filter(|sid| {
             self.sessions
                 .get(sid)
                 .is_some_and(|session| session.is_known())
@@ -347,6 +351,7 @@ impl Engine {
         now: Instant,
         f: impl FnOnce(&mut Session, &mut Context<'_>) -> T,
     ) -> Option<T> {
+        self.catch_up(sid, now);
         let session = self.sessions.get_mut(&sid)?;
         let mut cx = Context {
             config: &self.config,
@@ -356,6 +361,27 @@ impl Engine {
         let out = f(session, &mut cx);
         self.settle(sid);
         Some(out)
+    }
+
+    /// Runs a session's timers that are due but not yet run (the runtime's timer may fire a
+    /// little after a request that arrives at the deadline): whatever the runtime's timer
+    /// precision, an input at or after a deadline sees that deadline's effect.
+    fn catch_up(&mut self, sid: Sid, now: Instant) {
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        if session.deadline().is_none_or(|deadline| deadline > now) {
+            return;
+        }
+        let mut cx = Context {
+            config: &self.config,
+            now,
+            events: &mut self.events,
+        };
+        if session.handle_timeout(&mut cx) {
+            self.ready.push_back(sid);
+        }
+        self.settle(sid);
     }
 
     /// After any change to a session: forget it if finished, name it ready if it has output,
