@@ -10,6 +10,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fmt;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -64,12 +65,22 @@ pub struct UnknownSession(pub Sid);
 pub struct Engine {
     config: EngineConfig,
     sessions: HashMap<Sid, Session>,
-    rng: ChaCha20Rng,
+    rng: SidRng,
     /// Session deadlines, earliest first. Entries go stale when a deadline moves; a session's
     /// `scheduled` tells the live entry apart, so one timeout costs O(log n), not a scan.
     timers: BinaryHeap<Reverse<(Instant, Sid)>>,
     events: VecDeque<EngineEvent>,
     ready: VecDeque<Sid>,
+}
+
+/// The CSPRNG behind sids. Its `Debug` hides the state: whoever reads a debug dump of the
+/// engine must not be able to predict the next sid.
+struct SidRng(ChaCha20Rng);
+
+impl fmt::Debug for SidRng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SidRng(..)")
+    }
 }
 
 #[derive(Serialize)]
@@ -89,7 +100,7 @@ impl Engine {
         Engine {
             config,
             sessions: HashMap::new(),
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: SidRng(ChaCha20Rng::from_seed(seed)),
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
             ready: VecDeque::new(),
@@ -193,7 +204,7 @@ impl Engine {
     fn new_sid(&mut self) -> Sid {
         loop {
             let mut random = [0u8; SID_RANDOM_BYTES];
-            self.rng.fill_bytes(&mut random);
+            self.rng.0.fill_bytes(&mut random);
             let sid = Sid::from_random(random);
             if !self.sessions.contains_key(&sid) {
                 return sid;
@@ -487,5 +498,13 @@ mod tests {
             "{}",
             engine.ready.capacity()
         );
+    }
+
+    #[test]
+    fn a_debug_dump_does_not_reveal_the_sid_generator() {
+        let engine = Engine::new(EngineConfig::default(), [9; 32]);
+        let dump = format!("{engine:?}");
+        assert!(dump.contains("SidRng(..)"));
+        assert!(!dump.contains("ChaCha"), "{dump}");
     }
 }
