@@ -103,12 +103,17 @@ impl Packet {
 
     /// Decodes a text WebSocket message (or one record of a polling body).
     pub fn decode_text(text: Bytes) -> Result<Packet, DecodeError> {
+        if simdutf8::basic::from_utf8(&text).is_err() {
+            return Err(DecodeError::InvalidUtf8);
+        }
+        Packet::decode_utf8(text)
+    }
+
+    /// Decodes a text packet already known to be UTF-8.
+    fn decode_utf8(text: Bytes) -> Result<Packet, DecodeError> {
         let Some(&first) = text.first() else {
             return Err(DecodeError::Empty);
         };
-        if std::str::from_utf8(&text).is_err() {
-            return Err(DecodeError::InvalidUtf8);
-        }
         let data = text.slice(1..);
         Ok(match first {
             b'0' => Packet::Open(data),
@@ -171,7 +176,7 @@ pub fn decode_polling(body: Bytes, max_payload: usize) -> Result<Vec<Packet>, De
             max: max_payload,
         });
     }
-    if std::str::from_utf8(&body).is_err() {
+    if simdutf8::basic::from_utf8(&body).is_err() {
         return Err(DecodeError::InvalidUtf8);
     }
     let mut packets = Vec::new();
@@ -187,7 +192,7 @@ pub fn decode_polling(body: Bytes, max_payload: usize) -> Result<Vec<Packet>, De
                     .map_err(|_| DecodeError::InvalidBase64)?;
                 Packet::Message(Payload::Binary(Bytes::from(data)))
             }
-            _ => Packet::decode_text(record)?,
+            _ => Packet::decode_utf8(record)?,
         });
     }
     Ok(packets)
