@@ -26,6 +26,7 @@ mod app_env;
 mod config;
 mod connection;
 pub mod defaults;
+pub mod engineio;
 mod event;
 mod http;
 mod lifecycle;

@@ -1,0 +1,106 @@
+//! A broadcast is encoded once and shared (issue 9): under a counting allocator, queueing one
+//! payload for N WebSocket sessions and taking every message out costs the same number of
+//! allocations for 10 recipients as for 1,000.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use gif_chat_core::engineio::{
+    Answer, Engine, EngineConfig, Method, Payload, Query, Request, Sid, WsOutput,
+};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
+// the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    let out = f();
+    COUNTING.with(|c| c.set(false));
+    (out, ALLOCATIONS.load(Ordering::Relaxed) - before)
+}
+
+fn websocket_sessions(engine: &mut Engine, n: usize, now: Instant) -> Vec<Sid> {
+    let request = Request {
+        method: Method::Get,
+        query: Query::parse("EIO=4&transport=websocket"),
+        body: Bytes::new(),
+        websocket_upgrade: true,
+    };
+    (0..n)
+        .map(|_| match engine.handle_request(&request, now) {
+            Answer::WebSocket(sid) => sid,
+            other => panic!("refused: {other:?}"),
+        })
+        .collect()
+}
+
+/// Broadcasts one fresh payload and takes every message, as a runtime would; the allocations.
+fn broadcast(engine: &mut Engine, sids: &[Sid], now: Instant) -> usize {
+    let payload = Payload::Binary(Bytes::from(vec![42u8; 512]));
+    let (written, allocations) = counted(|| {
+        let taken = engine.send_many(sids.iter().copied(), &payload, now);
+        let mut written = 0;
+        while let Some(sid) = engine.poll_ready() {
+            while let Some(WsOutput::Message(message)) = engine.poll_websocket(sid) {
+                written += message.len();
+            }
+        }
+        assert_eq!(taken, sids.len());
+        written
+    });
+    assert!(written >= sids.len() * 512);
+    allocations
+}
+
+#[test]
+fn allocations_per_broadcast_do_not_grow_with_the_number_of_recipients() {
+    let now = Instant::now();
+    let mut costs = Vec::new();
+    for n in [10, 1_000] {
+        let mut engine = Engine::new(EngineConfig::default(), [3; 32]);
+        let sids = websocket_sessions(&mut engine, n, now);
+        // Warm up: queues and the ready list reach their working capacity once.
+        broadcast(&mut engine, &sids, now);
+        costs.push(broadcast(&mut engine, &sids, now));
+    }
+    assert_eq!(costs[0], costs[1], "allocations for 10 vs 1,000 recipients");
+    // At most one: `Bytes` from a `Vec` turns into a shared buffer at its first clone.
+    assert!(costs[1] <= 1, "{} allocations for one broadcast", costs[1]);
+}
