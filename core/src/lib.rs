@@ -22,6 +22,7 @@ pub mod origin;
 pub mod proxy;
 pub mod settings;
 pub mod site;
+pub mod socketio;
 pub mod tick;
 pub mod ws;
 

@@ -1,0 +1,635 @@
+//! The Socket.IO server state: every Engine.IO session's namespace sockets, driven sans-IO.
+//!
+//! The engine reports sessions opening, messages arriving and sessions closing, with the time;
+//! the server answers with [`Transmit`]s (payloads for one session, one shared encoding for
+//! many, sessions to close), a deadline, and [`Event`]s for the application, whose commands
+//! (`emit`, `ack`, `join`, ...) are methods here. Like quinn-proto and str0m: no clock, socket,
+//! thread or OS randomness; ids come from a seeded CSPRNG.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::app::{
+    AckId, CloseReason, CommandError, DisconnectReason, Event, ServerAckId, SessionCloseReason, To,
+    Transmit,
+};
+use super::ids::{IdMap, IdSource, SocketId};
+use super::namespace::{NamespaceState, TimerKey};
+use super::packet::{self, Args, Packet, PacketError, PacketType};
+use super::recovery::{RecoveryConfig, RecoveryStore};
+use crate::engineio::{Payload, Sid};
+
+/// Settings of the Socket.IO layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// A session with no namespace connected after this long is closed
+    /// (`SIO_CONNECT_TIMEOUT_MS`, 45000).
+    pub connect_timeout: Duration,
+    /// Connection state recovery (E6); `None` turns it off (then no `pid`, no offsets).
+    pub recovery: Option<RecoveryConfig>,
+    /// Binary attachments one packet may announce.
+    pub max_attachments: usize,
+    /// Bytes of binary attachments one packet may carry.
+    pub max_attachment_bytes: usize,
+    /// Rooms one socket may be in, its own included.
+    pub max_rooms_per_socket: usize,
+    /// Server acks one socket may have pending.
+    pub max_pending_acks: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            connect_timeout: Duration::from_millis(45_000),
+            recovery: Some(RecoveryConfig::default()),
+            max_attachments: 64,
+            max_attachment_bytes: 10_000_000,
+            max_rooms_per_socket: 1_024,
+            max_pending_acks: 1_024,
+        }
+    }
+}
+
+/// A binary packet waiting for its attachments.
+struct Partial {
+    packet: Packet,
+    attachments: Vec<Bytes>,
+    bytes: usize,
+}
+
+/// One Engine.IO session as Socket.IO sees it.
+struct Session {
+    /// Its sockets: namespace index and socket id (at most one per namespace).
+    sockets: Vec<(usize, SocketId)>,
+    connect_timer: Option<TimerKey>,
+    partial: Option<Partial>,
+}
+
+enum Timer {
+    Connect(Sid),
+    Ack {
+        ns: usize,
+        socket: SocketId,
+        id: u64,
+    },
+}
+
+/// The Socket.IO protocol v5 state of a whole server.
+pub struct Server {
+    config: Config,
+    ids: IdSource,
+    namespaces: Vec<NamespaceState>,
+    sessions: IdMap<Sid, Session>,
+    timers: BTreeMap<TimerKey, Timer>,
+    next_timer: u64,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+}
+
+impl Server {
+    /// A server with the main namespace `/`; `seed` (from the OS RNG) makes its ids.
+    pub fn new(config: Config, seed: [u8; 32]) -> Server {
+        let mut server = Server {
+            config,
+            ids: IdSource::from_seed(seed),
+            namespaces: Vec::new(),
+            sessions: IdMap::default(),
+            timers: BTreeMap::new(),
+            next_timer: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        server.add_namespace("/");
+        server
+    }
+
+    /// Opens a namespace (`/chat`) to clients; adding one twice does nothing.
+    pub fn add_namespace(&mut self, name: &str) {
+        if self.namespace_index(name).is_some() {
+            return;
+        }
+        let recovery = self
+            .config
+            .recovery
+            .clone()
+            .map(|config| RecoveryStore::new(config, self.ids.next_u32()));
+        self.namespaces.push(NamespaceState::new(name, recovery));
+    }
+
+    fn namespace_index(&self, name: &str) -> Option<usize> {
+        self.namespaces
+            .iter()
+            .position(|ns| ns.name.as_str() == name)
+    }
+
+    fn namespace(&self, name: &str) -> Result<usize, CommandError> {
+        self.namespace_index(name)
+            .ok_or_else(|| CommandError::UnknownNamespace(name.to_owned()))
+    }
+
+    fn set_timer(&mut self, at: Instant, timer: Timer) -> TimerKey {
+        let key = (at, self.next_timer);
+        self.next_timer += 1;
+        self.timers.insert(key, timer);
+        key
+    }
+
+    // ---- inputs from the engine ----
+
+    /// A new Engine.IO session: it has the connect timeout to join a namespace.
+    pub fn handle_open(&mut self, now: Instant, sid: Sid) {
+        if self.sessions.contains_key(&sid) {
+            return;
+        }
+        let key = self.set_timer(now + self.config.connect_timeout, Timer::Connect(sid));
+        self.sessions.insert(
+            sid,
+            Session {
+                sockets: Vec::new(),
+                connect_timer: Some(key),
+                partial: None,
+            },
+        );
+    }
+
+    /// One Engine.IO message from a session. An invalid packet closes the session.
+    pub fn handle_message(&mut self, now: Instant, sid: Sid, payload: Payload) {
+        if let Err(error) = self.receive(now, sid, payload) {
+            self.close_session(now, sid, SessionCloseReason::InvalidPacket(error));
+        }
+    }
+
+    fn receive(&mut self, now: Instant, sid: Sid, payload: Payload) -> Result<(), PacketError> {
+        let max_bytes = self.config.max_attachment_bytes;
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return Ok(());
+        };
+        let (packet, attachments) = match payload {
+            Payload::Text(_) => {
+                if session.partial.is_some() {
+                    return Err(PacketError::MissingAttachments);
+                }
+                // The engine hands over text payloads only as valid UTF-8.
+                let text = payload.as_text().ok_or(PacketError::NotJson)?;
+                let packet = Packet::decode(text, self.config.max_attachments)?;
+                if packet.attachments > 0 {
+                    session.partial = Some(Partial {
+                        attachments: Vec::with_capacity(packet.attachments),
+                        packet,
+                        bytes: 0,
+                    });
+                    return Ok(());
+                }
+                (packet, Vec::new())
+            }
+            Payload::Binary(bytes) => {
+                let partial = session
+                    .partial
+                    .as_mut()
+                    .ok_or(PacketError::UnexpectedBinary)?;
+                partial.bytes += bytes.len();
+                if partial.bytes > max_bytes {
+                    return Err(PacketError::AttachmentsTooLarge(max_bytes));
+                }
+                partial.attachments.push(bytes);
+                if partial.attachments.len() < partial.packet.attachments {
+                    return Ok(());
+                }
+                let Some(partial) = session.partial.take() else {
+                    return Ok(());
+                };
+                (partial.packet, partial.attachments)
+            }
+        };
+        self.dispatch(now, sid, packet, attachments);
+        Ok(())
+    }
+
+    fn dispatch(&mut self, now: Instant, sid: Sid, packet: Packet, attachments: Vec<Bytes>) {
+        let Some(ns) = self.namespace_index(&packet.namespace) else {
+            if packet.kind == PacketType::Connect {
+                let error = json!({"message": "Invalid namespace"});
+                let text =
+                    packet::encode(PacketType::ConnectError, &packet.namespace, Some(&error));
+                self.send(sid, Payload::text(text));
+            }
+            return;
+        };
+        let socket = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.sockets.iter().find(|(i, _)| *i == ns).map(|(_, id)| *id));
+        let Some(socket) = socket else {
+            // As socket.io: anything but CONNECT for a namespace not joined is ignored.
+            if packet.kind == PacketType::Connect {
+                self.connect(now, sid, ns, packet.data);
+            }
+            return;
+        };
+        let name = self.namespaces[ns].name.clone();
+        let values = match packet.data {
+            Some(Value::Array(values)) => values,
+            _ => Vec::new(),
+        };
+        match packet.kind {
+            // A second CONNECT to a joined namespace and a client's CONNECT_ERROR are ignored.
+            PacketType::Connect | PacketType::ConnectError => {}
+            PacketType::Disconnect => {
+                self.remove_socket(now, ns, socket, DisconnectReason::ClientNamespaceDisconnect);
+            }
+            PacketType::Event | PacketType::BinaryEvent => {
+                let mut values = values.into_iter();
+                let name_value = values.next();
+                let event = match name_value {
+                    Some(Value::String(event)) => event,
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => return, // the decoder allows no other shape
+                };
+                self.events.push_back(Event::Event {
+                    ns: name,
+                    socket,
+                    name: event,
+                    args: Args {
+                        values: values.collect(),
+                        attachments,
+                    },
+                    ack: packet.id.map(AckId),
+                });
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                let Some(id) = packet.id else { return };
+                let Some(state) = self.namespaces[ns].sockets.get_mut(&socket) else {
+                    return;
+                };
+                // An answer to no pending ack (unknown or timed out) is dropped, as socket.io does.
+                let Some(key) = state.acks.remove(&id) else {
+                    return;
+                };
+                self.timers.remove(&key);
+                self.events.push_back(Event::AckReceived {
+                    ns: name,
+                    socket,
+                    id: ServerAckId(id),
+                    args: Args {
+                        values,
+                        attachments,
+                    },
+                });
+            }
+        }
+    }
+
+    fn connect(&mut self, now: Instant, sid: Sid, ns: usize, auth: Option<Value>) {
+        let auth = auth.unwrap_or_else(|| Value::Object(Map::new()));
+        let namespace = &mut self.namespaces[ns];
+        let restored = match (&mut namespace.recovery, auth.get("pid"), auth.get("offset")) {
+            (Some(store), Some(Value::String(pid)), Some(Value::String(offset))) => {
+                store.restore(now, pid, offset)
+            }
+            _ => None,
+        };
+        let recovered = restored.is_some();
+        let (socket, pid, rooms, missed) = match restored {
+            Some(r) => (r.socket, Some(r.pid), r.rooms, r.missed),
+            None => {
+                let socket = self.ids.socket_id();
+                let pid = namespace.recovery.is_some().then(|| self.ids.pid());
+                (socket, pid, Vec::new(), Vec::new())
+            }
+        };
+        namespace.add_socket(socket, sid, pid, rooms);
+        let name = namespace.name.clone();
+        if let Some(session) = self.sessions.get_mut(&sid) {
+            session.sockets.push((ns, socket));
+            if let Some(key) = session.connect_timer.take() {
+                self.timers.remove(&key);
+            }
+        }
+        let answer = match pid {
+            Some(pid) => json!({"sid": socket.as_str(), "pid": pid.as_str()}),
+            None => json!({"sid": socket.as_str()}),
+        };
+        let text = packet::encode(PacketType::Connect, name.as_str(), Some(&answer));
+        self.send(sid, Payload::text(text));
+        for payloads in missed {
+            for payload in payloads {
+                self.send(sid, payload);
+            }
+        }
+        self.events.push_back(Event::Connected {
+            ns: name,
+            socket,
+            sid,
+            auth,
+            recovered,
+        });
+    }
+
+    /// The engine closed a session; its sockets leave their namespaces (kept for recovery).
+    pub fn handle_close(&mut self, now: Instant, sid: Sid, reason: CloseReason) {
+        self.end_session(now, sid, reason.into());
+    }
+
+    /// Fires due deadlines: connect timeouts, server acks, recovery expiry.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            match entry.remove() {
+                Timer::Connect(sid) => {
+                    if let Some(session) = self.sessions.get_mut(&sid) {
+                        session.connect_timer = None;
+                        if session.sockets.is_empty() {
+                            self.close_session(now, sid, SessionCloseReason::ConnectTimeout);
+                        }
+                    }
+                }
+                Timer::Ack { ns, socket, id } => {
+                    let namespace = &mut self.namespaces[ns];
+                    if let Some(state) = namespace.sockets.get_mut(&socket) {
+                        if state.acks.remove(&id).is_some() {
+                            self.events.push_back(Event::AckTimedOut {
+                                ns: namespace.name.clone(),
+                                socket,
+                                id: ServerAckId(id),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for namespace in &mut self.namespaces {
+            if let Some(store) = &mut namespace.recovery {
+                store.handle_timeout(now);
+            }
+        }
+    }
+
+    // ---- outputs ----
+
+    /// The next thing for the engine to do.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timer = self.timers.keys().next().map(|(at, _)| *at);
+        self.namespaces
+            .iter()
+            .filter_map(|ns| ns.recovery.as_ref()?.poll_timeout())
+            .chain(timer)
+            .min()
+    }
+
+    fn send(&mut self, sid: Sid, payload: Payload) {
+        self.transmits.push_back(Transmit::Send { sid, payload });
+    }
+
+    // ---- commands from the application ----
+
+    /// Emits an event. To more than one socket, it is encoded once and shared (one
+    /// [`Transmit::Broadcast`]); with recovery on, it carries an offset and is kept.
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        ns: &str,
+        to: To<'_>,
+        event: &str,
+        args: &Args,
+    ) -> Result<(), CommandError> {
+        check_event_name(event)?;
+        let ns = self.namespace(ns)?;
+        let namespace = &mut self.namespaces[ns];
+        let (sids, target) = namespace.recipients(to)?;
+        let offset = namespace.recovery.as_ref().map(RecoveryStore::next_offset);
+        let text = packet::encode_event(
+            namespace.name.as_str(),
+            None,
+            event,
+            args,
+            offset.as_deref(),
+        );
+        let mut payloads = Vec::with_capacity(1 + args.attachments.len());
+        payloads.push(Payload::Text(Bytes::from(text)));
+        payloads.extend(args.attachments.iter().cloned().map(Payload::Binary));
+        if let Some(store) = &mut namespace.recovery {
+            store.keep(now, target, payloads.clone());
+        }
+        match (sids.len(), to) {
+            (0, _) => {}
+            (_, To::Socket(_)) => {
+                for payload in payloads {
+                    self.send(sids[0], payload);
+                }
+            }
+            _ => self
+                .transmits
+                .push_back(Transmit::Broadcast { sids, payloads }),
+        }
+        Ok(())
+    }
+
+    /// Emits an event to one socket and asks for an ack: [`Event::AckReceived`] or, after
+    /// `timeout`, [`Event::AckTimedOut`]. Not kept for recovery (as socket.io).
+    pub fn emit_with_ack(
+        &mut self,
+        now: Instant,
+        ns: &str,
+        socket: SocketId,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> Result<ServerAckId, CommandError> {
+        check_event_name(event)?;
+        let max = self.config.max_pending_acks;
+        let ns = self.namespace(ns)?;
+        let namespace = &mut self.namespaces[ns];
+        let state = namespace
+            .sockets
+            .get_mut(&socket)
+            .ok_or(CommandError::UnknownSocket)?;
+        if state.acks.len() >= max {
+            return Err(CommandError::TooManyPendingAcks(max));
+        }
+        let id = state.next_ack;
+        state.next_ack += 1;
+        let sid = state.sid;
+        let text = packet::encode_event(namespace.name.as_str(), Some(id), event, args, None);
+        let key = self.set_timer(now + timeout, Timer::Ack { ns, socket, id });
+        if let Some(state) = self.namespaces[ns].sockets.get_mut(&socket) {
+            state.acks.insert(id, key);
+        }
+        self.send_with_attachments(sid, text, args);
+        Ok(ServerAckId(id))
+    }
+
+    /// Answers a client's event that asked for an ack.
+    pub fn ack(
+        &mut self,
+        ns: &str,
+        socket: SocketId,
+        id: AckId,
+        args: &Args,
+    ) -> Result<(), CommandError> {
+        let ns = self.namespace(ns)?;
+        let namespace = &self.namespaces[ns];
+        let sid = namespace
+            .sockets
+            .get(&socket)
+            .ok_or(CommandError::UnknownSocket)?
+            .sid;
+        let text = packet::encode_ack(namespace.name.as_str(), id.0, args);
+        self.send_with_attachments(sid, text, args);
+        Ok(())
+    }
+
+    fn send_with_attachments(&mut self, sid: Sid, text: String, args: &Args) {
+        self.send(sid, Payload::Text(Bytes::from(text)));
+        for attachment in &args.attachments {
+            self.send(sid, Payload::Binary(attachment.clone()));
+        }
+    }
+
+    /// Puts a socket in a room.
+    pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
+        let max = self.config.max_rooms_per_socket;
+        let ns = self.namespace(ns)?;
+        self.namespaces[ns].join(socket, room, max)
+    }
+
+    /// Takes a socket out of a room.
+    pub fn leave(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
+        let ns = self.namespace(ns)?;
+        self.namespaces[ns].leave(socket, room)
+    }
+
+    /// The rooms a socket is in, its own id's room first.
+    pub fn rooms(&self, ns: &str, socket: SocketId) -> Option<Vec<&str>> {
+        let ns = self.namespace_index(ns)?;
+        let rooms = self.namespaces[ns].rooms_of(socket)?;
+        Some(rooms.iter().map(|r| &**r).collect())
+    }
+
+    /// How many sockets are in a room.
+    pub fn room_len(&self, ns: &str, room: &str) -> usize {
+        self.namespace_index(ns)
+            .map_or(0, |ns| self.namespaces[ns].room_len(room))
+    }
+
+    /// How many sockets a namespace has.
+    pub fn socket_count(&self, ns: &str) -> usize {
+        self.namespace_index(ns)
+            .map_or(0, |ns| self.namespaces[ns].sockets.len())
+    }
+
+    /// Sessions open (connected to a namespace or not yet).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Kept packets and dropped sockets of a namespace's recovery store.
+    pub fn recovery_kept(&self, ns: &str) -> (usize, usize) {
+        self.namespace_index(ns)
+            .and_then(|ns| self.namespaces[ns].recovery.as_ref())
+            .map_or((0, 0), RecoveryStore::kept)
+    }
+
+    /// Makes a socket leave its namespace (DISCONNECT sent); the session stays open.
+    pub fn disconnect(
+        &mut self,
+        now: Instant,
+        ns: &str,
+        socket: SocketId,
+    ) -> Result<(), CommandError> {
+        let ns = self.namespace(ns)?;
+        let namespace = &self.namespaces[ns];
+        let sid = namespace
+            .sockets
+            .get(&socket)
+            .ok_or(CommandError::UnknownSocket)?
+            .sid;
+        let text = packet::encode(PacketType::Disconnect, namespace.name.as_str(), None);
+        self.send(sid, Payload::text(text));
+        self.remove_socket(now, ns, socket, DisconnectReason::ServerNamespaceDisconnect);
+        Ok(())
+    }
+
+    /// Closes a whole session (`socket.disconnect(true)`); its sockets are kept for recovery.
+    pub fn close(&mut self, now: Instant, sid: Sid) {
+        self.close_session(now, sid, SessionCloseReason::Closed);
+    }
+
+    fn close_session(&mut self, now: Instant, sid: Sid, reason: SessionCloseReason) {
+        if !self.sessions.contains_key(&sid) {
+            return;
+        }
+        let disconnect = match &reason {
+            SessionCloseReason::InvalidPacket(error) => DisconnectReason::ParseError(error.clone()),
+            _ => DisconnectReason::ForcedServerClose,
+        };
+        self.end_session(now, sid, disconnect);
+        self.events.push_back(Event::SessionClosed { sid, reason });
+        self.transmits.push_back(Transmit::Close { sid });
+    }
+
+    fn end_session(&mut self, now: Instant, sid: Sid, reason: DisconnectReason) {
+        let Some(session) = self.sessions.remove(&sid) else {
+            return;
+        };
+        if let Some(key) = session.connect_timer {
+            self.timers.remove(&key);
+        }
+        for (ns, socket) in session.sockets {
+            self.remove_socket(now, ns, socket, reason.clone());
+        }
+    }
+
+    fn remove_socket(
+        &mut self,
+        now: Instant,
+        ns: usize,
+        socket: SocketId,
+        reason: DisconnectReason,
+    ) {
+        let namespace = &mut self.namespaces[ns];
+        let Some(state) = namespace.remove_socket(socket) else {
+            return;
+        };
+        for key in state.acks.values() {
+            self.timers.remove(key);
+        }
+        if let (true, Some(store), Some(pid)) =
+            (reason.is_recoverable(), &mut namespace.recovery, state.pid)
+        {
+            store.persist(now, pid, socket, state.rooms);
+        }
+        if let Some(session) = self.sessions.get_mut(&state.sid) {
+            session
+                .sockets
+                .retain(|(i, id)| !(*i == ns && *id == socket));
+        }
+        self.events.push_back(Event::Disconnected {
+            ns: namespace.name.clone(),
+            socket,
+            sid: state.sid,
+            reason,
+        });
+    }
+}
+
+fn check_event_name(event: &str) -> Result<(), CommandError> {
+    if packet::RESERVED_EVENTS.contains(&event) {
+        return Err(CommandError::ReservedEvent(event.to_owned()));
+    }
+    Ok(())
+}
