@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn decodes_each_part_of_the_header() {
-        let p = decode(r#"452-/chat,789["message",{"_placeholder":true,"num":1}]"#).unwrap();
+        let p = decode(r#"52-/chat,789["message",{"_placeholder":true,"num":1}]"#).unwrap();
         assert_eq!(p.kind, PacketType::BinaryEvent);
         assert_eq!(p.attachments, 2);
         assert_eq!(p.namespace, "/chat");
@@ -355,15 +355,15 @@ mod tests {
             p.data,
             Some(json!(["message", {"_placeholder": true, "num": 1}]))
         );
-        let p = decode("40/custom").unwrap();
+        let p = decode("0/custom").unwrap();
         assert_eq!(
             (p.kind, p.namespace.as_str(), p.data),
             (PacketType::Connect, "/custom", None)
         );
-        let p = decode(r#"40{"token":"123"}"#).unwrap();
+        let p = decode(r#"0{"token":"123"}"#).unwrap();
         assert_eq!(p.namespace, "/");
         assert_eq!(p.data, Some(json!({"token": "123"})));
-        assert_eq!(decode("41").unwrap().kind, PacketType::Disconnect);
+        assert_eq!(decode("1").unwrap().kind, PacketType::Disconnect);
     }
 
     #[test]
