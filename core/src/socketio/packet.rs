@@ -152,6 +152,10 @@ impl Packet {
                 return Err(PacketError::BadPlaceholder);
             }
             Some(value)
+        } else if matches!(kind, PacketType::Event | PacketType::BinaryEvent) {
+            // The reference parser lets it through, to emit an event without a name; no app
+            // could handle that, so it is as invalid as `[]`.
+            return Err(PacketError::InvalidPayload(kind));
         } else {
             None
         };
