@@ -24,6 +24,12 @@ impl Namespace {
     }
 }
 
+impl From<&str> for Namespace {
+    fn from(name: &str) -> Namespace {
+        Namespace(Arc::from(name))
+    }
+}
+
 impl fmt::Display for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

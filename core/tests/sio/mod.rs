@@ -29,7 +29,7 @@ pub struct Engine {
     pub app: Option<ConformanceApp>,
     pub t0: Instant,
     pub now: Instant,
-    next_sid: u8,
+    next_sid: u64,
     inbox: HashMap<Sid, Vec<Msg>>,
     pub closed: HashSet<Sid>,
     /// Every event the server raised, in order (the app saw them first).
@@ -87,7 +87,9 @@ impl Engine {
     /// Opens a new Engine.IO session.
     pub fn open(&mut self) -> Sid {
         self.next_sid += 1;
-        let sid = Sid::from_random([self.next_sid; 15]);
+        let mut random = [0xa5; 15];
+        random[..8].copy_from_slice(&self.next_sid.to_le_bytes());
+        let sid = Sid::from_random(random);
         self.server.handle_open(self.now, sid);
         self.pump();
         sid
