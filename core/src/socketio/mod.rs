@@ -8,6 +8,7 @@
 //! [`ConformanceApp`] is the reference behaviour of the official protocol test suite (E8).
 
 mod app;
+mod assembly;
 mod conformance;
 mod ids;
 mod namespace;

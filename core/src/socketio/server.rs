@@ -16,6 +16,7 @@ use super::app::{
     AckId, CloseReason, CommandError, DisconnectReason, Event, ServerAckId, SessionCloseReason, To,
     Transmit,
 };
+use super::assembly::{Assembler, Limits};
 use super::ids::{IdMap, IdSource, SocketId};
 use super::namespace::{NamespaceState, TimerKey};
 use super::packet::{self, Args, Packet, PacketError, PacketType};
@@ -53,19 +54,12 @@ impl Default for Config {
     }
 }
 
-/// A binary packet waiting for its attachments.
-struct Partial {
-    packet: Packet,
-    attachments: Vec<Bytes>,
-    bytes: usize,
-}
-
 /// One Engine.IO session as Socket.IO sees it.
 struct Session {
     /// Its sockets: namespace index and socket id (at most one per namespace).
     sockets: Vec<(usize, SocketId)>,
     connect_timer: Option<TimerKey>,
-    partial: Option<Partial>,
+    assembler: Assembler,
 }
 
 enum Timer {
@@ -150,7 +144,7 @@ impl Server {
             Session {
                 sockets: Vec::new(),
                 connect_timer: Some(key),
-                partial: None,
+                assembler: Assembler::default(),
             },
         );
     }
@@ -163,48 +157,16 @@ impl Server {
     }
 
     fn receive(&mut self, now: Instant, sid: Sid, payload: Payload) -> Result<(), PacketError> {
-        let max_bytes = self.config.max_attachment_bytes;
+        let limits = Limits {
+            max_attachments: self.config.max_attachments,
+            max_attachment_bytes: self.config.max_attachment_bytes,
+        };
         let Some(session) = self.sessions.get_mut(&sid) else {
             return Ok(());
         };
-        let (packet, attachments) = match payload {
-            Payload::Text(_) => {
-                if session.partial.is_some() {
-                    return Err(PacketError::MissingAttachments);
-                }
-                // The engine hands over text payloads only as valid UTF-8.
-                let text = payload.as_text().ok_or(PacketError::NotJson)?;
-                let packet = Packet::decode(text, self.config.max_attachments)?;
-                if packet.attachments > 0 {
-                    session.partial = Some(Partial {
-                        attachments: Vec::with_capacity(packet.attachments),
-                        packet,
-                        bytes: 0,
-                    });
-                    return Ok(());
-                }
-                (packet, Vec::new())
-            }
-            Payload::Binary(bytes) => {
-                let partial = session
-                    .partial
-                    .as_mut()
-                    .ok_or(PacketError::UnexpectedBinary)?;
-                partial.bytes += bytes.len();
-                if partial.bytes > max_bytes {
-                    return Err(PacketError::AttachmentsTooLarge(max_bytes));
-                }
-                partial.attachments.push(bytes);
-                if partial.attachments.len() < partial.packet.attachments {
-                    return Ok(());
-                }
-                let Some(partial) = session.partial.take() else {
-                    return Ok(());
-                };
-                (partial.packet, partial.attachments)
-            }
-        };
-        self.dispatch(now, sid, packet, attachments);
+        if let Some((packet, attachments)) = session.assembler.feed(payload, limits)? {
+            self.dispatch(now, sid, packet, attachments);
+        }
         Ok(())
     }
 
