@@ -104,6 +104,13 @@ fn room_emits_reach_the_room_the_room_but_the_sender_or_the_whole_namespace() {
     assert_eq!(engine.texts(outside.0), [r#"42/chat,["direct","hello"]"#]);
     assert!(engine.texts(a.0).is_empty());
 
+    let mut members = engine.server.room_members("/chat", "lobby");
+    members.sort();
+    let mut expected = vec![a.1, b.1, c.1];
+    expected.sort();
+    assert_eq!(members, expected);
+    assert_eq!(engine.server.session_of("/chat", b.1), Some(b.0));
+
     // Leaving, and a socket gone, shrink the room; an empty room is gone.
     engine.server.leave("/chat", b.1, "lobby").unwrap();
     engine.drop_session(c.0, CloseReason::TransportClose);

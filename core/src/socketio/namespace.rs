@@ -119,6 +119,13 @@ impl NamespaceState {
         self.sockets.get(&id).map(|s| s.rooms.as_slice())
     }
 
+    /// The sockets in a room, in no particular order.
+    pub fn room_members(&self, room: &str) -> Vec<SocketId> {
+        self.rooms
+            .get(room)
+            .map_or_else(Vec::new, |members| members.iter().copied().collect())
+    }
+
     /// How many sockets are in a room.
     pub fn room_len(&self, room: &str) -> usize {
         self.rooms.get(room).map_or(0, |members| members.len())

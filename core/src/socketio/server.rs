@@ -482,6 +482,18 @@ impl Server {
         Some(rooms.iter().map(|r| &**r).collect())
     }
 
+    /// The sockets in a room (who is in a chat room, C9), in no particular order.
+    pub fn room_members(&self, ns: &str, room: &str) -> Vec<SocketId> {
+        self.namespace_index(ns)
+            .map_or_else(Vec::new, |ns| self.namespaces[ns].room_members(room))
+    }
+
+    /// The Engine.IO session a socket speaks through (to find its client's address).
+    pub fn session_of(&self, ns: &str, socket: SocketId) -> Option<Sid> {
+        let ns = self.namespace_index(ns)?;
+        self.namespaces[ns].sockets.get(&socket).map(|s| s.sid)
+    }
+
     /// How many sockets are in a room.
     pub fn room_len(&self, ns: &str, room: &str) -> usize {
         self.namespace_index(ns)
