@@ -9,6 +9,7 @@
 
 mod app;
 mod assembly;
+mod commands;
 mod conformance;
 mod ids;
 mod namespace;
