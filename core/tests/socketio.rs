@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use gif_chat_core::engineio::Sid;
 use gif_chat_core::socketio::{
-    AckId, Args, CloseReason, CommandError, Config, DisconnectReason, Event, PacketError,
-    RecoveryConfig, ServerAckId, SessionCloseReason, SocketId, To,
+    AckId, Admission, Args, CloseReason, CommandError, Config, DisconnectReason, Event,
+    PacketError, RecoveryConfig, ServerAckId, SessionCloseReason, SocketId, To,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -686,4 +686,62 @@ fn server_ack_ids_are_per_socket_and_increasing() {
         })
         .collect();
     assert_eq!(ids, [ServerAckId(0), ServerAckId(0), ServerAckId(1)]);
+}
+
+#[test]
+fn a_namespace_by_admission_waits_for_the_app_to_admit_or_refuse() {
+    let mut server = gif_chat_core::socketio::Server::new(no_recovery(), [1; 32]);
+    server.add_namespace_with("/room", Admission::ByApp);
+    let mut engine = Engine::new(server, None);
+    let sid = engine.open();
+    engine.send(sid, r#"40/room,{"password":"wrong"}"#);
+    engine.send(sid, r#"40/room,{"password":"again"}"#);
+    assert!(
+        engine.received(sid).is_empty(),
+        "nothing before the app decides"
+    );
+    assert_eq!(
+        engine.take_events(),
+        [Event::ConnectRequest {
+            ns: "/room".into(),
+            sid,
+            auth: json!({"password": "wrong"}),
+        }],
+        "a repeated CONNECT while pending is ignored"
+    );
+    engine
+        .server
+        .refuse("/room", sid, "비밀번호가 틀렸습니다.")
+        .unwrap();
+    engine.pump();
+    assert_eq!(
+        engine.texts(sid),
+        [r#"44/room,{"message":"비밀번호가 틀렸습니다."}"#]
+    );
+    assert_eq!(
+        engine.server.refuse("/room", sid, "twice"),
+        Err(CommandError::NoConnectRequest)
+    );
+
+    engine.send(sid, r#"40/room,{"password":"right"}"#);
+    engine.take_events();
+    let socket = engine.server.admit(engine.now, "/room", sid).unwrap();
+    engine.pump();
+    let texts = engine.texts(sid);
+    assert_eq!(texts[0], format!(r#"40/room,{{"sid":"{socket}"}}"#));
+    assert!(matches!(
+        engine.take_events().as_slice(),
+        [Event::Connected { auth, .. }] if auth == &json!({"password": "right"})
+    ));
+    assert_eq!(engine.server.socket_count("/room"), 1);
+
+    // Undecided for the whole connect timeout: the session is closed, the request forgotten.
+    let slow = engine.open();
+    engine.send(slow, "40/room,");
+    engine.advance(Duration::from_millis(45_000));
+    assert!(engine.closed.contains(&slow));
+    assert_eq!(
+        engine.server.admit(engine.now, "/room", slow),
+        Err(CommandError::NoConnectRequest)
+    );
 }

@@ -145,6 +145,13 @@ pub enum Event {
         auth: Value,
         recovered: bool,
     },
+    /// A client asks to join a namespace opened with `Admission::ByApp`; answer with
+    /// `Server::admit` or `Server::refuse`.
+    ConnectRequest {
+        ns: Namespace,
+        sid: Sid,
+        auth: Value,
+    },
     /// A client emitted an event; answer `ack` with `Server::ack` if it wants one.
     Event {
         ns: Namespace,
@@ -221,6 +228,8 @@ pub enum CommandError {
     ReservedEvent(String),
     #[error("a socket may be in at most {0} rooms")]
     TooManyRooms(usize),
+    #[error("no CONNECT from this session waits for an answer in this namespace")]
+    NoConnectRequest,
     #[error("a socket may have at most {0} acks pending")]
     TooManyPendingAcks(usize),
 }

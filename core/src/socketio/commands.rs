@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde_json::Value;
 
 use super::app::{
     AckId, CommandError, DisconnectReason, ServerAckId, SessionCloseReason, To, Transmit,
@@ -19,6 +20,39 @@ use super::server::{Server, Timer};
 use crate::engineio::{Payload, Sid};
 
 impl Server {
+    /// Accepts a session's pending CONNECT ([`Event::ConnectRequest`](super::Event::ConnectRequest)): the socket joins as if
+    /// the namespace were open (recovery included), [`Event::Connected`](super::Event::Connected) follows.
+    pub fn admit(&mut self, now: Instant, ns: &str, sid: Sid) -> Result<SocketId, CommandError> {
+        let ns = self.namespace(ns)?;
+        let auth = self.take_connect_request(ns, sid)?;
+        Ok(self.connect(now, sid, ns, auth))
+    }
+
+    /// Refuses a session's pending CONNECT: the client gets CONNECT_ERROR with `message`
+    /// (`connect_error` in socket.io-client), the session stays open.
+    pub fn refuse(&mut self, ns: &str, sid: Sid, message: &str) -> Result<(), CommandError> {
+        let ns = self.namespace(ns)?;
+        self.take_connect_request(ns, sid)?;
+        let error = serde_json::json!({ "message": message });
+        let name = self.namespaces[ns].name.as_str();
+        let text = packet::encode(PacketType::ConnectError, name, Some(&error));
+        self.send(sid, Payload::text(text));
+        Ok(())
+    }
+
+    fn take_connect_request(&mut self, ns: usize, sid: Sid) -> Result<Value, CommandError> {
+        let session = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or(CommandError::NoConnectRequest)?;
+        let index = session
+            .admitting
+            .iter()
+            .position(|(i, _)| *i == ns)
+            .ok_or(CommandError::NoConnectRequest)?;
+        Ok(session.admitting.swap_remove(index).1)
+    }
+
     /// Emits an event. To more than one socket, it is encoded once and shared (one
     /// [`Transmit::Broadcast`]); with recovery on, it carries an offset and is kept.
     pub fn emit(
@@ -61,8 +95,8 @@ impl Server {
         Ok(())
     }
 
-    /// Emits an event to one socket and asks for an ack: [`Event::AckReceived`] or, after
-    /// `timeout`, [`Event::AckTimedOut`]. Not kept for recovery (as socket.io).
+    /// Emits an event to one socket and asks for an ack: [`Event::AckReceived`](super::Event::AckReceived) or, after
+    /// `timeout`, [`Event::AckTimedOut`](super::Event::AckTimedOut). Not kept for recovery (as socket.io).
     pub fn emit_with_ack(
         &mut self,
         now: Instant,

@@ -81,9 +81,10 @@ impl ConformanceApp {
                 }
                 Ok(())
             }
-            Event::AckReceived { .. } | Event::AckTimedOut { .. } | Event::SessionClosed { .. } => {
-                Ok(())
-            }
+            Event::ConnectRequest { .. }
+            | Event::AckReceived { .. }
+            | Event::AckTimedOut { .. }
+            | Event::SessionClosed { .. } => Ok(()),
         }
     }
 }

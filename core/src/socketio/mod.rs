@@ -23,6 +23,7 @@ pub use app::{
 };
 pub use conformance::{ConformanceApp, NAMESPACES as CONFORMANCE_NAMESPACES};
 pub use ids::{Pid, SocketId};
+pub use namespace::Admission;
 pub use packet::{Args, PacketError};
 pub use recovery::{RecoveryConfig, Room};
 pub use server::{Config, Server};

@@ -28,17 +28,34 @@ pub struct SocketState {
     pub acks: BTreeMap<u64, TimerKey>,
 }
 
+/// Who decides whether a CONNECT to a namespace is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Every CONNECT is accepted at once.
+    Open,
+    /// The app answers each [`Event::ConnectRequest`](super::Event::ConnectRequest) with
+    /// `Server::admit` or `Server::refuse` (socket.io's middlewares: checking a password, a
+    /// database), possibly later; the connect timeout still runs meanwhile.
+    ByApp,
+}
+
 pub struct NamespaceState {
     pub name: Namespace,
+    pub admission: Admission,
     pub sockets: IdMap<SocketId, SocketState>,
     rooms: BTreeMap<Room, IdSet<SocketId>>,
     pub recovery: Option<RecoveryStore>,
 }
 
 impl NamespaceState {
-    pub fn new(name: &str, recovery: Option<RecoveryStore>) -> NamespaceState {
+    pub fn new(
+        name: &str,
+        admission: Admission,
+        recovery: Option<RecoveryStore>,
+    ) -> NamespaceState {
         NamespaceState {
             name: Namespace(Arc::from(name)),
+            admission,
             sockets: IdMap::default(),
             rooms: BTreeMap::new(),
             recovery,

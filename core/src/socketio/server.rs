@@ -18,7 +18,7 @@ use super::app::{
 };
 use super::assembly::{Assembler, Limits};
 use super::ids::{IdMap, IdSource, SocketId};
-use super::namespace::{NamespaceState, TimerKey};
+use super::namespace::{Admission, NamespaceState, TimerKey};
 use super::packet::{self, Args, Packet, PacketError, PacketType};
 use super::recovery::{RecoveryConfig, RecoveryStore};
 use crate::engineio::{Payload, Sid};
@@ -59,6 +59,8 @@ pub(super) struct Session {
     /// Its sockets: namespace index and socket id (at most one per namespace).
     sockets: Vec<(usize, SocketId)>,
     connect_timer: Option<TimerKey>,
+    /// CONNECTs waiting for the app's answer (`Admission::ByApp`): namespace index and auth.
+    pub(super) admitting: Vec<(usize, Value)>,
     assembler: Assembler,
 }
 
@@ -100,8 +102,14 @@ impl Server {
         server
     }
 
-    /// Opens a namespace (`/chat`) to clients; adding one twice does nothing.
+    /// Opens a namespace (`/chat`) to clients, every CONNECT accepted; adding one twice does
+    /// nothing.
     pub fn add_namespace(&mut self, name: &str) {
+        self.add_namespace_with(name, Admission::Open);
+    }
+
+    /// Opens a namespace whose CONNECTs are accepted as `admission` says.
+    pub fn add_namespace_with(&mut self, name: &str, admission: Admission) {
         if self.namespace_index(name).is_some() {
             return;
         }
@@ -110,7 +118,8 @@ impl Server {
             .recovery
             .clone()
             .map(|config| RecoveryStore::new(config, self.ids.next_u32()));
-        self.namespaces.push(NamespaceState::new(name, recovery));
+        self.namespaces
+            .push(NamespaceState::new(name, admission, recovery));
     }
 
     pub(super) fn namespace_index(&self, name: &str) -> Option<usize> {
@@ -144,6 +153,7 @@ impl Server {
             Session {
                 sockets: Vec::new(),
                 connect_timer: Some(key),
+                admitting: Vec::new(),
                 assembler: Assembler::default(),
             },
         );
@@ -187,7 +197,8 @@ impl Server {
         let Some(socket) = socket else {
             // As socket.io: anything but CONNECT for a namespace not joined is ignored.
             if packet.kind == PacketType::Connect {
-                self.connect(now, sid, ns, packet.data);
+                let auth = packet.data.unwrap_or_else(|| Value::Object(Map::new()));
+                self.request_connect(now, sid, ns, auth);
             }
             return;
         };
@@ -244,8 +255,29 @@ impl Server {
         }
     }
 
-    fn connect(&mut self, now: Instant, sid: Sid, ns: usize, auth: Option<Value>) {
-        let auth = auth.unwrap_or_else(|| Value::Object(Map::new()));
+    fn request_connect(&mut self, now: Instant, sid: Sid, ns: usize, auth: Value) {
+        if self.namespaces[ns].admission == Admission::Open {
+            self.connect(now, sid, ns, auth);
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        // One request per namespace at a time: a repeated CONNECT while the app decides is
+        // ignored, so the list never outgrows the namespaces.
+        if session.admitting.iter().any(|(i, _)| *i == ns) {
+            return;
+        }
+        session.admitting.push((ns, auth.clone()));
+        self.events.push_back(Event::ConnectRequest {
+            ns: self.namespaces[ns].name.clone(),
+            sid,
+            auth,
+        });
+    }
+
+    /// Joins a session to a namespace: a recovered socket or a fresh one.
+    pub(super) fn connect(&mut self, now: Instant, sid: Sid, ns: usize, auth: Value) -> SocketId {
         let namespace = &mut self.namespaces[ns];
         let restored = match (&mut namespace.recovery, auth.get("pid"), auth.get("offset")) {
             (Some(store), Some(Value::String(pid)), Some(Value::String(offset))) => {
@@ -288,6 +320,7 @@ impl Server {
             auth,
             recovered,
         });
+        socket
     }
 
     /// The engine closed a session; its sockets leave their namespaces (kept for recovery).
