@@ -8,7 +8,7 @@
 set -euo pipefail
 
 seconds="${1:-30}"
-targets=(http_stream ws_frames connection)
+targets=(http_stream ws_frames connection socketio)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
@@ -30,7 +30,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$corpus" "fuzz/artifacts/$target"
     cp -n fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
     dict=()
-    if [[ "$target" != ws_frames ]]; then
+    if [[ "$target" == http_stream || "$target" == connection ]]; then
         dict=(-dict=fuzz/http.dict)
     fi
     echo "==> $target for ${seconds}s"
