@@ -15,7 +15,7 @@ use arbitrary::Arbitrary;
 use bytes::Bytes;
 use gif_chat_core::engineio::{Payload, Sid};
 use gif_chat_core::socketio::{
-    packet::Packet, Admission, Args, CloseReason, ConformanceApp, Config, Event, RecoveryConfig,
+    packet::Packet, Admission, Args, CloseReason, Config, ConformanceApp, Event, RecoveryConfig,
     Server, SocketId, To, Transmit,
 };
 use libfuzzer_sys::fuzz_target;
@@ -172,28 +172,37 @@ fuzz_target!(|script: Script| {
             Op::Close(i) => {
                 if let Some(sid) = h.sid(i) {
                     h.gone.insert(sid);
-                    h.server.handle_close(h.now, sid, CloseReason::TransportClose);
+                    h.server
+                        .handle_close(h.now, sid, CloseReason::TransportClose);
                 }
             }
             Op::Wait(ms) => {
                 h.now += Duration::from_millis(u64::from(ms % 200_000));
                 h.server.handle_timeout(h.now);
                 if let Some(next) = h.server.poll_timeout() {
-                    assert!(next > h.now, "a deadline not yet fired after handle_timeout");
+                    assert!(
+                        next > h.now,
+                        "a deadline not yet fired after handle_timeout"
+                    );
                 }
             }
             Op::EmitRoom(r, except) => {
                 if let Some((ns, socket)) = h.socket(r) {
                     let room = ROOMS[usize::from(r) % 3];
                     let to = if except {
-                        To::RoomExcept { room, except: socket }
+                        To::RoomExcept {
+                            room,
+                            except: socket,
+                        }
                     } else {
                         To::Room(room)
                     };
                     let mut args = Args::default();
                     let placeholder = args.attach(Bytes::from_static(b"gif"));
                     args.values.push(placeholder);
-                    h.server.emit(h.now, NAMESPACES[ns], to, "e", &args).unwrap();
+                    h.server
+                        .emit(h.now, NAMESPACES[ns], to, "e", &args)
+                        .unwrap();
                 }
             }
             Op::EmitNamespace(n) => {
@@ -240,7 +249,8 @@ fuzz_target!(|script: Script| {
     }
     for sid in h.sids.clone() {
         if h.gone.insert(sid) {
-            h.server.handle_close(h.now, sid, CloseReason::TransportClose);
+            h.server
+                .handle_close(h.now, sid, CloseReason::TransportClose);
         }
     }
     h.pump();
