@@ -691,7 +691,7 @@ fn server_ack_ids_are_per_socket_and_increasing() {
 #[test]
 fn a_namespace_by_admission_waits_for_the_app_to_admit_or_refuse() {
     let mut server = gif_chat_core::socketio::Server::new(no_recovery(), [1; 32]);
-    server.add_namespace_with("/room", Admission::ByApp);
+    server.add_namespace_with("/room", Admission::ByApp, None);
     let mut engine = Engine::new(server, None);
     let sid = engine.open();
     engine.send(sid, r#"40/room,{"password":"wrong"}"#);
@@ -744,4 +744,33 @@ fn a_namespace_by_admission_waits_for_the_app_to_admit_or_refuse() {
         engine.server.admit(engine.now, "/room", slow),
         Err(CommandError::NoConnectRequest)
     );
+}
+
+#[test]
+fn recovery_is_chosen_per_namespace() {
+    // As conformance mode needs: `/` answers with `sid` alone, another namespace recovers.
+    let mut server = gif_chat_core::socketio::Server::new(no_recovery(), [2; 32]);
+    server.add_namespace_with(
+        "/recovering",
+        Admission::Open,
+        Some(RecoveryConfig::default()),
+    );
+    let mut engine = Engine::new(server, None);
+    let (_, _, plain_answer) = engine.connect("/", "");
+    assert_eq!(plain_answer.as_object().unwrap().len(), 1);
+    let (sid, _, answer) = engine.connect("/recovering", "");
+    assert!(answer["pid"].is_string());
+    engine
+        .server
+        .emit(
+            engine.now,
+            "/recovering",
+            To::Namespace,
+            "m",
+            &Args::default(),
+        )
+        .unwrap();
+    engine.pump();
+    assert!(!offset_of(&engine.texts(sid)[0]).is_empty());
+    assert_eq!(engine.server.recovery_kept("/recovering"), (1, 0));
 }

@@ -126,7 +126,15 @@ fuzz_target!(|script: Script| {
     };
     let mut server = Server::new(config, [42; 32]);
     let app = ConformanceApp::mount(&mut server);
-    server.add_namespace_with("/gate", Admission::ByApp);
+    server.add_namespace_with(
+        "/gate",
+        Admission::ByApp,
+        Some(RecoveryConfig {
+            max_packets: MAX_PACKETS,
+            max_sessions: MAX_SESSIONS,
+            ..RecoveryConfig::default()
+        }),
+    );
     let mut h = Harness {
         server,
         app,

@@ -29,7 +29,8 @@ pub struct Config {
     /// A session with no namespace connected after this long is closed
     /// (`SIO_CONNECT_TIMEOUT_MS`, 45000).
     pub connect_timeout: Duration,
-    /// Connection state recovery (E6); `None` turns it off (then no `pid`, no offsets).
+    /// Connection state recovery (E6) of `/` and of namespaces added with `add_namespace`;
+    /// `None` turns it off (then no `pid`, no offsets).
     pub recovery: Option<RecoveryConfig>,
     /// Binary attachments one packet may announce.
     pub max_attachments: usize,
@@ -102,22 +103,25 @@ impl Server {
         server
     }
 
-    /// Opens a namespace (`/chat`) to clients, every CONNECT accepted; adding one twice does
-    /// nothing.
+    /// Opens a namespace (`/chat`) to clients: every CONNECT accepted, recovery as the
+    /// server's [`Config`] says. Adding one twice does nothing.
     pub fn add_namespace(&mut self, name: &str) {
-        self.add_namespace_with(name, Admission::Open);
+        let recovery = self.config.recovery.clone();
+        self.add_namespace_with(name, Admission::Open, recovery);
     }
 
-    /// Opens a namespace whose CONNECTs are accepted as `admission` says.
-    pub fn add_namespace_with(&mut self, name: &str, admission: Admission) {
+    /// Opens a namespace whose CONNECTs are accepted as `admission` says, with its own
+    /// recovery settings (`None`: no `pid`, no offsets, nothing kept).
+    pub fn add_namespace_with(
+        &mut self,
+        name: &str,
+        admission: Admission,
+        recovery: Option<RecoveryConfig>,
+    ) {
         if self.namespace_index(name).is_some() {
             return;
         }
-        let recovery = self
-            .config
-            .recovery
-            .clone()
-            .map(|config| RecoveryStore::new(config, self.ids.next_u32()));
+        let recovery = recovery.map(|config| RecoveryStore::new(config, self.ids.next_u32()));
         self.namespaces
             .push(NamespaceState::new(name, admission, recovery));
     }
