@@ -608,7 +608,8 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => Just(Step::Open),
         6 => (0usize..4, packet).prop_map(|(s, p)| Step::Text(s, p)),
-        1 => (0usize..4, proptest::collection::vec(any::<u8>(), 0..4)).prop_map(|(s, b)| Step::Binary(s, b)),
+        1 => (0usize..4, proptest::collection::vec(any::<u8>(), 0..4))
+            .prop_map(|(s, b)| Step::Binary(s, b)),
         1 => (0usize..4).prop_map(Step::Close),
         2 => (0u64..100_000).prop_map(Step::Wait),
         1 => "[a-z]{0,3}".prop_map(Step::Emit),
@@ -621,8 +622,13 @@ proptest! {
     /// Several sessions, random packets and time steps: no panic, and once every session is
     /// gone and the timeouts have passed, nothing is kept.
     #[test]
-    fn any_sequence_of_inputs_ends_with_nothing_kept(steps in proptest::collection::vec(step(), 0..60)) {
-        let mut engine = with_recovery(RecoveryConfig { max_packets: 8, ..RecoveryConfig::default() });
+    fn any_sequence_of_inputs_ends_with_nothing_kept(
+        steps in proptest::collection::vec(step(), 0..60),
+    ) {
+        let mut engine = with_recovery(RecoveryConfig {
+            max_packets: 8,
+            ..RecoveryConfig::default()
+        });
         let mut sids: Vec<Sid> = Vec::new();
         for step in steps {
             match step {

@@ -20,8 +20,11 @@ use super::server::{Server, Timer};
 use crate::engineio::{Payload, Sid};
 
 impl Server {
-    /// Accepts a session's pending CONNECT ([`Event::ConnectRequest`](super::Event::ConnectRequest)): the socket joins as if
-    /// the namespace were open (recovery included), [`Event::Connected`](super::Event::Connected) follows.
+    /// Accepts a session's pending CONNECT ([`Event::ConnectRequest`]): the socket joins as if
+    /// the namespace were open (recovery included), and [`Event::Connected`] follows.
+    ///
+    /// [`Event::ConnectRequest`]: super::Event::ConnectRequest
+    /// [`Event::Connected`]: super::Event::Connected
     pub fn admit(&mut self, now: Instant, ns: &str, sid: Sid) -> Result<SocketId, CommandError> {
         let ns = self.namespace(ns)?;
         let auth = self.take_connect_request(ns, sid)?;
@@ -95,8 +98,11 @@ impl Server {
         Ok(())
     }
 
-    /// Emits an event to one socket and asks for an ack: [`Event::AckReceived`](super::Event::AckReceived) or, after
-    /// `timeout`, [`Event::AckTimedOut`](super::Event::AckTimedOut). Not kept for recovery (as socket.io).
+    /// Emits an event to one socket and asks for an ack: [`Event::AckReceived`] or, after
+    /// `timeout`, [`Event::AckTimedOut`]. Not kept for recovery (as socket.io).
+    ///
+    /// [`Event::AckReceived`]: super::Event::AckReceived
+    /// [`Event::AckTimedOut`]: super::Event::AckTimedOut
     pub fn emit_with_ack(
         &mut self,
         now: Instant,

@@ -3,8 +3,8 @@
 //! The engine reports sessions opening, messages arriving and sessions closing, with the time;
 //! the server answers with [`Transmit`]s (payloads for one session, one shared encoding for
 //! many, sessions to close), a deadline, and [`Event`]s for the application, whose commands
-//! (`emit`, `ack`, `join`, ...) are methods too, in `commands.rs`. Like quinn-proto and str0m: no clock, socket,
-//! thread or OS randomness; ids come from a seeded CSPRNG.
+//! (`emit`, `ack`, `join`, ...) are methods too, in `commands.rs`. Like quinn-proto and str0m:
+//! no clock, socket, thread or OS randomness; ids come from a seeded CSPRNG.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
