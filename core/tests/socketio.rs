@@ -780,3 +780,33 @@ fn recovery_is_chosen_per_namespace() {
     assert!(!offset_of(&engine.texts(sid)[0]).is_empty());
     assert_eq!(engine.server.recovery_kept("/recovering"), (1, 0));
 }
+
+#[test]
+fn any_duration_is_a_valid_setting_or_timeout() {
+    let mut engine = plain(Config {
+        connect_timeout: Duration::MAX,
+        recovery: Some(RecoveryConfig {
+            window: Duration::MAX,
+            ..RecoveryConfig::default()
+        }),
+        ..Config::default()
+    });
+    let (sid, socket, _) = engine.connect("/", "");
+    let now = engine.now;
+    let none = Args::default();
+    engine
+        .server
+        .emit_with_ack(now, "/", id(&socket), "q", &none, Duration::MAX)
+        .unwrap();
+    engine
+        .server
+        .emit(now, "/", To::Namespace, "m", &none)
+        .unwrap();
+    engine.drop_session(sid, CloseReason::TransportClose);
+    engine.advance(Duration::from_secs(3600));
+    assert_eq!(
+        engine.server.recovery_kept("/"),
+        (1, 1),
+        "kept, a year at most"
+    );
+}

@@ -127,7 +127,7 @@ impl Server {
         state.next_ack += 1;
         let sid = state.sid;
         let text = packet::encode_event(namespace.name.as_str(), Some(id), event, args, None);
-        let key = self.set_timer(now + timeout, Timer::Ack { ns, socket, id });
+        let key = self.set_timer(super::deadline(now, timeout), Timer::Ack { ns, socket, id });
         if let Some(state) = self.namespaces[ns].sockets.get_mut(&socket) {
             state.acks.insert(id, key);
         }

@@ -27,3 +27,10 @@ pub use namespace::Admission;
 pub use packet::{Args, PacketError};
 pub use recovery::{RecoveryConfig, Room};
 pub use server::{Config, Server};
+
+/// `now + after`, with `after` capped at a year: settings and app arguments may be any
+/// `Duration`, and `Instant` arithmetic must not overflow (a panic) on any of them.
+fn deadline(now: std::time::Instant, after: std::time::Duration) -> std::time::Instant {
+    const YEAR: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+    now.checked_add(after.min(YEAR)).unwrap_or(now)
+}

@@ -151,7 +151,7 @@ impl RecoveryStore {
             };
             self.sessions.remove(&oldest);
         }
-        let expiry = (now + self.config.window, self.next_expiry);
+        let expiry = (super::deadline(now, self.config.window), self.next_expiry);
         self.next_expiry += 1;
         self.expiries.insert(expiry, pid);
         if let Some(old) = self.sessions.insert(
@@ -203,7 +203,7 @@ impl RecoveryStore {
         while self
             .packets
             .front()
-            .is_some_and(|packet| packet.at + self.config.window <= now)
+            .is_some_and(|packet| super::deadline(packet.at, self.config.window) <= now)
         {
             self.drop_oldest_packet();
         }
@@ -221,7 +221,7 @@ impl RecoveryStore {
         let packet = self
             .packets
             .front()
-            .map(|packet| packet.at + self.config.window);
+            .map(|packet| super::deadline(packet.at, self.config.window));
         let session = self.expiries.keys().next().map(|(at, _)| *at);
         packet.into_iter().chain(session).min()
     }

@@ -151,7 +151,10 @@ impl Server {
         if self.sessions.contains_key(&sid) {
             return;
         }
-        let key = self.set_timer(now + self.config.connect_timeout, Timer::Connect(sid));
+        let key = self.set_timer(
+            super::deadline(now, self.config.connect_timeout),
+            Timer::Connect(sid),
+        );
         self.sessions.insert(
             sid,
             Session {
