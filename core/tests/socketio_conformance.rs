@@ -6,7 +6,11 @@
 //! The suite's 32 cases, and where each is covered:
 //!
 //! Engine.IO protocol (the transport layer: `core/src/engineio`, its own tests and the runtime
-//! suite; the Socket.IO layer never sees these requests):
+//! suite; the Socket.IO layer never sees these requests, only their end: a session closed by a
+//! ping timeout (9, 11) or by the client (12, 13) reaches it as `handle_close` with
+//! `CloseReason::PingTimeout` or `TransportClose`, covered in `tests/socketio.rs` by
+//! `pending_server_acks_are_bounded_and_dropped_with_their_socket` and
+//! `a_dropped_client_comes_back_with_its_id_rooms_and_every_missed_packet_in_order`):
 //!  1. handshake / HTTP long-polling / should successfully open a session
 //!  2. handshake / HTTP long-polling / should fail with an invalid 'EIO' query parameter
 //!  3. handshake / HTTP long-polling / should fail with an invalid 'transport' query parameter
