@@ -151,9 +151,9 @@ fn a_broadcast_makes_as_many_allocations_for_a_room_of_1_100_or_10000() {
     }
 }
 
-/// Bytes the Socket.IO state keeps per idle socket (session, socket, its own room), measured on
-/// 10,000 sockets connected and left alone; the floor for a whole idle session over
-/// WebSocket, engine and runtime included, is 2 KB on runtime-mio.
+/// Bytes the Socket.IO state adds per idle socket (226 when written), measured over 10,000
+/// sockets connected and left alone. The floor for a whole idle session over WebSocket,
+/// engine and runtime included, is 2 KB on runtime-mio.
 #[test]
 fn an_idle_socket_keeps_few_bytes() {
     let mut engine = sio::plain(Config {
@@ -176,5 +176,5 @@ fn an_idle_socket_keeps_few_bytes() {
     COUNTING.with(|c| c.set(false));
     let per_socket = LIVE_BYTES.with(Cell::get) / 10_000;
     eprintln!("bytes kept per idle socket: {per_socket}");
-    assert!(per_socket < 512, "{per_socket} bytes per idle socket");
+    assert!(per_socket < 300, "{per_socket} bytes per idle socket");
 }

@@ -103,6 +103,28 @@ fn room_emits_reach_the_room_the_room_but_the_sender_or_the_whole_namespace() {
     engine.pump();
     assert_eq!(engine.texts(outside.0), [r#"42/chat,["direct","hello"]"#]);
     assert!(engine.texts(a.0).is_empty());
+    // Another socket may join a room of that name too; the socket never leaves its own.
+    engine
+        .server
+        .join("/chat", a.1, outside.1.as_str())
+        .unwrap();
+    engine
+        .server
+        .leave("/chat", outside.1, outside.1.as_str())
+        .unwrap();
+    assert_eq!(engine.server.room_len("/chat", outside.1.as_str()), 2);
+    engine
+        .server
+        .emit(now, "/chat", To::Room(outside.1.as_str()), "direct", &hello)
+        .unwrap();
+    engine.pump();
+    assert_eq!(engine.texts(outside.0).len(), 1);
+    assert_eq!(engine.texts(a.0).len(), 1);
+    engine
+        .server
+        .leave("/chat", a.1, outside.1.as_str())
+        .unwrap();
+    assert_eq!(engine.server.room_len("/chat", outside.1.as_str()), 1);
 
     let mut members = engine.server.room_members("/chat", "lobby");
     members.sort();

@@ -3,7 +3,9 @@
 //! Membership is kept both ways (room → sockets for emits, socket → rooms for leaving and for
 //! recovery), and a room exists only while it has members, so the maps never outgrow the
 //! sockets in them. Room names are shared `Arc<str>`s: the two maps and the recovery store
-//! hold the same allocation.
+//! hold the same allocation. The room named by a socket's own id, which every socket is in, is
+//! not stored in the room map: the socket map answers for it, which halves what an idle
+//! socket costs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -64,7 +66,6 @@ impl NamespaceState {
 
     /// Adds a socket, in its own room and in `rooms` (a recovered socket's).
     pub fn add_socket(&mut self, id: SocketId, sid: Sid, pid: Option<Pid>, rooms: Vec<Room>) {
-        let own: Room = Arc::from(id.as_str());
         let mut state = SocketState {
             sid,
             rooms: Vec::with_capacity(rooms.len().max(1)),
@@ -72,13 +73,26 @@ impl NamespaceState {
             next_ack: 0,
             acks: BTreeMap::new(),
         };
-        for room in std::iter::once(own).chain(rooms) {
+        state.rooms.push(Arc::from(id.as_str()));
+        for room in rooms {
             if !state.rooms.contains(&room) {
                 self.rooms.entry(room.clone()).or_default().insert(id);
                 state.rooms.push(room);
             }
         }
         self.sockets.insert(id, state);
+    }
+
+    /// The socket whose own room this is, if it is connected and not also a member of a
+    /// stored room of that name (then it is counted there).
+    fn own_room_member(&self, room: &str) -> Option<(SocketId, Sid)> {
+        let id = SocketId::parse(room)?;
+        let state = self.sockets.get(&id)?;
+        let stored = self
+            .rooms
+            .get(room)
+            .is_some_and(|members| members.contains(&id));
+        (!stored).then_some((id, state.sid))
     }
 
     /// Removes a socket from the namespace and from every room.
@@ -124,8 +138,9 @@ impl NamespaceState {
             .sockets
             .get_mut(&id)
             .ok_or(CommandError::UnknownSocket)?;
-        if let Some(index) = state.rooms.iter().position(|r| &**r == room) {
-            state.rooms.remove(index);
+        // Index 0, its own room, a socket never leaves.
+        if let Some(index) = state.rooms.iter().skip(1).position(|r| &**r == room) {
+            state.rooms.remove(index + 1);
             self.remove_member(room, id);
         }
         Ok(())
@@ -138,14 +153,18 @@ impl NamespaceState {
 
     /// The sockets in a room, in no particular order.
     pub fn room_members(&self, room: &str) -> Vec<SocketId> {
-        self.rooms
+        let mut members: Vec<SocketId> = self
+            .rooms
             .get(room)
-            .map_or_else(Vec::new, |members| members.iter().copied().collect())
+            .map_or_else(Vec::new, |members| members.iter().copied().collect());
+        members.extend(self.own_room_member(room).map(|(id, _)| id));
+        members
     }
 
     /// How many sockets are in a room.
     pub fn room_len(&self, room: &str) -> usize {
         self.rooms.get(room).map_or(0, |members| members.len())
+            + usize::from(self.own_room_member(room).is_some())
     }
 
     fn room_name(&self, room: &str) -> Room {
@@ -184,19 +203,24 @@ impl NamespaceState {
             except: except.map(|id| self.own_room(id)),
         };
         let sids = match room {
-            Some(room) => match self.rooms.get(room) {
-                Some(members) => {
-                    let mut sids = Vec::with_capacity(members.len());
+            Some(room) => {
+                let own = self
+                    .own_room_member(room)
+                    .filter(|(id, _)| Some(*id) != except);
+                let members = self.rooms.get(room);
+                let mut sids =
+                    Vec::with_capacity(members.map_or(0, |m| m.len()) + usize::from(own.is_some()));
+                if let Some(members) = members {
                     sids.extend(
                         members
                             .iter()
                             .filter(|id| Some(**id) != except)
                             .filter_map(|id| self.sockets.get(id).map(|s| s.sid)),
                     );
-                    sids
                 }
-                None => Vec::new(),
-            },
+                sids.extend(own.map(|(_, sid)| sid));
+                sids
+            }
             None => {
                 let mut sids = Vec::with_capacity(self.sockets.len());
                 sids.extend(
