@@ -8,13 +8,13 @@
 set -euo pipefail
 
 seconds="${1:-30}"
-targets=(http_stream ws_frames connection)
+targets=(http_stream ws_frames connection socketio)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 # cargo-fuzz needs a nightly compiler; use it explicitly unless the default already is one.
 toolchain=()
-if ! rustc --version | grep -q nightly; then
+if [[ "$(rustc --version)" != *nightly* ]]; then
     toolchain=(+nightly)
 fi
 cargo_fuzz=(nice -n 10 cargo "${toolchain[@]}" fuzz)
@@ -30,7 +30,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$corpus" "fuzz/artifacts/$target"
     cp -n fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
     dict=()
-    if [[ "$target" != ws_frames ]]; then
+    if [[ "$target" == http_stream || "$target" == connection ]]; then
         dict=(-dict=fuzz/http.dict)
     fi
     echo "==> $target for ${seconds}s"

@@ -34,6 +34,7 @@ mod log;
 mod origin;
 mod proxy;
 mod site;
+pub mod socketio;
 mod tick;
 mod ws;
 

@@ -1,0 +1,237 @@
+//! One namespace: its sockets, its rooms, and whom an emit reaches.
+//!
+//! Membership is kept both ways (room → sockets for emits, socket → rooms for leaving and for
+//! recovery), and a room exists only while it has members, so the maps never outgrow the
+//! sockets in them. Room names are shared `Arc<str>`s: the two maps and the recovery store
+//! hold the same allocation. The room named by a socket's own id, which every socket is in, is
+//! not stored in the room map: the socket map answers for it, which halves what an idle
+//! socket costs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::app::{CommandError, Namespace, To};
+use super::ids::{IdMap, IdSet, Pid, SocketId};
+use super::recovery::{RecoveryStore, Room, Target};
+use crate::engineio::Sid;
+
+/// A pending server ack's timer key.
+pub type TimerKey = (Instant, u64);
+
+/// One socket's state.
+pub struct SocketState {
+    pub sid: Sid,
+    /// The rooms it is in; the first is the room named by its own id.
+    pub rooms: Vec<Room>,
+    pub pid: Option<Pid>,
+    pub next_ack: u64,
+    /// Pending server acks and their timers.
+    pub acks: BTreeMap<u64, TimerKey>,
+}
+
+/// Who decides whether a CONNECT to a namespace is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Every CONNECT is accepted at once.
+    Open,
+    /// The app answers each [`Event::ConnectRequest`](super::Event::ConnectRequest) with
+    /// `Server::admit` or `Server::refuse` (socket.io's middlewares: checking a password, a
+    /// database), possibly later; the connect timeout still runs meanwhile.
+    ByApp,
+}
+
+pub struct NamespaceState {
+    pub name: Namespace,
+    pub admission: Admission,
+    pub sockets: IdMap<SocketId, SocketState>,
+    rooms: BTreeMap<Room, IdSet<SocketId>>,
+    pub recovery: Option<RecoveryStore>,
+}
+
+impl NamespaceState {
+    pub fn new(
+        name: &str,
+        admission: Admission,
+        recovery: Option<RecoveryStore>,
+    ) -> NamespaceState {
+        NamespaceState {
+            name: Namespace(Arc::from(name)),
+            admission,
+            sockets: IdMap::default(),
+            rooms: BTreeMap::new(),
+            recovery,
+        }
+    }
+
+    /// Adds a socket, in its own room and in `rooms` (a recovered socket's).
+    pub fn add_socket(&mut self, id: SocketId, sid: Sid, pid: Option<Pid>, rooms: Vec<Room>) {
+        let mut state = SocketState {
+            sid,
+            rooms: Vec::with_capacity(rooms.len().max(1)),
+            pid,
+            next_ack: 0,
+            acks: BTreeMap::new(),
+        };
+        state.rooms.push(Arc::from(id.as_str()));
+        for room in rooms {
+            if !state.rooms.contains(&room) {
+                self.rooms.entry(room.clone()).or_default().insert(id);
+                state.rooms.push(room);
+            }
+        }
+        self.sockets.insert(id, state);
+    }
+
+    /// The socket whose own room this is, if it is connected and not also a member of a
+    /// stored room of that name (then it is counted there).
+    fn own_room_member(&self, room: &str) -> Option<(SocketId, Sid)> {
+        let id = SocketId::parse(room)?;
+        let state = self.sockets.get(&id)?;
+        let stored = self
+            .rooms
+            .get(room)
+            .is_some_and(|members| members.contains(&id));
+        (!stored).then_some((id, state.sid))
+    }
+
+    /// Removes a socket from the namespace and from every room.
+    pub fn remove_socket(&mut self, id: SocketId) -> Option<SocketState> {
+        let state = self.sockets.remove(&id)?;
+        for room in &state.rooms {
+            self.remove_member(room, id);
+        }
+        Some(state)
+    }
+
+    fn remove_member(&mut self, room: &str, id: SocketId) {
+        if let Some(members) = self.rooms.get_mut(room) {
+            members.remove(&id);
+            if members.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+
+    pub fn join(&mut self, id: SocketId, room: &str, max_rooms: usize) -> Result<(), CommandError> {
+        let state = self
+            .sockets
+            .get_mut(&id)
+            .ok_or(CommandError::UnknownSocket)?;
+        if state.rooms.iter().any(|r| &**r == room) {
+            return Ok(());
+        }
+        if state.rooms.len() >= max_rooms {
+            return Err(CommandError::TooManyRooms(max_rooms));
+        }
+        let room = match self.rooms.get_key_value(room) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(room),
+        };
+        self.rooms.entry(room.clone()).or_default().insert(id);
+        state.rooms.push(room);
+        Ok(())
+    }
+
+    pub fn leave(&mut self, id: SocketId, room: &str) -> Result<(), CommandError> {
+        let state = self
+            .sockets
+            .get_mut(&id)
+            .ok_or(CommandError::UnknownSocket)?;
+        // Index 0, its own room, a socket never leaves.
+        if let Some(index) = state.rooms.iter().skip(1).position(|r| &**r == room) {
+            state.rooms.remove(index + 1);
+            self.remove_member(room, id);
+        }
+        Ok(())
+    }
+
+    /// The rooms a socket is in (its own id's room first).
+    pub fn rooms_of(&self, id: SocketId) -> Option<&[Room]> {
+        self.sockets.get(&id).map(|s| s.rooms.as_slice())
+    }
+
+    /// The sockets in a room, in no particular order.
+    pub fn room_members(&self, room: &str) -> Vec<SocketId> {
+        let mut members: Vec<SocketId> = self
+            .rooms
+            .get(room)
+            .map_or_else(Vec::new, |members| members.iter().copied().collect());
+        members.extend(self.own_room_member(room).map(|(id, _)| id));
+        members
+    }
+
+    /// How many sockets are in a room.
+    pub fn room_len(&self, room: &str) -> usize {
+        self.rooms.get(room).map_or(0, |members| members.len())
+            + usize::from(self.own_room_member(room).is_some())
+    }
+
+    fn room_name(&self, room: &str) -> Room {
+        match self.rooms.get_key_value(room) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(room),
+        }
+    }
+
+    fn own_room(&self, id: SocketId) -> Room {
+        match self.sockets.get(&id).and_then(|s| s.rooms.first()) {
+            Some(room) => room.clone(),
+            None => Arc::from(id.as_str()),
+        }
+    }
+
+    /// The sessions an emit reaches (one allocation, sized to the candidates), and whom it was
+    /// for, as recovery keeps it.
+    pub fn recipients(&self, to: To<'_>) -> Result<(Vec<Sid>, Target), CommandError> {
+        let (room, except) = match to {
+            To::Socket(id) => {
+                let state = self.sockets.get(&id).ok_or(CommandError::UnknownSocket)?;
+                let target = Target {
+                    room: state.rooms.first().cloned(),
+                    except: None,
+                };
+                return Ok((vec![state.sid], target));
+            }
+            To::Room(room) => (Some(room), None),
+            To::RoomExcept { room, except } => (Some(room), Some(except)),
+            To::Namespace => (None, None),
+            To::NamespaceExcept(except) => (None, Some(except)),
+        };
+        let target = Target {
+            room: room.map(|room| self.room_name(room)),
+            except: except.map(|id| self.own_room(id)),
+        };
+        let sids = match room {
+            Some(room) => {
+                let own = self
+                    .own_room_member(room)
+                    .filter(|(id, _)| Some(*id) != except);
+                let members = self.rooms.get(room);
+                let mut sids =
+                    Vec::with_capacity(members.map_or(0, |m| m.len()) + usize::from(own.is_some()));
+                if let Some(members) = members {
+                    sids.extend(
+                        members
+                            .iter()
+                            .filter(|id| Some(**id) != except)
+                            .filter_map(|id| self.sockets.get(id).map(|s| s.sid)),
+                    );
+                }
+                sids.extend(own.map(|(_, sid)| sid));
+                sids
+            }
+            None => {
+                let mut sids = Vec::with_capacity(self.sockets.len());
+                sids.extend(
+                    self.sockets
+                        .iter()
+                        .filter(|(id, _)| Some(**id) != except)
+                        .map(|(_, s)| s.sid),
+                );
+                sids
+            }
+        };
+        Ok((sids, target))
+    }
+}

@@ -1,0 +1,233 @@
+//! Connection state recovery, as socket.io 4.6+ does it: what a namespace keeps so that a client
+//! whose connection dropped can come back as the same socket and miss nothing.
+//!
+//! Every event emitted without an ack gets an offset, sent as its extra last argument, and is
+//! kept (the shared encoded payloads and whom they were for). A socket that drops for a reason
+//! that is not its own choice leaves a session behind (its id and rooms) under a private `pid`.
+//! A client that comes back within the window with its `pid` and the last offset it saw gets
+//! the socket back and every kept packet after that offset that was meant for it, in order.
+//! Both stores are bounded (count, bytes, age), so a namespace's memory never grows with
+//! traffic or with abandoned clients; a client whose offset fell out gets a fresh socket.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::ids::{IdMap, Pid, SocketId};
+use crate::engineio::Payload;
+
+/// A room name. The name is shared by every map that holds it.
+pub type Room = Arc<str>;
+
+/// Bounds of what a namespace keeps for recovery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a dropped socket can be taken back (`SIO_RECOVERY_MS`, socket.io's
+    /// `maxDisconnectionDuration`).
+    pub window: Duration,
+    /// Packets kept per namespace.
+    pub max_packets: usize,
+    /// Bytes of packets kept per namespace.
+    pub max_bytes: usize,
+    /// Dropped sockets kept per namespace.
+    pub max_sessions: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> RecoveryConfig {
+        RecoveryConfig {
+            window: Duration::from_millis(120_000),
+            max_packets: 10_000,
+            max_bytes: 16 * 1024 * 1024,
+            max_sessions: 100_000,
+        }
+    }
+}
+
+/// Whom a kept packet was for: sockets in `room` (everyone when `None`) but not in `except`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub room: Option<Room>,
+    pub except: Option<Room>,
+}
+
+impl Target {
+    fn includes(&self, rooms: &[Room]) -> bool {
+        let included = self.room.as_ref().is_none_or(|room| rooms.contains(room));
+        let excluded = self
+            .except
+            .as_ref()
+            .is_some_and(|room| rooms.contains(room));
+        included && !excluded
+    }
+}
+
+struct KeptPacket {
+    offset: u64,
+    at: Instant,
+    target: Target,
+    payloads: Vec<Payload>,
+    bytes: usize,
+}
+
+struct KeptSession {
+    socket: SocketId,
+    rooms: Vec<Room>,
+    expiry: (Instant, u64),
+}
+
+/// A dropped socket given back to its client.
+pub struct Restored {
+    pub socket: SocketId,
+    pub pid: Pid,
+    pub rooms: Vec<Room>,
+    /// The missed packets, oldest first; each is one or more payloads (binary attachments).
+    pub missed: Vec<Vec<Payload>>,
+}
+
+/// One namespace's kept packets and dropped sockets.
+pub struct RecoveryStore {
+    config: RecoveryConfig,
+    /// Tells this server's offsets from any other's (a restarted server, another instance).
+    epoch: u32,
+    next_offset: u64,
+    packets: VecDeque<KeptPacket>,
+    bytes: usize,
+    sessions: IdMap<Pid, KeptSession>,
+    expiries: BTreeMap<(Instant, u64), Pid>,
+    next_expiry: u64,
+}
+
+impl RecoveryStore {
+    pub fn new(config: RecoveryConfig, epoch: u32) -> RecoveryStore {
+        RecoveryStore {
+            config,
+            epoch,
+            next_offset: 0,
+            packets: VecDeque::new(),
+            bytes: 0,
+            sessions: IdMap::default(),
+            expiries: BTreeMap::new(),
+            next_expiry: 0,
+        }
+    }
+
+    /// The offset for the next kept packet, as the client will see it.
+    pub fn next_offset(&self) -> String {
+        format!("{:08x}-{:x}", self.epoch, self.next_offset)
+    }
+
+    /// Keeps a packet just sent under the offset last given by [`Self::next_offset`].
+    pub fn keep(&mut self, now: Instant, target: Target, payloads: Vec<Payload>) {
+        let bytes = payloads.iter().map(Payload::len).sum();
+        self.packets.push_back(KeptPacket {
+            offset: self.next_offset,
+            at: now,
+            target,
+            payloads,
+            bytes,
+        });
+        self.next_offset += 1;
+        self.bytes += bytes;
+        while self.packets.len() > self.config.max_packets || self.bytes > self.config.max_bytes {
+            self.drop_oldest_packet();
+        }
+    }
+
+    fn drop_oldest_packet(&mut self) {
+        if let Some(packet) = self.packets.pop_front() {
+            self.bytes -= packet.bytes;
+        }
+    }
+
+    /// Keeps a dropped socket for the window.
+    pub fn persist(&mut self, now: Instant, pid: Pid, socket: SocketId, rooms: Vec<Room>) {
+        if self.config.max_sessions == 0 {
+            return;
+        }
+        while self.sessions.len() >= self.config.max_sessions {
+            let Some((_, oldest)) = self.expiries.pop_first() else {
+                break;
+            };
+            self.sessions.remove(&oldest);
+        }
+        let expiry = (super::deadline(now, self.config.window), self.next_expiry);
+        self.next_expiry += 1;
+        self.expiries.insert(expiry, pid);
+        if let Some(old) = self.sessions.insert(
+            pid,
+            KeptSession {
+                socket,
+                rooms,
+                expiry,
+            },
+        ) {
+            self.expiries.remove(&old.expiry);
+        }
+    }
+
+    /// Gives a dropped socket back, with what it missed after `offset`; `None` when the
+    /// session is unknown, expired, or its offset is no longer kept (then: a fresh socket).
+    pub fn restore(&mut self, now: Instant, pid: &str, offset: &str) -> Option<Restored> {
+        let pid = Pid::parse(pid)?;
+        let session = self.sessions.remove(&pid)?;
+        self.expiries.remove(&session.expiry);
+        if session.expiry.0 <= now {
+            return None;
+        }
+        let (epoch, counter) = offset.split_once('-')?;
+        if u32::from_str_radix(epoch, 16).ok()? != self.epoch {
+            return None;
+        }
+        let counter = u64::from_str_radix(counter, 16).ok()?;
+        let index = self
+            .packets
+            .binary_search_by_key(&counter, |packet| packet.offset)
+            .ok()?;
+        let missed = self
+            .packets
+            .range(index + 1..)
+            .filter(|packet| packet.target.includes(&session.rooms))
+            .map(|packet| packet.payloads.clone())
+            .collect();
+        Some(Restored {
+            socket: session.socket,
+            pid,
+            rooms: session.rooms,
+            missed,
+        })
+    }
+
+    /// Forgets packets and sessions older than the window.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while self
+            .packets
+            .front()
+            .is_some_and(|packet| super::deadline(packet.at, self.config.window) <= now)
+        {
+            self.drop_oldest_packet();
+        }
+        while let Some(entry) = self.expiries.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let pid = entry.remove();
+            self.sessions.remove(&pid);
+        }
+    }
+
+    /// When something kept next expires.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let packet = self
+            .packets
+            .front()
+            .map(|packet| super::deadline(packet.at, self.config.window));
+        let session = self.expiries.keys().next().map(|(at, _)| *at);
+        packet.into_iter().chain(session).min()
+    }
+
+    /// Packets and sessions kept (for tests and metrics).
+    pub fn kept(&self) -> (usize, usize) {
+        (self.packets.len(), self.sessions.len())
+    }
+}
