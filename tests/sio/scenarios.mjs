@@ -222,6 +222,23 @@ const scenarios = {
     return { main: main.id !== undefined, custom: true, unknown: error.message };
   },
 
+  async "relay-needs-a-room"() {
+    // Without a room in its auth a /relay socket is let in, then put out; the connection stays.
+    const manager = new Manager(url, { autoConnect: false });
+    const main = manager.socket("/");
+    const roomless = manager.socket("/relay");
+    opened.push(main, roomless);
+    const [m, r] = [main, roomless].map((s) => new Recorder(s));
+    main.connect();
+    await m.next("#connect");
+    roomless.connect();
+    await r.next("#connect");
+    same((await r.next("#disconnect"))[0], "io server disconnect", "reason");
+    main.emit("message", "still");
+    same(payload(await m.next("message-back"), 1), ["still"], "main after /relay refused");
+    return { reason: "io server disconnect" };
+  },
+
   async "room-broadcast"() {
     const room = unique("room");
     const members = await Promise.all(

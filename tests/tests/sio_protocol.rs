@@ -9,7 +9,8 @@
 //! transport is tried, and heartbeat and timeouts are measured against the configured values.
 //!
 //! Targets: `socketio_node` (socket.io 4.8, `tests/peers/socketio-node/`) today; gif-chat's
-//! runtimes join with one line each in [`targets!`] below once `CONFORMANCE=true` exists.
+//! runtimes join with one `target!` line each at the end of this file once `CONFORMANCE=true`
+//! exists.
 
 use std::time::{Duration, Instant};
 

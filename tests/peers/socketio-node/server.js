@@ -92,7 +92,7 @@ const relay = io.of("/relay");
 relay.on("connection", (socket) => {
   const room = socket.handshake.auth && socket.handshake.auth.room;
   if (typeof room !== "string" || room === "") {
-    socket.disconnect(true);
+    socket.disconnect();
     return;
   }
   // A recovered socket is already back in its rooms.
