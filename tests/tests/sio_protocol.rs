@@ -15,8 +15,8 @@
 use std::time::{Duration, Instant};
 
 use gif_chat_tests::eio::{
-    self, keys, open_packet, open_polling, poll, push, InFlight, Received, Ws, ENGINE_PATH,
-    SOCKET_PATH,
+    self, keys, open_packet, open_polling, poll, push, InFlight, Received, Refused, Ws,
+    ENGINE_PATH, SOCKET_PATH,
 };
 use gif_chat_tests::sio_target::{
     run_case, CONNECT_TIMEOUT_MS, PING_INTERVAL_MS, PING_TIMEOUT_MS, SUITE_SETTINGS,
@@ -101,10 +101,12 @@ async fn websocket_opens_a_session(port: u16, path: &str) {
     ws.close().await;
 }
 
-/// The server either refuses the upgrade or closes the WebSocket at once.
+/// The server either refuses the upgrade (with 400 when it answers with a status) or closes the
+/// WebSocket at once.
 async fn websocket_refused(port: u16, path_and_query: &str) {
     match Ws::try_open(port, path_and_query).await {
-        Err(_) => {}
+        Err(Refused::Status(status)) => assert_eq!(status, 400, "{path_and_query}"),
+        Err(Refused::Other(_)) => {}
         Ok(mut ws) => {
             ws.expect_closed(WAIT).await;
         }
