@@ -7,12 +7,13 @@
 # started here on an ephemeral loopback port with short ping settings and stopped at the end.
 # SIO_TARGET_URL=http://127.0.0.1:PORT runs the clients against a server started elsewhere
 # instead (gif-chat with CONFORMANCE=true and the same EIO_PING_INTERVAL_MS/EIO_PING_TIMEOUT_MS).
+# Without it, the socketioxide peer (tests/peers/socketioxide-server) is also checked with the
+# one scenario its /relay app covers (`relay-chat`).
 #
 # Installs what it needs (npm ci in both folders, a venv with the pinned python-socketio) only
 # when missing, so running it again costs only the scenarios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
 
 export EIO_PING_INTERVAL_MS="${EIO_PING_INTERVAL_MS:-300}"
 export EIO_PING_TIMEOUT_MS="${EIO_PING_TIMEOUT_MS:-200}"
@@ -37,6 +38,21 @@ if ! stamp_matches tests/sio/requirements.txt "$VENV/.gif-chat-stamp"; then
   sha256sum <tests/sio/requirements.txt >"$VENV/.gif-chat-stamp"
 fi
 
+# Waits for a server's start line ("... listening on 127.0.0.1:PORT", at most 10 s) and prints
+# the port; fails, showing the log, when the process exits or stays silent.
+wait_for_port() {
+  local pid=$1 log=$2 port
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$log" >&2
+  echo "the server did not start" >&2
+  return 1
+}
+
 PEER_PID=
 LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-peer.XXXXXX")
 cleanup() {
@@ -54,15 +70,7 @@ else
   install_npm tests/peers/socketio-node
   PORT=0 node tests/peers/socketio-node/server.js >"$LOG" 2>&1 &
   PEER_PID=$!
-  # Wait for the start line (it carries the port), at most 10 s.
-  for _ in $(seq 100); do
-    grep -q 'listening on' "$LOG" && break
-    kill -0 "$PEER_PID" 2>/dev/null || { cat "$LOG"; echo "the Node peer exited"; exit 1; }
-    sleep 0.1
-  done
-  PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG")
-  [ -n "$PORT" ] || { cat "$LOG"; echo "the Node peer did not start"; exit 1; }
-  URL="http://127.0.0.1:$PORT"
+  URL="http://127.0.0.1:$(wait_for_port "$PEER_PID" "$LOG")"
 fi
 echo "sio clients against $URL (ping ${EIO_PING_INTERVAL_MS}/${EIO_PING_TIMEOUT_MS} ms)"
 
@@ -71,6 +79,19 @@ RESULTS=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-results.XXXXXX")
 trap 'cleanup; rm -f "$RESULTS"' EXIT
 node tests/sio/scenarios.mjs "$URL" | tee -a "$RESULTS" || status=1
 (cd tests/sio && .venv/bin/python main_path.py "$URL") | tee -a "$RESULTS" || status=1
+
+# The socketioxide peer runs only the `chat` part of /relay; the same client checks it, unless
+# the run targets a server started elsewhere.
+if [ -z "${SIO_TARGET_URL:-}" ]; then
+  cargo build -q -p socketioxide-peer
+  SX_LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-socketioxide.XXXXXX")
+  PORT=0 "${CARGO_TARGET_DIR:-$PWD/target}/debug/socketioxide-peer" >"$SX_LOG" 2>&1 &
+  SX_PID=$!
+  trap 'cleanup; kill "$SX_PID" 2>/dev/null || true; wait "$SX_PID" 2>/dev/null || true; rm -f "$RESULTS" "$SX_LOG"' EXIT
+  SX_PORT=$(wait_for_port "$SX_PID" "$SX_LOG")
+  echo "socketioxide peer at http://127.0.0.1:$SX_PORT"
+  node tests/sio/scenarios.mjs "http://127.0.0.1:$SX_PORT" relay-chat | tee -a "$RESULTS" || status=1
+fi
 
 passed=$(grep -c '"ok": \?true' "$RESULTS" || true)
 failed=$(grep -c '"ok": \?false' "$RESULTS" || true)

@@ -239,6 +239,17 @@ const scenarios = {
     return { reason: "io server disconnect" };
   },
 
+  async "relay-chat"() {
+    // The part of /relay the benchmark uses, and all a peer such as socketioxide's implements.
+    const room = unique("room");
+    const members = await Promise.all(["a", "b"].map(() => connect("/relay", { auth: { room } })));
+    members[0].socket.emit("chat", { text: "to the room" });
+    for (const [i, m] of members.entries()) {
+      same(payload(await m.recorder.next("chat"), 1), [{ text: "to the room" }], `member ${i}`);
+    }
+    return { members: members.length };
+  },
+
   async "room-broadcast"() {
     const room = unique("room");
     const members = await Promise.all(
