@@ -16,9 +16,11 @@
 #![forbid(unsafe_code)]
 
 pub mod blocking;
+pub mod eio;
 pub mod http;
 pub mod proc;
 pub mod server;
+pub mod sio_target;
 pub mod spec;
 pub mod ws;
 
