@@ -36,6 +36,10 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   step "npm ci (tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
+if [ ! -d tests/peers/socketio-node/node_modules/socket.io ]; then
+  step "npm ci (tests/peers/socketio-node: the reference socket.io server)"
+  (cd tests/peers/socketio-node && npm ci --no-audit --no-fund)
+fi
 if [ "$FUZZ_SECONDS" != 0 ] && ! cargo fuzz --version >/dev/null 2>&1; then
   step "cargo install cargo-fuzz"
   cargo install cargo-fuzz --locked
