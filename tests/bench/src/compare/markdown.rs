@@ -72,15 +72,17 @@ fn sp(s: Spread, digits: usize) -> String {
     }
 }
 
-/// A ratio over the repeats: `median× (min–max)`.
+/// A ratio over the repeats: `median× (min–max)`, with three decimals below 0.1 so a small
+/// ratio does not read as 0.
 fn ratio(r: Option<Spread>) -> String {
     match r {
         Some(s) if s.n > 0 => {
-            let (min, max) = (format!("{:.2}", s.min), format!("{:.2}", s.max));
+            let digits = if s.median < 0.1 { 3 } else { 2 };
+            let (min, max) = (format!("{:.digits$}", s.min), format!("{:.digits$}", s.max));
             if min == max {
-                format!("{:.2}×", s.median)
+                format!("{:.digits$}×", s.median)
             } else {
-                format!("{:.2}× ({min}–{max})", s.median)
+                format!("{:.digits$}× ({min}–{max})", s.median)
             }
         }
         _ => "—".into(),
@@ -514,4 +516,27 @@ pub fn document(
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_and_ratios_read_as_median_then_range() {
+        let s = Spread::of([0.7, 2.6, 0.9]).unwrap_or_default();
+        assert_eq!(sp(s, 1), "0.9 (0.7–2.6)");
+        assert_eq!(sp(Spread::of([5.0]).unwrap_or_default(), 1), "5.0");
+        assert_eq!(sp(Spread::default(), 1), "—");
+        assert_eq!(ratio(Spread::of([0.31, 0.33, 0.30])), "0.31× (0.30–0.33)");
+        assert_eq!(ratio(Spread::of([0.045, 0.044])), "0.045× (0.044–0.045)");
+        assert_eq!(ratio(None), "—");
+    }
+
+    #[test]
+    fn the_analysis_says_which_run_it_was_written_for() {
+        let analysis = "<!-- written for the run of 2026-11-26 12:49 UTC -->\nText";
+        assert_eq!(analysis_run_date(analysis), Some("2026-11-26 12:49 UTC"));
+        assert_eq!(analysis_run_date("Text"), None);
+    }
 }
