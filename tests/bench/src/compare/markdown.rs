@@ -529,7 +529,10 @@ mod tests {
         assert_eq!(sp(Spread::of([5.0]).unwrap_or_default(), 1), "5.0");
         assert_eq!(sp(Spread::default(), 1), "—");
         assert_eq!(ratio(Spread::of([0.31, 0.33, 0.30])), "0.31× (0.30–0.33)");
-        assert_eq!(ratio(Spread::of([0.045, 0.044])), "0.045× (0.044–0.045)");
+        assert_eq!(
+            ratio(Spread::of([0.045, 0.044, 0.046])),
+            "0.045× (0.044–0.046)"
+        );
         assert_eq!(ratio(None), "—");
     }
 
