@@ -205,15 +205,18 @@ pub struct Saved {
 
 impl Results {
     /// Numbers the reports of results saved before reports carried their repeat: `measure`
-    /// pushes one report per repeat in order, so without failures the position is the repeat.
-    /// Runs with failures are left unnumbered (they then pair with nothing).
+    /// pushes one report per repeat in order, so without a failure of that (server, load) the
+    /// position is the repeat. A (server, load) with a failure is left unnumbered: its reports
+    /// then pair with nothing.
     pub fn number_repeats(&mut self) {
-        let clean = self.failures.is_empty();
-        for reports in self.runs.values_mut() {
+        for (key, reports) in &mut self.runs {
+            // `measure` words a failure "<server> <Load>: <error>"; the key is "<server>/<Load>".
+            let prefix = format!("{}:", key.replacen('/', " ", 1));
+            if self.failures.iter().any(|f| f.starts_with(&prefix)) {
+                continue;
+            }
             for (position, report) in reports.iter_mut().enumerate() {
-                if report.repeat.is_none() && clean {
-                    report.repeat = Some(position);
-                }
+                report.repeat.get_or_insert(position);
             }
         }
     }

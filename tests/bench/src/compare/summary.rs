@@ -338,6 +338,30 @@ mod tests {
     }
 
     #[test]
+    fn old_results_are_numbered_by_position_unless_that_load_failed() {
+        let mut results = Results::default();
+        let unnumbered = |n| (0..n).map(|_| Report::default()).collect::<Vec<_>>();
+        results
+            .runs
+            .insert(run_key(Kind::Mio, Load::Echo), unnumbered(3));
+        results
+            .runs
+            .insert(run_key(Kind::Node, Load::Echo), unnumbered(2));
+        results
+            .failures
+            .push("node Echo: loadgen printed no report".into());
+        results.number_repeats();
+        let repeats = |kind| -> Vec<Option<usize>> {
+            reports(&results, kind, Load::Echo)
+                .iter()
+                .map(|r| r.repeat)
+                .collect()
+        };
+        assert_eq!(repeats(Kind::Mio), [Some(0), Some(1), Some(2)]);
+        assert_eq!(repeats(Kind::Node), [None, None]);
+    }
+
+    #[test]
     fn a_repeat_one_side_lacks_pairs_with_nothing() {
         let mut results = Results::default();
         results.runs.insert(
