@@ -48,14 +48,18 @@ for server in expected:
         if not figures:
             problems.append(f"{server}: no {load} figures")
             continue
+        # Every figure is a spread over the repeats: {median, min, max, n}.
+        median = lambda name: (figures.get(name) or {}).get("median", 0)
         for name in checks[load]:
-            if not figures.get(name, 0) > 0:
+            if not median(name) > 0:
                 problems.append(f"{server}: {load}.{name} = {figures.get(name)}")
         if load.startswith("ticks"):
-            if figures["dropped"] != 0 or figures["connected"] != figures["connections"]:
+            if median("dropped") != 0 or median("connected") != median("connections"):
                 problems.append(f"{server}: {load} lost connections: {figures}")
-            if figures["ticks_received"] < 0.9 * figures["ticks_expected"]:
+            if median("ticks_received") < 0.9 * median("ticks_expected"):
                 problems.append(f"{server}: {load} too few ticks: {figures}")
+        if load == "churn" and not 0 < median("clean_close_ratio") <= 1:
+            problems.append(f"{server}: churn clean-close ratio out of range: {figures}")
 if problems:
     print("bench smoke: FAILED")
     for p in problems:

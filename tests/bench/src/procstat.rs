@@ -72,6 +72,43 @@ fn clock_ticks_per_second() -> f64 {
     }
 }
 
+/// CPU time the whole machine spent busy, and the part the hypervisor gave to other guests
+/// (`steal`), in seconds summed over every CPU, from the first line of `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineCpu {
+    pub busy_s: f64,
+    pub steal_s: f64,
+}
+
+/// Reads [`MachineCpu`] now.
+pub fn machine_cpu() -> Option<MachineCpu> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let (busy, steal) = parse_machine_ticks(stat.lines().next()?)?;
+    let hz = clock_ticks_per_second();
+    Some(MachineCpu {
+        busy_s: busy as f64 / hz,
+        steal_s: steal as f64 / hz,
+    })
+}
+
+/// `(busy, steal)` ticks of the `cpu` line: user, nice, system, irq and softirq are busy; idle
+/// and iowait are not; guest time is already inside user.
+fn parse_machine_ticks(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.strip_prefix("cpu ")?.split_whitespace();
+    let mut next = || -> Option<u64> { fields.next()?.parse().ok() };
+    let (user, nice, system, _idle, _iowait, irq, softirq) = (
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+    );
+    let steal = next().unwrap_or(0);
+    Some((user + nice + system + irq + softirq, steal))
+}
+
 /// Phase of a load run, as tagged on memory samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -102,6 +139,13 @@ pub struct ServerStats {
     /// the TCP stack of both ends.
     #[serde(default)]
     pub cpu_total_sys_s: f64,
+    /// CPU seconds the whole machine (every CPU, every process: server, load generator and
+    /// anything else running) was busy during the window; see [`MachineCpu`].
+    #[serde(default)]
+    pub machine_busy_window_s: f64,
+    /// CPU seconds the hypervisor gave to other guests during the window.
+    #[serde(default)]
+    pub machine_steal_window_s: f64,
 }
 
 /// Samples a process's RSS in the background.
@@ -116,6 +160,8 @@ pub struct Sampler {
     sys_start: f64,
     cpu_window_start: f64,
     cpu_window_end: f64,
+    machine_window_start: MachineCpu,
+    machine_window_end: MachineCpu,
 }
 
 impl Sampler {
@@ -150,15 +196,24 @@ impl Sampler {
             sys_start,
             cpu_window_start: cpu_start,
             cpu_window_end: cpu_start,
+            machine_window_start: MachineCpu::default(),
+            machine_window_end: MachineCpu::default(),
         }
     }
 
     /// Enters `phase`; entering and leaving [`Phase::Steady`] also reads the CPU clock.
     pub fn set_phase(&mut self, phase: Phase) {
         let cpu = cpu_seconds(self.pid).unwrap_or(self.cpu_window_end);
+        let machine = machine_cpu().unwrap_or_default();
         match phase {
-            Phase::Steady => self.cpu_window_start = cpu,
-            Phase::Closing => self.cpu_window_end = cpu,
+            Phase::Steady => {
+                self.cpu_window_start = cpu;
+                self.machine_window_start = machine;
+            }
+            Phase::Closing => {
+                self.cpu_window_end = cpu;
+                self.machine_window_end = machine;
+            }
             Phase::Ramp => {}
         }
         self.phase.store(phase as u8, Ordering::Relaxed);
@@ -189,6 +244,12 @@ impl Sampler {
             cpu_window_s: (self.cpu_window_end - self.cpu_window_start).max(0.0),
             cpu_total_s: (cpu_end - self.cpu_start).max(0.0),
             cpu_total_sys_s: (sys_end - self.sys_start).max(0.0),
+            machine_busy_window_s: (self.machine_window_end.busy_s
+                - self.machine_window_start.busy_s)
+                .max(0.0),
+            machine_steal_window_s: (self.machine_window_end.steal_s
+                - self.machine_window_start.steal_s)
+                .max(0.0),
         }
     }
 }
@@ -215,6 +276,14 @@ mod tests {
     fn stat_ticks_skip_a_tricky_command_name() {
         let stat = "4242 (we ird) (name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1";
         assert_eq!(parse_stat_ticks(stat), Some((250, 75)));
+    }
+
+    #[test]
+    fn machine_line_parses() {
+        let line = "cpu  100 5 50 9000 20 3 2 7 0 0";
+        assert_eq!(parse_machine_ticks(line), Some((160, 7)));
+        assert_eq!(parse_machine_ticks("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert!(machine_cpu().is_some_and(|m| m.busy_s > 0.0));
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Report {
     pub client_cpu_s: f64,
     /// The server as seen from /proc, when `--server-pid` was given.
     pub server: Option<ServerStats>,
+    /// Which repeat of `compare` measured this (set by `compare`, not by `loadgen`): ratios
+    /// between servers are taken within one repeat, never across.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<usize>,
     /// Raw samples, only between a worker and its parent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tick_histogram: Option<Histogram>,

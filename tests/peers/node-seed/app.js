@@ -1,5 +1,3 @@
-// The seed's app.js (gif-chat, Express + ws), kept as a comparison peer for tests/bench.
-// Changes from the seed: none here but the `webSocket(server)` wiring it always had.
 const express = require('express');
 const path = require('path');
 const morgan = require('morgan');
@@ -41,8 +39,6 @@ app.use((req, res, next) => {
     next(err);
 });
 
-// As in the seed: with three parameters Express does not treat this as an error handler, so
-// errors (the 404 above) fall through to Express's default handler.
 app.use((err, req, res) => {
     res.locals.message = err.message;
     res.locals.error = req.app.get('env') === 'development' ? err : {};
@@ -55,3 +51,4 @@ const server = app.listen(app.get('port'), () => {
 });
 
 webSocket(server);
+require('./echo')(server); // ADDED for tests/bench (not in the seed): the /echo route, see echo.js

@@ -134,7 +134,10 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
                 .and_then(|text| serde_json::from_str::<Saved>(&text).map_err(|e| e.to_string()));
             match loaded {
-                Ok(saved) => saved,
+                Ok(mut saved) => {
+                    saved.results.number_repeats();
+                    saved
+                }
                 Err(error) => {
                     eprintln!("compare: {}: {error}", path.display());
                     return ExitCode::FAILURE;
@@ -178,9 +181,7 @@ fn main() -> ExitCode {
     let figures = draw(&rows, &figures_dir, &markdown_path, &mut failures);
     let analysis = std::fs::read_to_string(root.join("tests/bench/ANALYSIS.md")).ok();
     let doc = markdown::document(
-        &saved.command,
-        &saved.machine,
-        &saved.plan,
+        &saved,
         &rows,
         &failures,
         &figures,
@@ -193,7 +194,7 @@ fn main() -> ExitCode {
             "rows".into(),
             serde_json::to_value(&rows).unwrap_or_default(),
         );
-        let targets = markdown::targets(&rows, &saved.plan);
+        let targets = markdown::targets(&saved.results, &rows, &saved.plan);
         object.insert(
             "targets".into(),
             serde_json::to_value(targets).unwrap_or_default(),
@@ -253,42 +254,42 @@ fn draw(
     };
     let n = rows
         .iter()
-        .find_map(|r| r.ticks.as_ref().map(|t| t.connections))
+        .find_map(|r| r.ticks.as_ref().map(|t| t.connections.median))
         .unwrap_or(0.0);
     let charts: [(&str, String, &str, Vec<Bar>, bool); 5] = [
         (
             "rss_per_connection.svg",
             format!("Server RSS per ticking connection ({n} connections)"),
             "bytes",
-            bars(&|r| r.ticks.as_ref().map(|t| t.rss_per_conn_b)),
+            bars(&|r| r.ticks.as_ref().map(|t| t.rss_per_conn_b.median)),
             true,
         ),
         (
             "tick_run_cpu.svg",
             format!("Server CPU for the whole tick run ({n} connections)"),
             "CPU seconds",
-            bars(&|r| r.ticks.as_ref().map(|t| t.cpu_total_s)),
+            bars(&|r| r.ticks.as_ref().map(|t| t.cpu_total_s.median)),
             false,
-        ),
-        (
-            "echo_msgs_per_sec.svg",
-            "Echo throughput (server on one core)".into(),
-            "messages/s",
-            bars(&|r| r.echo.as_ref().map(|e| e.msgs_per_sec)),
-            true,
         ),
         (
             "echo_cpu_per_msg.svg",
             "Server CPU per echoed message".into(),
             "µs",
-            bars(&|r| r.echo.as_ref().map(|e| e.cpu_us_per_msg)),
+            bars(&|r| r.echo.as_ref().map(|e| e.cpu_us_per_msg.median)),
+            true,
+        ),
+        (
+            "echo_msgs_per_sec.svg",
+            "Echo throughput (server on one core)".into(),
+            "messages/s",
+            bars(&|r| r.echo.as_ref().map(|e| e.msgs_per_sec.median)),
             true,
         ),
         (
             "handshakes_per_sec.svg",
             "WebSocket handshakes per second (connect, upgrade, close)".into(),
             "handshakes/s",
-            bars(&|r| r.churn.as_ref().map(|c| c.handshakes_per_sec)),
+            bars(&|r| r.churn.as_ref().map(|c| c.handshakes_per_sec.median)),
             false,
         ),
     ];

@@ -1,12 +1,15 @@
-//! BENCHMARKS.md: machine, method, medians, ratios within the run, targets, and the analysis
-//! kept by hand in tests/bench/ANALYSIS.md (included verbatim, so regenerating the file does not
-//! lose it).
+//! BENCHMARKS.md: machine, method, medians with their min–max, ratios taken within each
+//! repeat, targets, and the analysis kept by hand in tests/bench/ANALYSIS.md (included verbatim,
+//! so regenerating the file does not lose it, with a warning when it was written for another
+//! run than the one it sits beside).
 
 use std::fmt::Write as _;
 use std::process::Command;
 
-use super::summary::{Row, Ticks};
-use super::Plan;
+use super::servers::Kind;
+use super::summary::{self, Row, Spread, Ticks};
+use super::{Load, Plan, Results, Saved};
+use crate::report::Report;
 
 /// The machine, as far as the figures depend on it.
 pub fn machine() -> Vec<(String, String)> {
@@ -55,15 +58,34 @@ pub fn machine() -> Vec<(String, String)> {
     .collect()
 }
 
-fn f(v: f64, digits: usize) -> String {
-    format!("{v:.digits$}")
+/// A figure over the repeats: the median, and `(min–max)` when the repeats differ.
+fn sp(s: Spread, digits: usize) -> String {
+    if s.n == 0 {
+        return "—".into();
+    }
+    let median = format!("{:.digits$}", s.median);
+    let (min, max) = (format!("{:.digits$}", s.min), format!("{:.digits$}", s.max));
+    if min == max {
+        median
+    } else {
+        format!("{median} ({min}–{max})")
+    }
 }
 
-fn ratio(ours: f64, peer: f64) -> String {
-    if ours > 0.0 && peer > 0.0 {
-        format!("{:.2}×", ours / peer)
-    } else {
-        "—".into()
+/// A ratio over the repeats: `median× (min–max)`, with three decimals below 0.1 so a small
+/// ratio does not read as 0.
+fn ratio(r: Option<Spread>) -> String {
+    match r {
+        Some(s) if s.n > 0 => {
+            let digits = if s.median < 0.1 { 3 } else { 2 };
+            let (min, max) = (format!("{:.digits$}", s.min), format!("{:.digits$}", s.max));
+            if min == max {
+                format!("{:.digits$}×", s.median)
+            } else {
+                format!("{:.digits$}× ({min}–{max})", s.median)
+            }
+        }
+        _ => "—".into(),
     }
 }
 
@@ -80,20 +102,20 @@ fn ticks_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&Ti
             out,
             "| {} | {}/{} | {} | {} / {} | {} / {} / {} | {} | {} / {} | {} ({}) | {} |",
             row.label,
-            t.connected,
-            t.connections,
-            t.dropped,
-            t.ticks_received,
-            t.ticks_expected,
-            f(t.dev_p50_ms, 2),
-            f(t.dev_p99_ms, 2),
-            f(t.dev_max_ms, 1),
-            f(t.rss_per_conn_b, 0),
-            f(t.rss_steady_mib, 1),
-            f(t.rss_peak_mib, 1),
-            f(t.cpu_total_s, 2),
-            f(t.cpu_total_sys_s, 2),
-            f(t.cpu_window_s, 2),
+            sp(t.connected, 0),
+            sp(t.connections, 0),
+            sp(t.dropped, 0),
+            sp(t.ticks_received, 0),
+            sp(t.ticks_expected, 0),
+            sp(t.dev_p50_ms, 2),
+            sp(t.dev_p99_ms, 2),
+            sp(t.dev_max_ms, 1),
+            sp(t.rss_per_conn_b, 0),
+            sp(t.rss_steady_mib, 1),
+            sp(t.rss_peak_mib, 1),
+            sp(t.cpu_total_s, 2),
+            sp(t.cpu_total_sys_s, 2),
+            sp(t.cpu_window_s, 2),
         );
     }
 }
@@ -105,160 +127,193 @@ pub struct Target {
     pub server: &'static str,
     pub measured: String,
     pub limit: String,
+    /// The median meets the limit.
     pub met: bool,
+    /// Every repeat meets it (its min or max, whichever side the limit is on).
+    pub met_every_repeat: bool,
 }
 
-/// Adds an upper (`upper`) or lower bound check, unless either side was not measured.
+/// Adds a check of `measured` against an upper (`upper`) or lower bound, unless it was not
+/// measured. `show` formats a value.
 fn check(
     out: &mut Vec<Target>,
-    target: &str,
-    server: &'static str,
-    (measured, limit): (f64, f64),
+    (target, server): (&str, &'static str),
+    measured: Option<Spread>,
+    limit: f64,
     upper: bool,
-    unit: &str,
+    show: impl Fn(f64) -> String,
 ) {
-    if measured <= 0.0 || limit <= 0.0 {
+    let Some(m) = measured.filter(|m| m.n > 0) else {
         return;
-    }
+    };
+    let meets = |v: f64| if upper { v <= limit } else { v >= limit };
+    let spread = if m.min == m.max {
+        show(m.median)
+    } else {
+        format!("{} ({}–{})", show(m.median), show(m.min), show(m.max))
+    };
     out.push(Target {
         target: target.to_owned(),
         server,
-        measured: format!("{measured:.3} {unit}"),
-        limit: format!("{} {limit:.3} {unit}", if upper { "≤" } else { "≥" }),
-        met: if upper {
-            measured <= limit
-        } else {
-            measured >= limit
-        },
+        measured: spread,
+        limit: format!("{} {}", if upper { "≤" } else { "≥" }, show(limit)),
+        met: meets(m.median),
+        met_every_repeat: meets(if upper { m.max } else { m.min }),
     });
 }
 
-/// Checks the issue's targets for each of ours against the peers measured in the same run.
-pub fn targets(rows: &[Row], plan: &Plan) -> Vec<Target> {
-    let find = |key: &str| rows.iter().find(|r| r.server == key);
-    let (node, tt, tt4) = (find("node"), find("tungstenite"), find("tungstenite-4k"));
+/// Checks the issue's targets for each of ours. Targets relative to a peer are checked on the
+/// ratio taken within each repeat (ours ÷ peer, same repeat), never on a ratio of medians.
+pub fn targets(results: &Results, rows: &[Row], plan: &Plan) -> Vec<Target> {
     let mut out = Vec::new();
-    let t = |r: Option<&Row>| r.and_then(|r| r.ticks.clone()).unwrap_or_default();
+    let times = |v: f64| format!("{v:.3}×");
     for row in rows.iter().filter(|r| r.ours) {
-        let ours = t(Some(row));
+        let Some(kind) = Kind::from_key(row.server) else {
+            continue;
+        };
+        let vs = |peer: Kind, load: Load, figure: fn(&Report) -> Option<f64>| {
+            summary::paired_ratio(results, (kind, peer), load, figure)
+        };
+        let name = row.server;
         let n = plan.tick_connections;
+        let ours = row.ticks.clone();
         check(
             &mut out,
-            &format!("RSS/conn at {n} ≤ node ÷ 8"),
-            row.server,
-            (ours.rss_per_conn_b, t(node).rss_per_conn_b / 8.0),
+            (&format!("RSS/conn at {n}: ours ÷ node ≤ 1/8"), name),
+            vs(Kind::Node, Load::Ticks, summary::rss_per_conn_b),
+            1.0 / 8.0,
             true,
-            "B",
+            times,
         );
         check(
             &mut out,
-            &format!("RSS/conn at {n} ≤ tokio-tungstenite 4 KiB ÷ 4"),
-            row.server,
-            (ours.rss_per_conn_b, t(tt4).rss_per_conn_b / 4.0),
+            (
+                &format!("RSS/conn at {n}: ours ÷ tokio-tungstenite 4 KiB ≤ 1/4"),
+                name,
+            ),
+            vs(Kind::Tungstenite4k, Load::Ticks, summary::rss_per_conn_b),
+            0.25,
             true,
-            "B",
+            times,
         );
         if row.server == "mio" {
             check(
                 &mut out,
-                &format!("RSS/conn at {n} ≤ 600 B"),
-                row.server,
-                (ours.rss_per_conn_b, 600.0),
+                (&format!("RSS/conn at {n} ≤ 600 B"), name),
+                ours.as_ref().map(|t| t.rss_per_conn_b),
+                600.0,
                 true,
-                "B",
+                |v| format!("{v:.0} B"),
             );
         }
         check(
             &mut out,
-            &format!("CPU of the {n} tick run ≤ node ÷ 5"),
-            row.server,
-            (ours.cpu_total_s, t(node).cpu_total_s / 5.0),
+            (&format!("CPU of the {n} tick run: ours ÷ node ≤ 1/5"), name),
+            vs(Kind::Node, Load::Ticks, summary::cpu_total_s),
+            0.2,
             true,
-            "s",
+            times,
         );
         check(
             &mut out,
-            &format!("CPU of the {n} tick run ≤ 0.7 × tokio-tungstenite 4 KiB"),
-            row.server,
-            (ours.cpu_total_s, t(tt4).cpu_total_s * 0.7),
+            (
+                &format!("CPU of the {n} tick run: ours ÷ tokio-tungstenite 4 KiB ≤ 0.7"),
+                name,
+            ),
+            vs(Kind::Tungstenite4k, Load::Ticks, summary::cpu_total_s),
+            0.7,
             true,
-            "s",
+            times,
         );
+        let ms = |v: f64| format!("{v:.2} ms");
         check(
             &mut out,
-            &format!("tick p99 deviation at {n} ≤ 5 ms"),
-            row.server,
-            (ours.dev_p99_ms.max(1e-9), 5.0),
+            (&format!("tick p99 deviation at {n} ≤ 5 ms"), name),
+            ours.as_ref().map(|t| t.dev_p99_ms),
+            5.0,
             true,
-            "ms",
+            ms,
         );
-        let lost = |t: &Ticks| t.connections - t.connected + t.dropped;
-        let no_drops = |target: String, t: &Ticks| Target {
-            target,
-            server: row.server,
-            measured: format!("{} lost", lost(t)),
-            limit: "0 lost".into(),
-            met: lost(t) == 0.0,
-        };
-        if ours.connections > 0.0 {
-            out.push(no_drops(format!("no drops at {n}"), &ours));
+        let lost = |t: &Ticks| Spread::of([t.connections.max - t.connected.min + t.dropped.max]);
+        let count = |v: f64| format!("{v:.0} lost");
+        if let Some(t) = ours.as_ref().filter(|t| t.connections.n > 0) {
+            check(
+                &mut out,
+                (&format!("no drops at {n}"), name),
+                lost(t),
+                0.0,
+                true,
+                count,
+            );
         }
         if let Some(big) = &row.ticks_big {
             let m = plan.big_connections;
             check(
                 &mut out,
-                &format!("tick p99 deviation at {m} ≤ 10 ms"),
-                row.server,
-                (big.dev_p99_ms.max(1e-9), 10.0),
+                (&format!("tick p99 deviation at {m} ≤ 10 ms"), name),
+                Some(big.dev_p99_ms),
+                10.0,
                 true,
-                "ms",
+                ms,
             );
-            out.push(no_drops(format!("no drops at {m}"), big));
+            check(
+                &mut out,
+                (&format!("no drops at {m}"), name),
+                lost(big),
+                0.0,
+                true,
+                count,
+            );
         }
-        let echo = |r: Option<&Row>| r.and_then(|r| r.echo.clone()).unwrap_or_default();
-        let e = echo(Some(row));
         check(
             &mut out,
-            "echo CPU/msg ≤ 0.7 × tokio-tungstenite",
-            row.server,
-            (e.cpu_us_per_msg, echo(tt).cpu_us_per_msg * 0.7),
+            ("echo CPU/msg: ours ÷ tokio-tungstenite ≤ 0.7", name),
+            vs(Kind::Tungstenite, Load::Echo, summary::cpu_us_per_op),
+            0.7,
             true,
-            "µs",
+            times,
         );
         check(
             &mut out,
-            "echo msgs/s ≥ 3 × node",
-            row.server,
-            (e.msgs_per_sec, echo(node).msgs_per_sec * 3.0),
+            ("echo msgs/s: ours ÷ node ≥ 3", name),
+            vs(Kind::Node, Load::Echo, |r| Some(r.msgs_per_sec)),
+            3.0,
             false,
-            "/s",
+            times,
         );
-        let hs = |r: Option<&Row>| {
-            r.and_then(|r| r.churn.as_ref())
-                .map_or(0.0, |c| c.handshakes_per_sec)
-        };
         check(
             &mut out,
-            "handshakes/s ≥ 2 × node",
-            row.server,
-            (hs(Some(row)), hs(node) * 2.0),
+            ("handshakes/s: ours ÷ node ≥ 2", name),
+            vs(Kind::Node, Load::Churn, |r| Some(r.handshakes_per_sec)),
+            2.0,
             false,
-            "/s",
+            times,
         );
     }
     out
 }
 
+/// The first line of ANALYSIS.md may say which run it was written for, as
+/// `<!-- written for the run of 2026-11-26 12:49 UTC -->`: the date `compare` records.
+pub fn analysis_run_date(analysis: &str) -> Option<&str> {
+    analysis
+        .lines()
+        .next()?
+        .trim()
+        .strip_prefix("<!-- written for the run of ")?
+        .strip_suffix("-->")
+        .map(str::trim)
+}
+
 /// The whole document. `figures` are (title, path relative to the document).
 pub fn document(
-    command: &str,
-    machine: &[(String, String)],
-    plan: &Plan,
+    saved: &Saved,
     rows: &[Row],
     failures: &[String],
     figures: &[(String, String)],
     analysis: Option<&str>,
 ) -> String {
+    let (command, machine, plan) = (&saved.command, &saved.machine, &saved.plan);
     let mut out = String::new();
     out.push_str("# Benchmarks\n\n");
     let _ = writeln!(
@@ -284,7 +339,9 @@ pub fn document(
          ## Method\n\n\
          Every measurement starts a fresh server (logs to a file, `HOST=127.0.0.1`, \
          `TICK_INTERVAL_MS={interval}`), runs `loadgen` against it with `--server-pid`, stops \
-         it; each figure is the median of {repeats} repeat(s). The server is measured from \
+         it; each figure is the median of {repeats} repeat(s), followed by (min–max) when \
+         the repeats differ, and each ratio is taken within one repeat (both servers measured \
+         back to back) before its median and min–max are taken. The server is measured from \
          outside: RSS from `/proc/PID/status` (sampled every 100 ms; per connection = (median \
          RSS in the window − RSS before the first connect) ÷ connections), CPU = utime + stime \
          from `/proc/PID/stat`.\n\n\
@@ -328,78 +385,110 @@ pub fn document(
     );
     ticks_table(&mut out, rows, |r| r.ticks_big.as_ref());
     out.push_str(
-        "\n### Echo, churn, HTTP\n\n\
-         | server | echo msgs/s | echo RTT p50 / p99 (ms) | server CPU per echoed msg (µs) \
-         | echo CPU server / client (s) | handshakes/s | clean closes | CPU per handshake (µs) \
-         | HTTP req/s | CPU per request (µs) |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        "\n### Echo\n\n\
+         Led by the server's CPU per echoed message: the load generator is pinned to one core \
+         and is as busy as the server, so msgs/s measures the share of that core it got as \
+         much as the server (a repeat where another process ran on the client's core shows as \
+         low client CPU and high *others*); the CPU per message does not depend on it.\n\n\
+         | server | server CPU per echoed msg (µs) | msgs/s | RTT p50 / p99 (ms) \
+         | CPU in the window: server / client / others (s) |\n\
+         |---|--:|--:|--:|--:|\n",
     );
     for row in rows {
-        let e = row.echo.clone().unwrap_or_default();
+        let Some(e) = &row.echo else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} / {} | {} / {} / {} |",
+            row.label,
+            sp(e.cpu_us_per_msg, 3),
+            sp(e.msgs_per_sec, 0),
+            sp(e.rtt_p50_ms, 2),
+            sp(e.rtt_p99_ms, 2),
+            sp(e.server_cpu_s, 2),
+            sp(e.client_cpu_s, 2),
+            sp(e.others_cpu_s, 2),
+        );
+    }
+    out.push_str(
+        "\n### Churn, HTTP\n\n\
+         | server | handshakes/s | clean closes | CPU per handshake (µs) \
+         | HTTP req/s | CPU per request (µs) |\n\
+         |---|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
         let c = row.churn.clone().unwrap_or_default();
         let (req, req_cpu) = match &row.http {
-            Some(h) => (f(h.requests_per_sec, 0), f(h.cpu_us_per_request, 1)),
+            Some(h) => (sp(h.requests_per_sec, 0), sp(h.cpu_us_per_request, 1)),
             None => ("—".into(), "—".into()),
+        };
+        let closes = Spread {
+            median: c.clean_close_ratio.median * 100.0,
+            min: c.clean_close_ratio.min * 100.0,
+            max: c.clean_close_ratio.max * 100.0,
+            n: c.clean_close_ratio.n,
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} / {} | {} | {} / {} | {} | {:.0} % | {} | {req} | {req_cpu} |",
+            "| {} | {} | {} % | {} | {req} | {req_cpu} |",
             row.label,
-            f(e.msgs_per_sec, 0),
-            f(e.rtt_p50_ms, 2),
-            f(e.rtt_p99_ms, 2),
-            f(e.cpu_us_per_msg, 2),
-            f(e.server_cpu_s, 2),
-            f(e.client_cpu_s, 2),
-            f(c.handshakes_per_sec, 0),
-            c.clean_close_ratio * 100.0,
-            f(c.cpu_us_per_handshake, 1),
+            sp(c.handshakes_per_sec, 0),
+            sp(closes, 1),
+            sp(c.cpu_us_per_handshake, 1),
         );
     }
     if !figures.is_empty() {
-        out.push_str("\n### Figures\n\n");
+        out.push_str("\n### Figures\n\nBars are medians over the repeats.\n\n");
         for (title, path) in figures {
             let _ = writeln!(out, "![{title}]({path})\n");
         }
     }
     out.push_str(
-        "\n## Ratios (ours ÷ peer, same run)\n\nBelow 1 is better for RSS and CPU, above 1 \
-         for rates.\n\n\
+        "\n## Ratios (ours ÷ peer, within each repeat)\n\nEach cell is the median of the \
+         per-repeat ratios, (min–max) over the repeats. Below 1 is better for RSS and CPU, \
+         above 1 for rates.\n\n\
          | ours vs peer | RSS per connection | CPU per tick run | CPU per echoed msg | msgs/s \
          | handshakes/s | req/s |\n|---|--:|--:|--:|--:|--:|--:|\n",
     );
-    for ours in rows.iter().filter(|r| r.ours) {
-        for peer in rows.iter().filter(|r| !r.ours) {
-            let t = |r: &Row| r.ticks.clone().unwrap_or_default();
-            let e = |r: &Row| r.echo.clone().unwrap_or_default();
-            let c = |r: &Row| r.churn.as_ref().map_or(0.0, |c| c.handshakes_per_sec);
-            let h = |r: &Row| r.http.as_ref().map_or(0.0, |h| h.requests_per_sec);
+    let results = &saved.results;
+    let kinds: Vec<Kind> = rows
+        .iter()
+        .filter_map(|r| Kind::from_key(r.server))
+        .collect();
+    for &ours in kinds.iter().filter(|k| k.ours()) {
+        for &peer in kinds.iter().filter(|k| !k.ours()) {
+            let pair = (ours, peer);
+            let r = |load, figure: fn(&Report) -> Option<f64>| {
+                ratio(summary::paired_ratio(results, pair, load, figure))
+            };
             let _ = writeln!(
                 out,
                 "| {} vs {} | {} | {} | {} | {} | {} | {} |",
-                ours.server,
-                peer.server,
-                ratio(t(ours).rss_per_conn_b, t(peer).rss_per_conn_b),
-                ratio(t(ours).cpu_total_s, t(peer).cpu_total_s),
-                ratio(e(ours).cpu_us_per_msg, e(peer).cpu_us_per_msg),
-                ratio(e(ours).msgs_per_sec, e(peer).msgs_per_sec),
-                ratio(c(ours), c(peer)),
-                ratio(h(ours), h(peer)),
+                ours.key(),
+                peer.key(),
+                r(Load::Ticks, summary::rss_per_conn_b),
+                r(Load::Ticks, summary::cpu_total_s),
+                r(Load::Echo, summary::cpu_us_per_op),
+                r(Load::Echo, |r| Some(r.msgs_per_sec)),
+                r(Load::Churn, |r| Some(r.handshakes_per_sec)),
+                r(Load::Http, |r| Some(r.requests_per_sec)),
             );
         }
     }
     out.push_str(
-        "\n## Targets\n\n| target | server | measured | limit | met |\n|---|---|--:|--:|---|\n",
+        "\n## Targets\n\n| target | server | measured: median (min–max) | limit | median meets it \
+         | every repeat meets it |\n|---|---|--:|--:|---|---|\n",
     );
-    for t in targets(rows, plan) {
+    let yes = |met: bool| if met { "yes" } else { "**no**" };
+    for t in targets(results, rows, plan) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             t.target,
             t.server,
             t.measured,
             t.limit,
-            if t.met { "yes" } else { "**no**" }
+            yes(t.met),
+            yes(t.met_every_repeat)
         );
     }
     if !failures.is_empty() {
@@ -410,8 +499,47 @@ pub fn document(
     }
     if let Some(analysis) = analysis {
         out.push_str("\n## Analysis\n\n");
+        let this_run = machine
+            .iter()
+            .find(|(name, _)| name == "date")
+            .map(|(_, date)| date.as_str());
+        if analysis_run_date(analysis) != this_run {
+            let _ = writeln!(
+                out,
+                "**The analysis below was written for the run of {}, not for this one ({}): \
+                 its figures may not match the tables above.**\n",
+                analysis_run_date(analysis).unwrap_or("(no date given)"),
+                this_run.unwrap_or("unknown date"),
+            );
+        }
         out.push_str(analysis.trim());
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_and_ratios_read_as_median_then_range() {
+        let s = Spread::of([0.7, 2.6, 0.9]).unwrap_or_default();
+        assert_eq!(sp(s, 1), "0.9 (0.7–2.6)");
+        assert_eq!(sp(Spread::of([5.0]).unwrap_or_default(), 1), "5.0");
+        assert_eq!(sp(Spread::default(), 1), "—");
+        assert_eq!(ratio(Spread::of([0.31, 0.33, 0.30])), "0.31× (0.30–0.33)");
+        assert_eq!(
+            ratio(Spread::of([0.045, 0.044, 0.046])),
+            "0.045× (0.044–0.046)"
+        );
+        assert_eq!(ratio(None), "—");
+    }
+
+    #[test]
+    fn the_analysis_says_which_run_it_was_written_for() {
+        let analysis = "<!-- written for the run of 2026-11-26 12:49 UTC -->\nText";
+        assert_eq!(analysis_run_date(analysis), Some("2026-11-26 12:49 UTC"));
+        assert_eq!(analysis_run_date("Text"), None);
+    }
 }

@@ -1,8 +1,11 @@
-//! `compare`: the same loads against every server, repeated, summarised by medians.
+//! `compare`: the same loads against every server, repeated, summarised by medians with their
+//! spread.
 //!
-//! The machine is small and shared, so absolute numbers drift from run to run; what holds is
-//! the ratio between servers measured in the same run, interleaved (each repeat runs every
-//! server once per load), and that is what BENCHMARKS.md leads with.
+//! The machine is small and shared, so absolute numbers drift from repeat to repeat (another
+//! process on a core the pinned load generator uses can cut its share to a third). What holds
+//! better is the ratio between two servers measured in the *same* repeat, back to back: every
+//! report carries its repeat number, ratios are taken within a repeat and only then summarised,
+//! and every median is shown with its min–max so a spread is seen, not hidden.
 
 pub mod chart;
 pub mod markdown;
@@ -200,6 +203,25 @@ pub struct Saved {
     pub results: Results,
 }
 
+impl Results {
+    /// Numbers the reports of results saved before reports carried their repeat: `measure`
+    /// pushes one report per repeat in order, so without a failure of that (server, load) the
+    /// position is the repeat. A (server, load) with a failure is left unnumbered: its reports
+    /// then pair with nothing.
+    pub fn number_repeats(&mut self) {
+        for (key, reports) in &mut self.runs {
+            // `measure` words a failure "<server> <Load>: <error>"; the key is "<server>/<Load>".
+            let prefix = format!("{}:", key.replacen('/', " ", 1));
+            if self.failures.iter().any(|f| f.starts_with(&prefix)) {
+                continue;
+            }
+            for (position, report) in reports.iter_mut().enumerate() {
+                report.repeat.get_or_insert(position);
+            }
+        }
+    }
+}
+
 /// The key of a (server, load) pair in [`Results::runs`].
 pub fn run_key(kind: Kind, load: Load) -> String {
     format!("{}/{load:?}", kind.key())
@@ -287,7 +309,8 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
                     kind.key()
                 );
                 match run_one(kind, load, plan, root, &bin_dir, logs, &tag, pin) {
-                    Ok(report) => {
+                    Ok(mut report) => {
+                        report.repeat = Some(repeat);
                         eprintln!("compare:   {}", summary::one_line(load, &report));
                         results
                             .runs

@@ -1,5 +1,6 @@
-//! From repeated reports to one row per server: every figure is the median of its repeats,
-//! taken figure by figure (a run with a slow p99 need not be the run with the high RSS).
+//! From repeated reports to one row per server: every figure is the median of its repeats with
+//! their min and max, taken figure by figure (a run with a slow p99 need not be the run with the
+//! high RSS); and ratios between two servers, taken repeat by repeat.
 
 use serde::Serialize;
 
@@ -9,70 +10,99 @@ use crate::report::Report;
 
 /// The median of some values (mean of the middle two for an even count); `None` when empty.
 pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
-    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
+    Spread::of(values).map(|s| s.median)
+}
+
+/// A figure over the repeats: median, lowest and highest, and how many repeats had it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl Spread {
+    /// The spread of the finite `values`; `None` when there are none.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        let (min, max) = (v.first().copied()?, v.last().copied()?);
+        let mid = v.len() / 2;
+        let upper = v.get(mid).copied()?;
+        let median = if v.len() % 2 == 0 {
+            (v.get(mid - 1).copied().unwrap_or(upper) + upper) / 2.0
+        } else {
+            upper
+        };
+        Some(Spread {
+            median,
+            min,
+            max,
+            n: v.len(),
+        })
     }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    let upper = v.get(mid).copied()?;
-    Some(if v.len() % 2 == 0 {
-        (v.get(mid - 1).copied().unwrap_or(upper) + upper) / 2.0
-    } else {
-        upper
-    })
+
+    /// max ÷ min, how far the repeats disagree (1 when they agree; infinite if min is 0).
+    pub fn max_over_min(&self) -> f64 {
+        self.max / self.min
+    }
 }
 
 /// A tick load, summarised.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Ticks {
-    pub connections: f64,
-    pub connected: f64,
-    pub connect_failed: f64,
-    pub dropped: f64,
-    pub ticks_received: f64,
-    pub ticks_expected: f64,
-    pub dev_p50_ms: f64,
-    pub dev_p99_ms: f64,
-    pub dev_max_ms: f64,
+    pub connections: Spread,
+    pub connected: Spread,
+    pub connect_failed: Spread,
+    pub dropped: Spread,
+    pub ticks_received: Spread,
+    pub ticks_expected: Spread,
+    pub dev_p50_ms: Spread,
+    pub dev_p99_ms: Spread,
+    pub dev_max_ms: Spread,
     /// (steady RSS − baseline RSS) / connected, bytes.
-    pub rss_per_conn_b: f64,
-    pub rss_steady_mib: f64,
-    pub rss_peak_mib: f64,
+    pub rss_per_conn_b: Spread,
+    pub rss_steady_mib: Spread,
+    pub rss_peak_mib: Spread,
     /// Server CPU from the first connect until the clients were gone.
-    pub cpu_total_s: f64,
+    pub cpu_total_s: Spread,
     /// The system (kernel) part of `cpu_total_s`.
-    pub cpu_total_sys_s: f64,
+    pub cpu_total_sys_s: Spread,
     /// Server CPU over the tick window alone.
-    pub cpu_window_s: f64,
+    pub cpu_window_s: Spread,
 }
 
 /// The echo load, summarised.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Echo {
-    pub msgs_per_sec: f64,
-    pub rtt_p50_ms: f64,
-    pub rtt_p99_ms: f64,
-    pub cpu_us_per_msg: f64,
+    /// Server CPU per echoed message: what the server costs, whatever the client managed.
+    pub cpu_us_per_msg: Spread,
+    pub msgs_per_sec: Spread,
+    pub rtt_p50_ms: Spread,
+    pub rtt_p99_ms: Spread,
     /// CPU seconds the server and the load generator used in the window.
-    pub server_cpu_s: f64,
-    pub client_cpu_s: f64,
+    pub server_cpu_s: Spread,
+    pub client_cpu_s: Spread,
+    /// CPU seconds the rest of the machine (neither server nor load generator) used in the
+    /// window: other engineers' builds on a shared machine.
+    pub others_cpu_s: Spread,
 }
 
 /// Churn, summarised.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Churn {
-    pub handshakes_per_sec: f64,
-    /// Clean closes / handshakes.
-    pub clean_close_ratio: f64,
-    pub cpu_us_per_handshake: f64,
+    pub handshakes_per_sec: Spread,
+    /// Clean closes ÷ handshakes, both counted over the connections upgraded in the window.
+    pub clean_close_ratio: Spread,
+    pub cpu_us_per_handshake: Spread,
 }
 
 /// Keep-alive HTTP, summarised.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Http {
-    pub requests_per_sec: f64,
-    pub cpu_us_per_request: f64,
+    pub requests_per_sec: Spread,
+    pub cpu_us_per_request: Spread,
 }
 
 /// One server's row.
@@ -89,12 +119,39 @@ pub struct Row {
     pub http: Option<Http>,
 }
 
-fn med(reports: &[Report], f: impl Fn(&Report) -> Option<f64>) -> f64 {
-    median(reports.iter().filter_map(f)).unwrap_or(0.0)
+fn spread(reports: &[Report], f: impl Fn(&Report) -> Option<f64>) -> Spread {
+    Spread::of(reports.iter().filter_map(f)).unwrap_or_default()
 }
 
 fn server(r: &Report) -> Option<&crate::procstat::ServerStats> {
     r.server.as_ref()
+}
+
+/// (steady RSS − baseline RSS) ÷ connected, bytes.
+pub fn rss_per_conn_b(r: &Report) -> Option<f64> {
+    let s = server(r)?;
+    let grown = s.rss_steady_kb.saturating_sub(s.rss_baseline_kb) as f64 * 1024.0;
+    (r.connected > 0).then(|| grown / r.connected as f64)
+}
+
+/// Server CPU for the whole tick run, seconds.
+pub fn cpu_total_s(r: &Report) -> Option<f64> {
+    server(r).map(|s| s.cpu_total_s)
+}
+
+/// Server CPU in the window per message, handshake or request (whichever the load counts).
+pub fn cpu_us_per_op(r: &Report) -> Option<f64> {
+    let count = r.messages + r.handshakes + r.requests;
+    let s = server(r)?;
+    (count > 0).then(|| s.cpu_window_s * 1e6 / count as f64)
+}
+
+/// CPU the rest of the machine used in the window: busy time of every CPU minus the server's
+/// and the load generator's.
+pub fn others_cpu_s(r: &Report) -> Option<f64> {
+    let s = server(r)?;
+    (s.machine_busy_window_s > 0.0)
+        .then(|| (s.machine_busy_window_s - s.cpu_window_s - r.client_cpu_s).max(0.0))
 }
 
 fn ticks(reports: &[Report]) -> Option<Ticks> {
@@ -103,73 +160,86 @@ fn ticks(reports: &[Report]) -> Option<Ticks> {
     }
     let kib_to_mib = |kb: u64| kb as f64 / 1024.0;
     Some(Ticks {
-        connections: med(reports, |r| Some(r.connections as f64)),
-        connected: med(reports, |r| Some(r.connected as f64)),
-        connect_failed: med(reports, |r| Some(r.connect_failed as f64)),
-        dropped: med(reports, |r| Some(r.dropped as f64)),
-        ticks_received: med(reports, |r| Some(r.ticks_received as f64)),
-        ticks_expected: med(reports, |r| Some(r.ticks_expected as f64)),
-        dev_p50_ms: med(reports, |r| r.tick_deviation_ms.map(|p| p.p50)),
-        dev_p99_ms: med(reports, |r| r.tick_deviation_ms.map(|p| p.p99)),
-        dev_max_ms: med(reports, |r| r.tick_deviation_ms.map(|p| p.max)),
-        rss_per_conn_b: med(reports, |r| {
-            let s = server(r)?;
-            let grown = s.rss_steady_kb.saturating_sub(s.rss_baseline_kb) as f64 * 1024.0;
-            (r.connected > 0).then(|| grown / r.connected as f64)
-        }),
-        rss_steady_mib: med(reports, |r| server(r).map(|s| kib_to_mib(s.rss_steady_kb))),
-        rss_peak_mib: med(reports, |r| server(r).map(|s| kib_to_mib(s.rss_peak_kb))),
-        cpu_total_s: med(reports, |r| server(r).map(|s| s.cpu_total_s)),
-        cpu_total_sys_s: med(reports, |r| server(r).map(|s| s.cpu_total_sys_s)),
-        cpu_window_s: med(reports, |r| server(r).map(|s| s.cpu_window_s)),
+        connections: spread(reports, |r| Some(r.connections as f64)),
+        connected: spread(reports, |r| Some(r.connected as f64)),
+        connect_failed: spread(reports, |r| Some(r.connect_failed as f64)),
+        dropped: spread(reports, |r| Some(r.dropped as f64)),
+        ticks_received: spread(reports, |r| Some(r.ticks_received as f64)),
+        ticks_expected: spread(reports, |r| Some(r.ticks_expected as f64)),
+        dev_p50_ms: spread(reports, |r| r.tick_deviation_ms.map(|p| p.p50)),
+        dev_p99_ms: spread(reports, |r| r.tick_deviation_ms.map(|p| p.p99)),
+        dev_max_ms: spread(reports, |r| r.tick_deviation_ms.map(|p| p.max)),
+        rss_per_conn_b: spread(reports, rss_per_conn_b),
+        rss_steady_mib: spread(reports, |r| server(r).map(|s| kib_to_mib(s.rss_steady_kb))),
+        rss_peak_mib: spread(reports, |r| server(r).map(|s| kib_to_mib(s.rss_peak_kb))),
+        cpu_total_s: spread(reports, cpu_total_s),
+        cpu_total_sys_s: spread(reports, |r| server(r).map(|s| s.cpu_total_sys_s)),
+        cpu_window_s: spread(reports, |r| server(r).map(|s| s.cpu_window_s)),
     })
 }
 
-fn per_op_us(r: &Report, count: u64) -> Option<f64> {
-    let s = server(r)?;
-    (count > 0).then(|| s.cpu_window_s * 1e6 / count as f64)
+/// The reports of (kind, load).
+pub fn reports(results: &Results, kind: Kind, load: Load) -> &[Report] {
+    results
+        .runs
+        .get(&run_key(kind, load))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// `figure(ours) ÷ figure(peer)` taken within each repeat that measured both, summarised.
+/// `None` when no repeat measured both.
+pub fn paired_ratio(
+    results: &Results,
+    (ours, peer): (Kind, Kind),
+    load: Load,
+    figure: impl Fn(&Report) -> Option<f64>,
+) -> Option<Spread> {
+    let peers = reports(results, peer, load);
+    let ratios = reports(results, ours, load).iter().filter_map(|a| {
+        let repeat = a.repeat?;
+        let b = peers.iter().find(|b| b.repeat == Some(repeat))?;
+        let (x, y) = (figure(a)?, figure(b)?);
+        (x > 0.0 && y > 0.0).then(|| x / y)
+    });
+    Spread::of(ratios)
 }
 
 /// Summarises `results` into one row per server of `kinds`.
 pub fn rows(results: &Results, kinds: &[Kind]) -> Vec<Row> {
-    let get = |kind, load| {
-        results
-            .runs
-            .get(&run_key(kind, load))
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    };
     kinds
         .iter()
         .map(|&kind| {
-            let echo = get(kind, Load::Echo);
-            let churn = get(kind, Load::Churn);
-            let http = get(kind, Load::Http);
+            let get = |load| reports(results, kind, load);
+            let echo = get(Load::Echo);
+            let churn = get(Load::Churn);
+            let http = get(Load::Http);
             Row {
                 server: kind.key(),
                 label: kind.label(),
                 ours: kind.ours(),
-                runs: Load::ALL.iter().map(|&l| get(kind, l).len()).sum(),
-                ticks: ticks(get(kind, Load::Ticks)),
-                ticks_big: ticks(get(kind, Load::TicksBig)),
+                runs: Load::ALL.iter().map(|&l| get(l).len()).sum(),
+                ticks: ticks(get(Load::Ticks)),
+                ticks_big: ticks(get(Load::TicksBig)),
                 echo: (!echo.is_empty()).then(|| Echo {
-                    msgs_per_sec: med(echo, |r| Some(r.msgs_per_sec)),
-                    rtt_p50_ms: med(echo, |r| r.rtt_ms.map(|p| p.p50)),
-                    rtt_p99_ms: med(echo, |r| r.rtt_ms.map(|p| p.p99)),
-                    cpu_us_per_msg: med(echo, |r| per_op_us(r, r.messages)),
-                    server_cpu_s: med(echo, |r| server(r).map(|s| s.cpu_window_s)),
-                    client_cpu_s: med(echo, |r| Some(r.client_cpu_s)),
+                    cpu_us_per_msg: spread(echo, cpu_us_per_op),
+                    msgs_per_sec: spread(echo, |r| Some(r.msgs_per_sec)),
+                    rtt_p50_ms: spread(echo, |r| r.rtt_ms.map(|p| p.p50)),
+                    rtt_p99_ms: spread(echo, |r| r.rtt_ms.map(|p| p.p99)),
+                    server_cpu_s: spread(echo, |r| server(r).map(|s| s.cpu_window_s)),
+                    client_cpu_s: spread(echo, |r| Some(r.client_cpu_s)),
+                    others_cpu_s: spread(echo, others_cpu_s),
                 }),
                 churn: (!churn.is_empty()).then(|| Churn {
-                    handshakes_per_sec: med(churn, |r| Some(r.handshakes_per_sec)),
-                    clean_close_ratio: med(churn, |r| {
+                    handshakes_per_sec: spread(churn, |r| Some(r.handshakes_per_sec)),
+                    clean_close_ratio: spread(churn, |r| {
                         (r.handshakes > 0).then(|| r.clean_closes as f64 / r.handshakes as f64)
                     }),
-                    cpu_us_per_handshake: med(churn, |r| per_op_us(r, r.handshakes)),
+                    cpu_us_per_handshake: spread(churn, cpu_us_per_op),
                 }),
                 http: (!http.is_empty()).then(|| Http {
-                    requests_per_sec: med(http, |r| Some(r.requests_per_sec)),
-                    cpu_us_per_request: med(http, |r| per_op_us(r, r.requests)),
+                    requests_per_sec: spread(http, |r| Some(r.requests_per_sec)),
+                    cpu_us_per_request: spread(http, cpu_us_per_op),
                 }),
             }
         })
@@ -194,8 +264,11 @@ pub fn one_line(load: Load, r: &Report) -> String {
             )
         }
         Load::Echo => format!(
-            "{:.0} msgs/s, CPU {cpu:.2} s, client CPU {:.2} s",
-            r.msgs_per_sec, r.client_cpu_s
+            "{:.3} µs server CPU/msg, {:.0} msgs/s, CPU {cpu:.2} s, client CPU {:.2} s, others {:.2} s",
+            cpu_us_per_op(r).unwrap_or(0.0),
+            r.msgs_per_sec,
+            r.client_cpu_s,
+            others_cpu_s(r).unwrap_or(0.0)
         ),
         Load::Churn => format!("{:.0} handshakes/s, CPU {cpu:.2} s", r.handshakes_per_sec),
         Load::Http => format!("{:.0} req/s, CPU {cpu:.2} s", r.requests_per_sec),
@@ -213,5 +286,95 @@ mod tests {
         assert_eq!(median([4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median([f64::NAN, 5.0]), Some(5.0));
         assert_eq!(median(Vec::new()), None);
+        let s = Spread::of([2.6, 0.9, 0.7]);
+        assert_eq!(
+            s.map(|s| (s.median, s.min, s.max, s.n)),
+            Some((0.9, 0.7, 2.6, 3))
+        );
+    }
+
+    fn echo_report(repeat: usize, messages: u64, cpu_window_s: f64) -> Report {
+        Report {
+            mode: "echo".into(),
+            messages,
+            msgs_per_sec: messages as f64,
+            repeat: Some(repeat),
+            server: Some(crate::procstat::ServerStats {
+                cpu_window_s,
+                ..Default::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn ratios_pair_reports_of_the_same_repeat() {
+        let mut results = Results::default();
+        // Repeat 1 was a fast one for both servers; its ratio is as ordinary as the others'.
+        let ours = [(0, 100, 1.0), (1, 400, 4.0), (2, 120, 1.2)];
+        let peer = [(2, 60, 1.2), (0, 50, 1.0), (1, 200, 4.0)];
+        for (kind, runs) in [(Kind::Mio, ours), (Kind::Node, peer)] {
+            results.runs.insert(
+                run_key(kind, Load::Echo),
+                runs.iter().map(|&(r, m, c)| echo_report(r, m, c)).collect(),
+            );
+        }
+        let ratio = paired_ratio(&results, (Kind::Mio, Kind::Node), Load::Echo, |r| {
+            Some(r.msgs_per_sec)
+        });
+        assert_eq!(
+            ratio.map(|s| (s.median, s.min, s.max)),
+            Some((2.0, 2.0, 2.0))
+        );
+        // The ratio of the medians would be 120 / 60 = 2 here too, but not in general:
+        let rows = rows(&results, &[Kind::Mio, Kind::Node]);
+        let echo = rows
+            .first()
+            .and_then(|r| r.echo.clone())
+            .unwrap_or_default();
+        assert_eq!(echo.msgs_per_sec.min, 100.0);
+        assert_eq!(echo.msgs_per_sec.max, 400.0);
+        assert_eq!(echo.cpu_us_per_msg.median, 10_000.0);
+    }
+
+    #[test]
+    fn old_results_are_numbered_by_position_unless_that_load_failed() {
+        let mut results = Results::default();
+        let unnumbered = |n| (0..n).map(|_| Report::default()).collect::<Vec<_>>();
+        results
+            .runs
+            .insert(run_key(Kind::Mio, Load::Echo), unnumbered(3));
+        results
+            .runs
+            .insert(run_key(Kind::Node, Load::Echo), unnumbered(2));
+        results
+            .failures
+            .push("node Echo: loadgen printed no report".into());
+        results.number_repeats();
+        let repeats = |kind| -> Vec<Option<usize>> {
+            reports(&results, kind, Load::Echo)
+                .iter()
+                .map(|r| r.repeat)
+                .collect()
+        };
+        assert_eq!(repeats(Kind::Mio), [Some(0), Some(1), Some(2)]);
+        assert_eq!(repeats(Kind::Node), [None, None]);
+    }
+
+    #[test]
+    fn a_repeat_one_side_lacks_pairs_with_nothing() {
+        let mut results = Results::default();
+        results.runs.insert(
+            run_key(Kind::Mio, Load::Echo),
+            vec![echo_report(0, 10, 1.0)],
+        );
+        results.runs.insert(
+            run_key(Kind::Node, Load::Echo),
+            vec![echo_report(1, 10, 1.0)],
+        );
+        let ratio = paired_ratio(&results, (Kind::Mio, Kind::Node), Load::Echo, |r| {
+            Some(r.msgs_per_sec)
+        });
+        assert_eq!(ratio, None);
     }
 }

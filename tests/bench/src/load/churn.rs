@@ -1,6 +1,7 @@
 //! `churn`: loops that each connect, upgrade, close cleanly and start over, as fast as the
-//! server lets them. A handshake counts when its 101 arrives in the window; a clean close when
-//! the server's close frame comes back too.
+//! server lets them. A handshake counts when its 101 arrives in the window; a clean close counts
+//! when the server's close frame comes back on one of those same connections, so the clean-close
+//! ratio is taken over one set (a connection upgraded after the window is in neither count).
 
 use std::sync::Arc;
 
@@ -47,11 +48,13 @@ async fn churn_loop(ctx: Arc<Ctx>, index: usize, mut stage: watch::Receiver<Stag
                 continue;
             }
         };
-        if std::time::Instant::now() < end {
+        let counted = std::time::Instant::now() < end;
+        if counted {
             report.handshakes += 1;
             report.connected += 1;
         }
-        if close_ws(&mut stream, &mut pending, masker.next_mask()).await {
+        let clean = close_ws(&mut stream, &mut pending, masker.next_mask()).await;
+        if counted && clean {
             report.clean_closes += 1;
         }
     }
