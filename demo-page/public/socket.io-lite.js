@@ -97,8 +97,9 @@ class WebSocketTransport {
   send(packets) {
     for (const p of packets) this.ws.send(p);
   }
-  close() {
+  close(last = []) {
     this.ws.onclose = this.ws.onmessage = null;
+    if (this.ws.readyState === WebSocket.OPEN) this.send(last);
     this.ws.close();
   }
 }
@@ -160,6 +161,7 @@ class PollingTransport {
     } finally {
       this.#posting = false;
     }
+    if (this.#closed && this.#queue.length === 0) this.#abort.abort(); // the close packet is in
     this.#flush();
   }
   #fail() {
@@ -168,11 +170,15 @@ class PollingTransport {
     this.#abort.abort();
     this.engine.onTransportClose('transport close');
   }
-  // Tells the server with a close packet, after whatever is still queued (a DISCONNECT).
-  close() {
+  // Tells the server with a close packet, after whatever is still queued and the `last` packets
+  // (a DISCONNECT), all in one request when none is under way: the server may forget the
+  // session on the DISCONNECT, so a close packet sent on its own could get a 400. The pending
+  // GET is left for the server to answer until then: engine.io takes an aborted GET for a
+  // broken connection and drops the session before the close packet arrives.
+  close(last = []) {
     this.#closed = true;
-    this.#abort.abort();
-    if (this.engine.sid) this.send([CLOSE]);
+    if (this.engine.sid) this.send([...last, CLOSE]);
+    else this.#abort.abort();
   }
 }
 
@@ -252,15 +258,18 @@ class Engine extends Emitter {
   send(packets) {
     if (!this.#closed) this.transport.send(packets);
   }
-  /** Drops the connection as a network failure would (the socket then reconnects). */
-  close() {
-    this.#close('forced close');
+  /**
+   * Closes the connection, after `last` packets if any; without them, as a network failure would
+   * (the socket then reconnects).
+   */
+  close(last = []) {
+    this.#close('forced close', last);
   }
-  #close(reason) {
+  #close(reason, last = []) {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.transport.close();
+    this.transport.close(last);
     this.emitLocal('close', reason);
   }
 }
@@ -339,7 +348,8 @@ export class Socket extends Emitter {
   #offset = undefined;
   #acks = new Map();
   #nextAck = 0;
-  #buffer = [];
+  #outbox = []; // emits waiting for a connection
+  #inbox = []; // events that came before the CONNECT answer
   #decoder = null;
   #attempts = 0;
   #retry = null;
@@ -371,6 +381,7 @@ export class Socket extends Emitter {
     const engine = new Engine(this.base, this.opts.path, this.transports, this.opts.timeout);
     this.io.engine = engine;
     this.#decoder = new Decoder();
+    this.#inbox = [];
     engine.on('open', () => {
       // A socket that had to fall back keeps to what worked for its reconnections.
       this.transports = this.transports.slice(engine.index);
@@ -402,7 +413,7 @@ export class Socket extends Emitter {
       this.#acks.set(packet.id, packet.data.pop());
     }
     if (this.connected) this.#send(packet);
-    else this.#buffer.push(packet);
+    else this.#outbox.push(packet);
     return this;
   }
 
@@ -411,11 +422,11 @@ export class Socket extends Emitter {
     this.#stopped = true;
     clearTimeout(this.#retry);
     const engine = this.io.engine;
-    if (this.connected) this.#send({ type: DISCONNECT });
+    const farewell = this.connected ? encode({ type: DISCONNECT, nsp: this.nsp }) : [];
     this.#pid = null;
     this.#offset = undefined;
     this.#lost('io client disconnect');
-    engine?.close();
+    engine?.close(farewell);
     return this;
   }
 
@@ -427,14 +438,17 @@ export class Socket extends Emitter {
     this.io.engine?.send(encode({ ...packet, nsp: this.nsp }));
   }
 
-  #onPacket({ type, id, data }) {
+  #onPacket(packet) {
+    const { type, id, data } = packet;
     if (type === CONNECT && data && typeof data.sid === 'string') {
       this.id = data.sid;
       this.recovered = Boolean(data.pid) && data.pid === this.#pid;
       this.#pid = data.pid ?? null;
       this.connected = true;
       this.#attempts = 0;
-      for (const packet of this.#buffer.splice(0)) this.#send(packet);
+      // socket.io sends a recovered socket's missed events just before its CONNECT answer.
+      for (const event of this.#inbox.splice(0)) this.#onEvent(event);
+      for (const queued of this.#outbox.splice(0)) this.#send(queued);
       this.emitLocal('connect');
     } else if (type === CONNECT_ERROR) {
       const error = Object.assign(new Error(data?.message ?? 'connect error'), { data: data?.data });
@@ -446,8 +460,18 @@ export class Socket extends Emitter {
       this.#pid = null;
       this.#lost('io server disconnect');
       this.io.engine?.close();
-    } else if ((type === EVENT || type === BINARY_EVENT) && this.connected && Array.isArray(data) && data.length > 0) {
-      const args = data.slice(1);
+    } else if ((type === EVENT || type === BINARY_EVENT) && Array.isArray(data) && data.length > 0) {
+      if (this.connected) this.#onEvent(packet);
+      else this.#inbox.push(packet);
+    } else if ((type === ACK || type === BINARY_ACK) && this.#acks.has(id)) {
+      const fn = this.#acks.get(id);
+      this.#acks.delete(id);
+      fn(...(Array.isArray(data) ? data : []));
+    }
+  }
+
+  #onEvent({ id, data }) {
+    const args = data.slice(1);
       if (this.#pid && typeof args.at(-1) === 'string') this.#offset = args.at(-1);
       if (id !== undefined) {
         let answered = false;
@@ -457,12 +481,7 @@ export class Socket extends Emitter {
           this.#send({ type: ACK, id, data: reply });
         });
       }
-      this.emitLocal(String(data[0]), ...args);
-    } else if ((type === ACK || type === BINARY_ACK) && this.#acks.has(id)) {
-      const fn = this.#acks.get(id);
-      this.#acks.delete(id);
-      fn(...(Array.isArray(data) ? data : []));
-    }
+    this.emitLocal(String(data[0]), ...args);
   }
 
   #lost(reason) {

@@ -41,6 +41,8 @@ const ARGS = [
   '--disable-sync',
 ];
 const TIMEOUT_MS = Number(process.env.PAGE_TIMEOUT_MS ?? 60000);
+// SIO_LITE_VERBOSE=1: the page's console and every request it makes, on stderr.
+const VERBOSE = Boolean(process.env.SIO_LITE_VERBOSE);
 const MODES = {
   websocket: { transports: 'websocket', expect: 'websocket', refuseWebSocket: false },
   polling: { transports: 'polling', expect: 'polling', refuseWebSocket: false },
@@ -96,10 +98,23 @@ async function runMode(browser, base, mode) {
   const problems = [];
   try {
     const page = await context.newPage();
+    if (VERBOSE) {
+      page.on('console', (message) => console.error(`[${mode}] console: ${message.text()}`));
+      page.on('request', (r) => console.error(`[${mode}] ${r.method()} ${r.url()} ${JSON.stringify(r.postData() ?? '')}`));
+      page.on('response', (r) => console.error(`[${mode}]   ${r.status()} ${r.request().method()} ${r.url()}`));
+    }
     page.on('pageerror', (error) => problems.push(`page error: ${error}`));
+    // A failed request shows in the console as "Failed to load resource", without its address:
+    // the response names it. The refused WebSockets of the fallback mode are expected.
     page.on('console', (message) => {
-      if (message.type() === 'error' && !(refuseWebSocket && /WebSocket/.test(message.text()))) {
-        problems.push(`console error: ${message.text()}`);
+      const text = message.text();
+      if (message.type() !== 'error' || text.startsWith('Failed to load resource')) return;
+      if (refuseWebSocket && /WebSocket/.test(text)) return;
+      problems.push(`console error: ${text}`);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400) {
+        problems.push(`HTTP ${response.status()} for ${response.request().method()} ${response.url()}`);
       }
     });
     // Playwright answers the WebSocket handshake itself and closes at once: the server never
