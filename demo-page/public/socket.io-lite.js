@@ -61,6 +61,7 @@ class Emitter {
   }
 }
 
+const utf8 = new TextEncoder();
 const isBinary = (x) => x instanceof ArrayBuffer || ArrayBuffer.isView(x);
 const bytesOf = (x) => (x instanceof ArrayBuffer ? new Uint8Array(x) : new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
 
@@ -97,9 +98,9 @@ class WebSocketTransport {
   send(packets) {
     for (const p of packets) this.ws.send(p);
   }
-  close(last = []) {
+  close(last) {
     this.ws.onclose = this.ws.onmessage = null;
-    if (this.ws.readyState === WebSocket.OPEN) this.send(last);
+    if (last && this.ws.readyState === WebSocket.OPEN) this.send(last);
     this.ws.close();
   }
 }
@@ -135,22 +136,24 @@ class PollingTransport {
       }
     }
   }
+  // Polling bodies are text: a binary message goes as `b` and its base64.
   send(packets) {
-    this.#queue.push(...packets);
+    for (const p of packets) {
+      const text = typeof p === 'string' ? p : `b${toBase64(p)}`;
+      this.#queue.push({ text, bytes: utf8.encode(text).length });
+    }
     this.#flush();
   }
   // One POST at a time keeps packets in order; what arrives meanwhile waits in the queue and goes
   // in the next body, no bigger than the server's maxPayload (unless one packet alone is).
   async #flush() {
     if (this.#posting || this.#queue.length === 0 || !this.engine.sid) return;
-    const encoded = this.#queue.map((p) => (typeof p === 'string' ? p : `b${toBase64(p)}`));
     let count = 0;
     let size = 0;
-    while (count < encoded.length && (count === 0 || size + encoded[count].length + 1 <= this.engine.maxPayload)) {
-      size += encoded[count++].length + 1;
+    while (count < this.#queue.length && (count === 0 || size + this.#queue[count].bytes + 1 <= this.engine.maxPayload)) {
+      size += this.#queue[count++].bytes + 1;
     }
-    const body = encoded.slice(0, count).join(SEPARATOR);
-    this.#queue.splice(0, count);
+    const body = this.#queue.splice(0, count).map((p) => p.text).join(SEPARATOR);
     this.#posting = true;
     try {
       const response = await fetch(this.#uri(), { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
@@ -165,19 +168,21 @@ class PollingTransport {
     this.#flush();
   }
   #fail() {
+    this.#abort.abort();
     if (this.#closed) return;
     this.#closed = true;
-    this.#abort.abort();
     this.engine.onTransportClose('transport close');
   }
-  // Tells the server with a close packet, after whatever is still queued and the `last` packets
-  // (a DISCONNECT), all in one request when none is under way: the server may forget the
-  // session on the DISCONNECT, so a close packet sent on its own could get a 400. The pending
-  // GET is left for the server to answer until then: engine.io takes an aborted GET for a
-  // broken connection and drops the session before the close packet arrives.
-  close(last = []) {
+  // With `last` (maybe empty), tells the server with a close packet, after whatever is still
+  // queued and `last` (a DISCONNECT), all in one request when none is under way: the server may
+  // forget the session on the DISCONNECT, so a close packet sent on its own could get a 400.
+  // The pending GET is left for the server to answer until then: engine.io takes an aborted GET
+  // for a broken connection and drops the session before the close packet arrives.
+  // Without `last` (the server closed, or the transport failed), just stops.
+  close(last) {
+    const failed = this.#closed;
     this.#closed = true;
-    if (this.engine.sid) this.send([...last, CLOSE]);
+    if (last && !failed && this.engine.sid) this.send([...last, CLOSE]);
     else this.#abort.abort();
   }
 }
@@ -241,7 +246,7 @@ class Engine extends Emitter {
     } else if (type === MESSAGE) {
       this.emitLocal('message', data.slice(1));
     } else if (type === CLOSE) {
-      this.#close('transport close');
+      this.#close('transport close', null);
     } else if (type !== NOOP && type !== PONG) {
       this.#close('parse error');
     }
@@ -250,17 +255,17 @@ class Engine extends Emitter {
     if (this.#closed) return;
     // Before the handshake, a transport that cannot open gives way to the next one.
     if (!this.sid && this.index + 1 < this.transports.length) {
-      this.transport.close();
+      this.transport.close(null);
       return this.#start(this.index + 1);
     }
-    this.#close(reason);
+    this.#close(reason, null);
   }
   send(packets) {
     if (!this.#closed) this.transport.send(packets);
   }
   /**
-   * Closes the connection, after `last` packets if any; without them, as a network failure would
-   * (the socket then reconnects).
+   * Closes the connection, telling the server, after the `last` packets if any (a DISCONNECT);
+   * without them, the socket takes it as a lost connection and reconnects.
    */
   close(last = []) {
     this.#close('forced close', last);
