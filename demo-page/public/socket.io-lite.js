@@ -16,6 +16,7 @@
 //   socket.on('connect', () => ...);            // also 'disconnect' (reason), 'connect_error' (Error)
 //   socket.on('chat', (text, ack) => ack?.());  // a last function argument: the server wants an ack
 //   socket.emit('chat', 'hi', new Uint8Array([1]), (reply) => ...); // a last function: ask for an ack
+//   await socket.timeout(5000).emitWithAck('join', room); // rejects when no ack came in time
 //   socket.connected, socket.id, socket.recovered, socket.disconnect(), socket.connect()
 //   socket.io.on('ping' | 'reconnect_attempt', fn), socket.io.engine.close() (drops the transport)
 //
@@ -411,11 +412,47 @@ export class Socket extends Emitter {
 
   /** Sends an event; a last function argument asks the server for an acknowledgement. */
   emit(event, ...args) {
+    const ack = typeof args.at(-1) === 'function' ? args.pop() : null;
+    return this.#emit(event, args, ack);
+  }
+
+  /** Resolves with the first argument of the server's acknowledgement. */
+  emitWithAck(event, ...args) {
+    return new Promise((resolve) => this.#emit(event, args, resolve));
+  }
+
+  /**
+   * As socket.io-client: `socket.timeout(ms).emit(event, ...args, (err, ...reply) => ...)` gets an
+   * error when no acknowledgement came within `ms`; `.emitWithAck()` then rejects.
+   */
+  timeout(ms) {
+    return {
+      emit: (event, ...args) => {
+        const ack = args.pop();
+        if (typeof ack !== 'function') throw new TypeError('timeout(ms).emit() needs a callback');
+        return this.#emit(event, args, ack, ms);
+      },
+      emitWithAck: (event, ...args) =>
+        new Promise((resolve, reject) =>
+          this.#emit(event, args, (error, reply) => (error ? reject(error) : resolve(reply)), ms),
+        ),
+    };
+  }
+
+  #emit(event, args, ack, timeoutMs) {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`);
     const packet = { type: EVENT, data: [event, ...args] };
-    if (typeof args.at(-1) === 'function') {
-      packet.id = this.#nextAck++;
-      this.#acks.set(packet.id, packet.data.pop());
+    if (ack) {
+      const id = (packet.id = this.#nextAck++);
+      if (timeoutMs === undefined) {
+        this.#acks.set(id, ack);
+      } else {
+        const timer = setTimeout(() => {
+          this.#acks.delete(id);
+          ack(new Error('operation has timed out'));
+        }, timeoutMs);
+        this.#acks.set(id, (...reply) => (clearTimeout(timer), ack(null, ...reply)));
+      }
     }
     if (this.connected) this.#send(packet);
     else this.#outbox.push(packet);
