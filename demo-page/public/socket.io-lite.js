@@ -57,8 +57,16 @@ class Emitter {
     if (list) this.#handlers.set(name, fn ? list.filter((f) => f !== fn) : []);
     return this;
   }
+  // A handler that throws is reported like any uncaught error, and the others still run: the
+  // transports call this from their receive loops, which must not die with it.
   emitLocal(name, ...args) {
-    for (const fn of [...(this.#handlers.get(name) ?? [])]) fn.apply(this, args);
+    for (const fn of [...(this.#handlers.get(name) ?? [])]) {
+      try {
+        fn.apply(this, args);
+      } catch (error) {
+        reportError(error);
+      }
+    }
   }
 }
 
@@ -232,6 +240,9 @@ class Engine extends Emitter {
       try {
         open = JSON.parse(data.slice(1));
       } catch {
+        open = null;
+      }
+      if (typeof open?.sid !== 'string' || !(open.pingInterval >= 0 && open.pingTimeout >= 0)) {
         return this.#close('parse error');
       }
       this.sid = open.sid;
@@ -265,8 +276,9 @@ class Engine extends Emitter {
     if (!this.#closed) this.transport.send(packets);
   }
   /**
-   * Closes the connection, telling the server, after the `last` packets if any (a DISCONNECT);
-   * without them, the socket takes it as a lost connection and reconnects.
+   * Closes the connection, telling the server, after the `last` packets (a DISCONNECT) if any.
+   * A socket that did not ask for it (a test, a "reconnect now" button) takes it as a lost
+   * connection and reconnects, recovering its session.
    */
   close(last = []) {
     this.#close('forced close', last);
