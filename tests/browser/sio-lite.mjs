@@ -14,8 +14,9 @@
 // Without a URL it starts the reference server, socket.io 4.8 on Node (tests/peers/socketio-node,
 // `npm ci` there when node_modules is missing), on an ephemeral port with short ping settings and
 // PUBLIC_DIR=demo-page/public so it serves the page and the client like gif-chat does, and stops
-// it at the end. With a URL (gif-chat started with CONFORMANCE=true, EIO_PING_INTERVAL_MS=300,
-// EIO_PING_TIMEOUT_MS=200) it only opens the page there. Exits non-zero when any check fails,
+// it at the end (ping interval and timeout 300 and 1000 ms, or EIO_PING_INTERVAL_MS and
+// EIO_PING_TIMEOUT_MS). With a URL (gif-chat started with CONFORMANCE=true and short pings, the
+// same values advised) it only opens the page there. Exits non-zero when any check fails,
 // the page logs an error, or a check is missing.
 //
 // Waits are on events (the peer's start line, the page's `__done`) with one bound each.
@@ -41,6 +42,10 @@ const ARGS = [
   '--disable-sync',
 ];
 const TIMEOUT_MS = Number(process.env.PAGE_TIMEOUT_MS ?? 60000);
+// The peer's heartbeat: a short interval so the heartbeat check is quick, a timeout with room
+// for a busy machine (a pong from Chromium over polling is a whole POST).
+const PING_INTERVAL_MS = process.env.EIO_PING_INTERVAL_MS ?? '300';
+const PING_TIMEOUT_MS = process.env.EIO_PING_TIMEOUT_MS ?? '1000';
 // SIO_LITE_VERBOSE=1: the page's console and every request it makes, on stderr.
 const VERBOSE = Boolean(process.env.SIO_LITE_VERBOSE);
 const MODES = {
@@ -69,8 +74,8 @@ function startPeer() {
     env: {
       ...process.env,
       PORT: '0',
-      EIO_PING_INTERVAL_MS: '300',
-      EIO_PING_TIMEOUT_MS: '200',
+      EIO_PING_INTERVAL_MS: PING_INTERVAL_MS,
+      EIO_PING_TIMEOUT_MS: PING_TIMEOUT_MS,
       PUBLIC_DIR: join(ROOT, 'demo-page', 'public'),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
