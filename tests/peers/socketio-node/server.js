@@ -13,9 +13,14 @@
 //   SIO_RECOVERY_MS         connection state recovery window, default 120000; 0 turns recovery
 //                           off (the official suites expect that: recovery adds `pid` to every
 //                           CONNECT answer and an offset to every event)
+//   PUBLIC_DIR              optional: also serve that folder's files (GET), as gif-chat serves
+//                           demo-page/public, so browser checks of gif-chat's own client
+//                           (tests/browser/sio-lite.mjs) load their page from the same origin
 "use strict";
 
+const fs = require("node:fs");
 const http = require("node:http");
+const path = require("node:path");
 const { Server: EngineServer } = require("engine.io");
 const { Server } = require("socket.io");
 
@@ -37,7 +42,32 @@ const maxPayload = setting("EIO_MAX_PAYLOAD_BYTES", 1000000);
 const connectTimeout = setting("SIO_CONNECT_TIMEOUT_MS", 45000);
 const recoveryMs = setting("SIO_RECOVERY_MS", 120000);
 
-const httpServer = http.createServer();
+const publicDir = process.env.PUBLIC_DIR ? path.resolve(process.env.PUBLIC_DIR) : null;
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
+
+// Requests that neither engine.io nor socket.io claim end here (both pass them on).
+function servePublic(req, res) {
+  let file;
+  try {
+    file = path.join(publicDir, path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)));
+  } catch {
+    file = null;
+  }
+  if (req.method !== "GET" || !file || !file.startsWith(publicDir + path.sep)) {
+    res.writeHead(404).end();
+    return;
+  }
+  fs.readFile(file, (error, body) => {
+    if (error) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = TYPES[path.extname(file)] ?? "application/octet-stream";
+    res.writeHead(200, { "content-type": type, "cache-control": "no-cache" }).end(body);
+  });
+}
+
+const httpServer = publicDir ? http.createServer(servePublic) : http.createServer();
 
 // Raw Engine.IO: the engine.io-protocol suite's server echoes every message.
 const engine = new EngineServer({ pingInterval, pingTimeout, maxPayload });
