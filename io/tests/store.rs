@@ -15,7 +15,7 @@ use gif_chat_core::chat::{
     Room, RoomId, RoomMax, StoreError, StoreReply, StoreRequest, Title, ROOM_ID_LEN,
 };
 use gif_chat_io::store::{
-    DatabaseUrl, DatabaseUrlError, OpenError, Store, StoreOptions, DEFAULT_DATABASE_URL,
+    Backend, DatabaseUrl, DatabaseUrlError, OpenError, Store, StoreOptions, DEFAULT_DATABASE_URL,
     SCHEMA_VERSION,
 };
 
@@ -334,6 +334,26 @@ fn migrations_run_once_and_the_file_is_in_wal_mode() {
 }
 
 #[test]
+fn processes_starting_together_on_a_new_file_migrate_it_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url(dir.path());
+            std::thread::spawn(move || Store::open(&url, StoreOptions::default()).map(drop))
+        })
+        .collect();
+    for start in starts {
+        let opened = start.join().expect("no panic");
+        assert!(opened.is_ok(), "{opened:?}");
+    }
+    let versions: Vec<i64> = peek(dir.path())
+        .prepare("SELECT version FROM schema_version")
+        .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
+        .expect("the versions");
+    assert_eq!(versions, [i64::from(SCHEMA_VERSION)]);
+}
+
+#[test]
 fn a_database_from_a_newer_gif_chat_is_refused() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     drop(open(dir.path()));
@@ -507,5 +527,36 @@ fn bad_database_urls_are_refused_with_a_reason() {
     assert_eq!(
         std::fs::read(dir.path().join("chat.db")).expect("still there"),
         b"not a database, just text"
+    );
+}
+
+/// A backend that fails loudly on one request, to see the store survive it.
+struct PanicsOnList;
+
+impl Backend for PanicsOnList {
+    fn handle(&mut self, request: StoreRequest) -> StoreReply {
+        match request {
+            StoreRequest::ListRooms => panic!("a bug in a backend"),
+            _ => StoreReply::Rooms(vec![]),
+        }
+    }
+}
+
+#[test]
+fn a_panic_costs_one_request_not_the_store() {
+    let store = Store::start(Box::new(PanicsOnList), StoreOptions::default()).expect("starts");
+    let reply = store.call(StoreRequest::ListRooms);
+    assert!(
+        matches!(reply, StoreReply::Failed(StoreError::Backend(_))),
+        "{reply:?}"
+    );
+    // A reply callback that panics does not stop the thread either.
+    store.submit(
+        StoreRequest::GetRoom(RoomId::from_random([4; 16])),
+        Box::new(|_| panic!("a bug in a callback")),
+    );
+    assert_eq!(
+        store.call(StoreRequest::GetRoom(RoomId::from_random([5; 16]))),
+        StoreReply::Rooms(vec![])
     );
 }

@@ -5,7 +5,7 @@
 //! lives in `gif-chat-io` on its own thread, and the chat logic only ever sees a
 //! [`StoreRequest`] go out and a [`StoreReply`] come back.
 //!
-//! - [`ids`]-like names: [`RoomId`] (unguessable, 22 characters), [`ChatId`], [`UnixMillis`];
+//! - ids: [`RoomId`] (unguessable, 22 characters), [`ChatId`], [`UnixMillis`];
 //! - [`Colour`]: a visitor's name;
 //! - checked input: [`Title`], [`RoomMax`], [`Password`], [`ChatText`], refused with an
 //!   [`InputError`];

@@ -7,7 +7,7 @@
 //! panic and not a visitor-controlled string passed on unchecked.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gif_chat_core::chat::{
     Author, Chat, ChatId, ChatKind, ChatText, Colour, GifName, NewChat, NewRoom, Password,
@@ -15,7 +15,7 @@ use gif_chat_core::chat::{
     UnixMillis, ROOM_ID_RANDOM_BYTES,
 };
 use rusqlite::types::Type;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
 use super::backend::{Backend, OpenError};
 use super::migrations::migrate;
@@ -73,9 +73,7 @@ impl SqliteBackend {
     fn set_up(mut connection: Connection) -> Result<SqliteBackend, OpenError> {
         connection.busy_timeout(BUSY_TIMEOUT)?;
         connection.pragma_update(None, "foreign_keys", true)?;
-        // An in-memory database answers `memory`: it has no journal file to put in WAL mode.
-        let _mode: String =
-            connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        enable_wal(&connection)?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut connection)?;
         Ok(SqliteBackend { connection })
@@ -236,6 +234,29 @@ impl Backend for SqliteBackend {
             StoreRequest::DeleteRoom(room) => self.delete_room(room),
         };
         result.unwrap_or_else(|failure| StoreReply::Failed(failure.into()))
+    }
+}
+
+/// Puts the database in WAL mode (it stays so, in the file). Two processes switching one new
+/// file at once can get `SQLITE_BUSY` without SQLite waiting on its busy timeout (each holds the
+/// shared lock the other's switch needs), so a busy switch is retried, briefly, until the
+/// timeout.
+fn enable_wal(connection: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // An in-memory database answers `memory`: it has no journal file to put in WAL mode.
+        let switched = connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0));
+        match switched {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other.map(drop),
+        }
     }
 }
 
