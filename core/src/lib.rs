@@ -23,6 +23,7 @@
 
 mod accept;
 mod app_env;
+pub mod chat;
 mod config;
 mod connection;
 pub mod defaults;

@@ -31,6 +31,7 @@ pub mod log_writer;
 pub mod settings;
 pub mod start;
 pub mod stop;
+pub mod store;
 pub mod transfer;
 
 pub use listener::BindError;

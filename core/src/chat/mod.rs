@@ -1,0 +1,29 @@
+//! The GIF chat room's data (SPEC §6): rooms, chat lines, what visitors type, and the requests
+//! and replies exchanged with the store.
+//!
+//! Everything here is plain data and validation, with no I/O: the store that keeps these values
+//! lives in `gif-chat-io` on its own thread, and the chat logic only ever sees a
+//! [`StoreRequest`] go out and a [`StoreReply`] come back.
+//!
+//! - ids: [`RoomId`] (unguessable, 22 characters), [`ChatId`], [`UnixMillis`];
+//! - [`Colour`]: a visitor's name;
+//! - checked input: [`Title`], [`RoomMax`], [`Password`], [`ChatText`], refused with an
+//!   [`InputError`];
+//! - stored values: [`Room`], [`NewRoom`], [`Chat`], [`NewChat`], [`ChatKind`], [`Author`],
+//!   [`GifName`];
+//! - the store's protocol: [`StoreRequest`], [`StoreReply`], [`PasswordVerdict`],
+//!   [`StoreError`].
+
+mod colour;
+mod ids;
+mod input;
+mod line;
+mod room;
+mod store;
+
+pub use colour::Colour;
+pub use ids::{ChatId, RoomId, UnixMillis, ROOM_ID_LEN, ROOM_ID_RANDOM_BYTES};
+pub use input::{ChatText, InputError, Password, RoomMax, Title};
+pub use line::{Author, Chat, ChatKind, GifName, NewChat};
+pub use room::{NewRoom, Room};
+pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest};

@@ -1,0 +1,59 @@
+//! The seam between the store's thread and a database: one [`Backend`] per database engine.
+//!
+//! The thread, its queue and the replies are engine-neutral ([`Store`](super::Store)); a backend
+//! only turns one [`StoreRequest`] into one [`StoreReply`], blocking as long as it must. SQLite
+//! is the one there is; PostgreSQL (issue 11) is a second implementation opened from
+//! [`DatabaseUrl::Postgres`], with the same schema and the same replies.
+
+use gif_chat_core::chat::{StoreReply, StoreRequest};
+
+use super::{sqlite::SqliteBackend, DatabaseUrl};
+
+/// A database the store's thread can serve requests from.
+pub trait Backend: Send {
+    /// Carries out one request. Runs on the store's thread; may block.
+    fn handle(&mut self, request: StoreRequest) -> StoreReply;
+}
+
+/// Why the store could not open its database.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The SQLite file cannot be opened or created (a missing directory, no permission, not a
+    /// database).
+    #[error("cannot open the SQLite database {path}: {source}")]
+    SqliteOpen {
+        /// The URL as given, for the message.
+        path: String,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// SQLite failed while setting up or migrating the schema.
+    #[error("the SQLite database failed while starting: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// `schema_version` holds a value no build writes.
+    #[error("the database's schema_version holds {0}, which no gif-chat writes")]
+    SchemaVersion(i64),
+    /// The database was migrated by a newer gif-chat.
+    #[error("the database's schema is version {found}, newer than this gif-chat's {known}: run a newer gif-chat")]
+    SchemaTooNew {
+        /// The version in the database.
+        found: u32,
+        /// The newest this build knows.
+        known: u32,
+    },
+    /// `DATABASE_URL` selects PostgreSQL, which this build cannot use yet.
+    #[error("DATABASE_URL selects PostgreSQL, which this gif-chat cannot use yet; use sqlite://")]
+    PostgresNotSupported,
+    /// The store's thread could not be started.
+    #[error("cannot start the store's thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Opens the database a URL names, with its schema up to date.
+pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Backend>, OpenError> {
+    match url {
+        DatabaseUrl::SqliteFile(path) => Ok(Box::new(SqliteBackend::open_file(path)?)),
+        DatabaseUrl::SqliteMemory => Ok(Box::new(SqliteBackend::open_in_memory()?)),
+        DatabaseUrl::Postgres(_) => Err(OpenError::PostgresNotSupported),
+    }
+}
