@@ -24,10 +24,9 @@ fn request(method: Method, query: &str, upgrade: bool) -> Request<'_> {
 fn an_unanswerable_get_does_not_make_its_sid_ready_forever() {
     let mut engine = Engine::new(EngineConfig::default(), [1; 32]);
     let now = Instant::now();
-    let Answer::Ok(open) = engine.handle_request(
-        &request(Method::Get, "EIO=4&transport=polling", false),
-        now,
-    ) else {
+    let Answer::Ok(open) =
+        engine.handle_request(&request(Method::Get, "EIO=4&transport=polling", false), now)
+    else {
         panic!("handshake refused")
     };
     let text = std::str::from_utf8(&open).unwrap();

@@ -121,7 +121,12 @@ fn check_socketio(text: &str, max_attachments: usize) {
     assert_eq!(again.kind, expected_kind, "{text:?} -> {encoded:?}");
     assert_eq!(
         (&again.namespace, again.id, again.attachments, &again.data),
-        (&packet.namespace, packet.id, packet.attachments, &packet.data),
+        (
+            &packet.namespace,
+            packet.id,
+            packet.attachments,
+            &packet.data
+        ),
         "{text:?} -> {encoded:?}"
     );
 }

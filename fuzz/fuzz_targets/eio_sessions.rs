@@ -234,7 +234,11 @@ impl Harness {
                 }
             }
             Answer::Parked(sid) => {
-                assert_eq!(Some(sid.as_str()), request.query.sid, "parked for another sid");
+                assert_eq!(
+                    Some(sid.as_str()),
+                    request.query.sid,
+                    "parked for another sid"
+                );
                 assert!(self.parked.insert(sid), "a second GET parked for {sid}");
             }
             Answer::WebSocket(sid) => {
@@ -356,7 +360,11 @@ impl Harness {
                 if self.sockets.contains(&sid) {
                     self.drain_websocket(sid);
                 } else {
-                    assert_eq!(self.engine.poll_websocket(sid), None, "output for no socket");
+                    assert_eq!(
+                        self.engine.poll_websocket(sid),
+                        None,
+                        "output for no socket"
+                    );
                 }
                 let forgotten = self.engine.queued_bytes(sid).is_none();
                 if forgotten {
@@ -379,7 +387,10 @@ impl Harness {
             | EngineEvent::Upgraded(sid)
             | EngineEvent::Closed(sid, _) => *sid,
         };
-        let seen = self.seen.get_mut(&sid).expect("an event of a session we opened");
+        let seen = self
+            .seen
+            .get_mut(&sid)
+            .expect("an event of a session we opened");
         assert!(!seen.closed, "{event:?} after the session closed");
         if let EngineEvent::Closed(..) = event {
             seen.closed = true;
@@ -427,7 +438,10 @@ impl Harness {
             .collect();
         let (id, payload) = self.payload(binary, size);
         let took = self.engine.send_many(recipients, &payload, self.now);
-        assert!(took <= open_before.len(), "a closed session took a broadcast");
+        assert!(
+            took <= open_before.len(),
+            "a closed session took a broadcast"
+        );
         // Which ones took it is not reported; a session that did may get it, none other.
         for sid in open_before {
             self.seen.get_mut(&sid).map(|seen| seen.sent.push(id));
@@ -446,7 +460,10 @@ impl Harness {
         if let Some(&sid) = self.sids.get(step % self.sids.len().max(1)) {
             if !self.is_open(sid) {
                 let (_, payload) = self.payload(false, 0);
-                assert!(self.engine.send(sid, payload, self.now).is_err(), "sent after close");
+                assert!(
+                    self.engine.send(sid, payload, self.now).is_err(),
+                    "sent after close"
+                );
                 self.pump();
             }
         }
@@ -504,10 +521,12 @@ fn ws_input(text: &WsText, max_payload: usize) -> WsInput {
         WsText::Message(text) => WsInput::Text(Bytes::from(format!("4{text}"))),
         WsText::Binary(bytes) => WsInput::Binary(Bytes::from(bytes.clone())),
         WsText::Garbage(bytes) => WsInput::Text(Bytes::from(bytes.clone())),
-        WsText::Oversized(extra) => WsInput::Binary(Bytes::from(vec![
-            0u8;
-            max_payload + 1 + usize::from(*extra)
-        ])),
+        WsText::Oversized(extra) => {
+            WsInput::Binary(Bytes::from(vec![
+                0u8;
+                max_payload + 1 + usize::from(*extra)
+            ]))
+        }
     }
 }
 
@@ -553,7 +572,10 @@ fuzz_target!(|script: Script| {
                 if let Some(sid) = h.sid(who).filter(|sid| h.sockets.contains(sid)) {
                     assert!(h.engine.handle_websocket_message(sid, input, h.now).is_ok());
                 } else if let Some(sid) = h.sid(who).filter(|sid| !h.seen.contains_key(sid)) {
-                    assert!(h.engine.handle_websocket_message(sid, input, h.now).is_err());
+                    assert!(h
+                        .engine
+                        .handle_websocket_message(sid, input, h.now)
+                        .is_err());
                 }
             }
             Op::WsDropped(i) => {
@@ -622,8 +644,22 @@ fuzz_target!(|script: Script| {
     }
     h.advance_to(horizon);
     h.pump();
-    assert_eq!(h.engine.session_count(), 0, "sessions left after every timeout");
-    assert_eq!(h.engine.poll_timeout(), None, "a deadline left with no session");
-    assert!(h.parked.is_empty(), "GETs still parked for forgotten sessions");
-    assert!(h.sockets.is_empty(), "WebSockets still open for forgotten sessions");
+    assert_eq!(
+        h.engine.session_count(),
+        0,
+        "sessions left after every timeout"
+    );
+    assert_eq!(
+        h.engine.poll_timeout(),
+        None,
+        "a deadline left with no session"
+    );
+    assert!(
+        h.parked.is_empty(),
+        "GETs still parked for forgotten sessions"
+    );
+    assert!(
+        h.sockets.is_empty(),
+        "WebSockets still open for forgotten sessions"
+    );
 });
