@@ -418,7 +418,9 @@ impl Harness {
         let result = self.engine.send(sid, payload, self.now);
         if result.is_ok() {
             assert!(was_open, "a send to {sid} after its close was taken");
-            self.seen.get_mut(&sid).map(|seen| seen.sent.push(id));
+            if let Some(seen) = self.seen.get_mut(&sid) {
+                seen.sent.push(id);
+            }
         }
     }
 
@@ -440,7 +442,9 @@ impl Harness {
         );
         // Which ones took it is not reported; a session that did may get it, none other.
         for sid in open_before {
-            self.seen.get_mut(&sid).map(|seen| seen.sent.push(id));
+            if let Some(seen) = self.seen.get_mut(&sid) {
+                seen.sent.push(id);
+            }
         }
     }
 
