@@ -9,6 +9,9 @@ what it holds. The layouts are those the targets read:
 - connection:  the `arbitrary` encoding of `Script` (arbitrary 1.x: integers little-endian, an
                enum variant as a u32 scaled to the variant count, and every collection element
                preceded by a "keep going" byte, 1, the collection ended by a 0).
+- eio_decoders: 1 option byte (max payload, attachment limit), then the bytes;
+- eio_sessions: the `arbitrary` encoding of that target's `Script`, as for connection (the
+               seeds use no `String` field, whose length prefix is awkward to write by hand).
 
 `cargo fuzz fmt connection fuzz/seeds/connection/<seed>` shows how a seed decodes.
 """
@@ -240,6 +243,182 @@ CONNECTION = {
 }
 
 
+# ---- eio_decoders: option byte 0x02 = max payload 300, 10 attachments; 0x0b = 1 MB, 10 ----
+
+EIO_DECODERS = {
+    "ws_message": b"\x0b4hello",
+    "probe": b"\x0b2probe",
+    "pong": b"\x0b3",
+    "open": b'\x0b0{"sid":"ABCDEFGHIJKLMNOPQRST","upgrades":["websocket"]}',
+    "polling_body": b"\x0b4hello\x1ebAQIDBA==\x1e2\x1e3\x1e6",
+    "polling_too_large": b"\x00" + b"4" + b"x" * 40,
+    "sio_event": b'\x0b2["chat message","hi",{"a":[1,2.5,null]}]',
+    "sio_event_ns_ack": b'\x0b2/chat,17["x",1]',
+    "sio_binary_event": b'\x0b51-["upload",{"_placeholder":true,"num":0}]',
+    "sio_binary_ack": b'\x0b61-/nsp,5[{"_placeholder":true,"num":0}]',
+    "sio_ack": b'\x0b3/chat,12["ok"]',
+    "sio_connect": b'\x0b0/admin,{"token":"1"}',
+    "sio_connect_error": b'\x0b4{"message":"Invalid namespace"}',
+    "sio_disconnect": b"\x0b1/chat,",
+    "sid": b"\x0bABCDEFGHIJKLMNOPQRST",
+    "query": b"\x0bEIO=4&transport=polling&t=N8hyd6w&sid=ABCDEFGHIJKLMNOPQRST",
+}
+
+
+# ---- arbitrary 1.x encoding of the `eio_sessions` target's Script ----
+
+
+def pick(options, name):
+    """The smallest u32 that derive(Arbitrary) maps to this variant."""
+    index, count = options.index(name), len(options)
+    return struct.pack("<I", (index * (1 << 32) + count - 1) // count)
+
+
+EIO_OPS = ["OpenPolling", "OpenWebSocket", "Get", "Post", "Upgrade", "Raw", "Ws", "WsDropped",
+           "GetAborted", "Stall", "Send", "SendMany", "Close", "Wait", "WaitForDeadline", "Late"]
+WHO = ["Session", "Forged", "Garbage"]
+CLIENT_PACKETS = ["Pong", "Ping", "Message", "Binary", "Close", "Upgrade", "Noop", "Open"]
+BODIES = ["Packets", "Raw", "Oversized"]
+WS_TEXTS = ["Probe", "Upgrade", "Pong", "Ping", "Close", "Noop", "Message", "Binary", "Garbage",
+            "Oversized"]
+
+
+def who(session):
+    """`Who::Session(n)`, or a forged sid for a bytes value of 15 random bytes."""
+    if isinstance(session, bytes):
+        return pick(WHO, "Forged") + session
+    return pick(WHO, "Session") + bytes([session])
+
+
+def client_packet(name, data=b""):
+    out = pick(CLIENT_PACKETS, name)
+    return out + vec_u8(data) if name == "Binary" else out
+
+
+def body(kind, arg):
+    if kind == "Packets":
+        return pick(BODIES, kind) + b"".join(b"\x01" + p for p in arg) + b"\x00"
+    if kind == "Raw":
+        return pick(BODIES, kind) + vec_u8(arg)
+    return pick(BODIES, kind) + bytes([arg])
+
+
+def ws_text(name, arg=None):
+    out = pick(WS_TEXTS, name)
+    if name in ("Binary", "Garbage"):
+        return out + vec_u8(arg)
+    if name == "Oversized":
+        return out + bytes([arg])
+    return out
+
+
+def eio(name, *args):
+    out = pick(EIO_OPS, name)
+    if name in ("Get", "Upgrade", "Close"):
+        out += who(args[0])
+    elif name == "Post":
+        out += who(args[0]) + args[1]
+    elif name == "Ws":
+        out += who(args[0]) + args[1]
+    elif name in ("WsDropped", "GetAborted"):
+        out += bytes([args[0]])
+    elif name == "Stall":
+        out += bytes([args[0], int(args[1])])
+    elif name == "Send":
+        out += who(args[0]) + bytes([int(args[1])]) + struct.pack("<H", args[2])
+    elif name == "SendMany":
+        out += vec_u8(args[0]) + bytes([int(args[1])]) + struct.pack("<H", args[2])
+    elif name in ("Wait", "Late"):
+        out += struct.pack("<H", args[0])
+    return out
+
+
+def eio_script(ops, ping=99, timeout=99, upgrade=99, close=49, max_payload=1000, hwm=4000,
+               upgrades=True):
+    settings = bytes([ping, timeout, upgrade, close]) + struct.pack("<HH", max_payload, hwm)
+    settings += bytes([int(upgrades)])
+    return settings + b"".join(b"\x01" + o for o in ops) + b"\x00"
+
+
+EIO_SESSIONS = {
+    "polling_conversation": eio_script([
+        eio("OpenPolling"),
+        eio("Get", 0),
+        eio("Send", 0, False, 10),
+        eio("Post", 0, body("Packets", [client_packet("Binary", b"\x01\x02\x03"),
+                                        client_packet("Noop")])),
+        eio("Wait", 101),
+        eio("Get", 0),
+        eio("Post", 0, body("Packets", [client_packet("Pong")])),
+        eio("Send", 0, True, 3),
+        eio("Close", 0),
+        eio("Get", 0),
+        eio("Wait", 60),
+    ]),
+    "websocket_conversation": eio_script([
+        eio("OpenWebSocket"),
+        eio("Send", 0, True, 5),
+        eio("Wait", 100),
+        eio("Ws", 0, ws_text("Pong")),
+        eio("Ws", 0, ws_text("Binary", b"\x00\xff")),
+        eio("WaitForDeadline"),
+        eio("Ws", 0, ws_text("Close")),
+    ]),
+    "upgrade": eio_script([
+        eio("OpenPolling"),
+        eio("Get", 0),
+        eio("Upgrade", 0),
+        eio("Ws", 0, ws_text("Probe")),
+        eio("Ws", 0, ws_text("Upgrade")),
+        eio("Send", 0, False, 4),
+        eio("Get", 0),
+        eio("Wait", 100),
+        eio("Ws", 0, ws_text("Pong")),
+        eio("WsDropped", 0),
+    ]),
+    "upgrade_times_out": eio_script([
+        eio("OpenPolling"),
+        eio("Upgrade", 0),
+        eio("Ws", 0, ws_text("Probe")),
+        eio("Get", 0),
+        eio("Wait", 100),
+        eio("Get", 0),
+        eio("Upgrade", 0),
+    ]),
+    "several_sessions_broadcast": eio_script([
+        eio("OpenPolling"),
+        eio("OpenWebSocket"),
+        eio("OpenPolling"),
+        eio("Get", 0),
+        eio("SendMany", [0, 1, 2], False, 20),
+        eio("Stall", 0, True),
+        eio("SendMany", [0, 1, 2], True, 500),
+        eio("SendMany", [0, 1, 2], True, 500),
+        eio("Late", 150),
+        eio("Get", 2),
+        eio("Stall", 0, False),
+        eio("WaitForDeadline"),
+        eio("Close", 1),
+    ], hwm=1200),
+    "hostile_requests": eio_script([
+        eio("OpenPolling"),
+        eio("Get", bytes(range(15))),
+        eio("Post", 0, body("Oversized", 3)),
+        eio("Get", 0),
+        eio("Get", 0),
+        eio("OpenPolling"),
+        eio("Get", 1),
+        eio("GetAborted", 0),
+        eio("OpenPolling"),
+        eio("Post", 2, body("Raw", b"b!!")),
+        eio("OpenWebSocket"),
+        eio("Ws", 3, ws_text("Oversized", 1)),
+        eio("OpenWebSocket"),
+        eio("Ws", 4, ws_text("Ping")),
+    ], max_payload=64),
+}
+
+
 def write(target, name, data):
     directory = os.path.join(ROOT, target)
     os.makedirs(directory, exist_ok=True)
@@ -257,6 +436,10 @@ def main():
             write("ws_frames", f"{name}.{i}", bytes([WS_OPTIONS[i]]) + plan + data)
     for name, data in CONNECTION.items():
         write("connection", name, data)
+    for name, data in EIO_DECODERS.items():
+        write("eio_decoders", name, data)
+    for name, data in EIO_SESSIONS.items():
+        write("eio_sessions", name, data)
 
 
 if __name__ == "__main__":

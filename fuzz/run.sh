@@ -8,7 +8,7 @@
 set -euo pipefail
 
 seconds="${1:-30}"
-targets=(http_stream ws_frames connection socketio)
+targets=(http_stream ws_frames connection socketio eio_decoders eio_sessions)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
