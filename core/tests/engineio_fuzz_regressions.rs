@@ -20,7 +20,6 @@ fn request(method: Method, query: &str, upgrade: bool) -> Request<'_> {
 /// is not writable yet) has output, `poll_get_answer` must not name the sid ready again: the
 /// runtime's `while let Some(sid) = engine.poll_ready()` would never end.
 #[test]
-#[ignore = "engine bug: poll_get_answer (and poll_websocket) returning None re-queue the sid in poll_ready"]
 fn an_unanswerable_get_does_not_make_its_sid_ready_forever() {
     let mut engine = Engine::new(EngineConfig::default(), [1; 32]);
     let now = Instant::now();

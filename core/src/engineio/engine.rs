@@ -18,27 +18,14 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use super::close::CloseReason;
 use super::config::EngineConfig;
+use super::event::EngineEvent;
 use super::packet::{encode_polling, Packet};
 use super::request::{Answer, Method, Request, RequestError};
 use super::session::{Context, Session, TransportKind};
 use super::sid::SID_RANDOM_BYTES;
 use super::websocket::{WsInput, WsOutput};
 use super::{Payload, Sid};
-
-/// What the layer above (Socket.IO) learns about sessions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EngineEvent {
-    /// A handshake opened a session.
-    Opened(Sid),
-    /// The client sent a message.
-    Message(Sid, Payload),
-    /// The session moved from polling to WebSocket.
-    Upgraded(Sid),
-    /// The session is over; sending to it does nothing from now on.
-    Closed(Sid, CloseReason),
-}
 
 /// The sid names no open session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -320,14 +307,16 @@ impl Engine {
     /// answered now; the GET is then no longer parked.
     pub fn poll_get_answer(&mut self, sid: Sid) -> Option<Bytes> {
         let answer = self.sessions.get_mut(&sid)?.take_get_answer();
-        self.settle(sid);
+        // Nothing to answer with: naming the sid again would only bring the caller straight
+        // back here (a `poll_ready` loop that never runs dry); new output names it anew.
+        self.settle_as(sid, answer.is_some());
         answer
     }
 
     /// The next message (or the close) for the WebSocket accepted for `sid`.
     pub fn poll_websocket(&mut self, sid: Sid) -> Option<WsOutput> {
         let output = self.sessions.get_mut(&sid)?.take_ws_output();
-        self.settle(sid);
+        self.settle_as(sid, output.is_some());
         output
     }
 
@@ -398,6 +387,12 @@ impl Engine {
     /// After any change to a session: forget it if finished, name it ready if it has output,
     /// and make sure the timer heap holds its next deadline.
     fn settle(&mut self, sid: Sid) {
+        self.settle_as(sid, true);
+    }
+
+    /// [`settle`](Self::settle), naming the sid in [`poll_ready`](Self::poll_ready) only when
+    /// `may_name_ready` (a poll that found nothing must not name it again).
+    fn settle_as(&mut self, sid: Sid, may_name_ready: bool) {
         let Some(session) = self.sessions.get_mut(&sid) else {
             return;
         };
@@ -407,7 +402,7 @@ impl Engine {
             self.release_spare_capacity();
             return;
         }
-        if !session.in_ready && session.has_output() {
+        if may_name_ready && !session.in_ready && session.has_output() {
             session.in_ready = true;
             self.ready.push_back(sid);
         }

@@ -14,6 +14,7 @@
 mod close;
 mod config;
 mod engine;
+mod event;
 mod packet;
 mod payload;
 mod request;
@@ -23,7 +24,8 @@ mod websocket;
 
 pub use close::{CloseReason, TransportFault};
 pub use config::EngineConfig;
-pub use engine::{Engine, EngineEvent, UnknownSession};
+pub use engine::{Engine, UnknownSession};
+pub use event::EngineEvent;
 pub use packet::{decode_polling, encode_polling, DecodeError, Packet, RECORD_SEPARATOR};
 pub use payload::Payload;
 pub use request::{Answer, Method, Query, Request, RequestError};

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::close::{CloseReason, TransportFault};
 use super::config::EngineConfig;
-use super::engine::EngineEvent;
+use super::event::EngineEvent;
 use super::packet::{decode_polling, encode_polling, Packet};
 use super::request::{Answer, RequestError};
 use super::websocket::{WsInput, WsOutput};
