@@ -11,23 +11,29 @@
 //! answer to a stop, and return a [`Transition`](transition::Transition); this file owns the
 //! lifecycle, the closing handshake's waits and our FIN, and applies those transitions.
 
+mod engineio_http;
+mod engineio_ws;
 mod http;
 mod outbox;
 mod transition;
 mod websocket;
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::engineio::{Answer, Sid, WsOutput};
 use crate::event::{ConnectionError, Event};
+use crate::hub::{HubCall, Mount};
 use crate::lifecycle::Lifecycle;
 
+use self::engineio_ws::EngineWsPhase;
 use self::http::HttpPhase;
 use self::outbox::Outbox;
-use self::transition::{Transition, Upgrade};
+use self::transition::{EngineUpgrade, Transition, Upgrade};
 use self::websocket::WsPhase;
 
 /// A connection's whole protocol state. Drive it with `handle_*`, then drain `poll_*`.
@@ -127,6 +133,31 @@ pub struct Connection {
     fin: Fin,
     /// The peer shut down its side: nothing more to read.
     eof: bool,
+    /// Calls for the [`Hub`](crate::Hub), in order.
+    hub_calls: VecDeque<HubCall>,
+    /// The mount of the request handed to the hub and not answered yet.
+    asked: Option<Mount>,
+}
+
+/// The Engine.IO session a connection holds for the hub, so that the runtime can wake it when
+/// the session has output ([`Hub::poll_ready`](crate::Hub::poll_ready)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HubSession {
+    /// A polling GET parked for the session: answer it with
+    /// [`Connection::handle_hub_answer`] and [`Hub::poll_get_answer`](crate::Hub::poll_get_answer).
+    ParkedGet(Mount, Sid),
+    /// The session's WebSocket: feed it [`Connection::handle_hub_output`] from
+    /// [`Hub::poll_websocket`](crate::Hub::poll_websocket).
+    WebSocket(Mount, Sid),
+}
+
+impl HubSession {
+    /// The session's key in the hub.
+    pub fn key(self) -> (Mount, Sid) {
+        match self {
+            HubSession::ParkedGet(mount, sid) | HubSession::WebSocket(mount, sid) => (mount, sid),
+        }
+    }
 }
 
 /// What the bytes on the connection mean.
@@ -134,6 +165,8 @@ pub struct Connection {
 enum Phase {
     Http(HttpPhase),
     WebSocket(WsPhase),
+    /// An Engine.IO session's WebSocket.
+    EngineWs(EngineWsPhase),
     /// Nothing more will be read or said (a final HTTP response was queued, or closed).
     Done,
 }
@@ -178,6 +211,8 @@ impl Connection {
             closing: None,
             fin: Fin::NotYet,
             eof: false,
+            hub_calls: VecDeque::new(),
+            asked: None,
         }
     }
 
@@ -189,9 +224,94 @@ impl Connection {
                 http.handle_input(now, input, &self.config, &mut self.out)
             }
             Phase::WebSocket(ws) => ws.handle_input(now, input, &mut self.out),
+            Phase::EngineWs(ws) => {
+                let mut calls = Vec::new();
+                let transition = ws.handle_input(input, &mut self.out, &mut calls);
+                self.hub_calls.extend(calls);
+                transition
+            }
             Phase::Http(_) | Phase::Done => Transition::None,
         };
         self.apply(now, transition);
+    }
+
+    // ---- the hub (Engine.IO and Socket.IO) ----
+
+    /// The next call for the [`Hub`](crate::Hub): a request to an Engine.IO path, a message on
+    /// an Engine.IO WebSocket, or the end of a parked GET or of a WebSocket. Take them all after
+    /// every input, and hand them to the hub in order.
+    pub fn poll_hub_call(&mut self) -> Option<HubCall> {
+        if let Some(call) = self.hub_calls.pop_front() {
+            return Some(call);
+        }
+        let call = match &mut self.phase {
+            Phase::Http(http) => http.poll_hub_call(),
+            _ => None,
+        };
+        if let Some(HubCall::Request { mount, .. }) = &call {
+            self.asked = Some(*mount);
+        }
+        call
+    }
+
+    /// The hub's answer to this connection's [`HubCall::Request`], or, for a parked GET, what
+    /// [`Hub::poll_get_answer`](crate::Hub::poll_get_answer) says once the session is ready.
+    pub fn handle_hub_answer(&mut self, now: Instant, answer: Answer) {
+        let asked = self.asked.take();
+        if self.lifecycle == Lifecycle::Closed {
+            // Gone meanwhile: a session that counted on this connection must learn it.
+            let mount = asked.unwrap_or(Mount::SocketIo);
+            match answer {
+                Answer::Parked(sid) => {
+                    self.hub_calls.push_back(HubCall::GetAborted { mount, sid });
+                }
+                Answer::WebSocket(sid) => {
+                    self.hub_calls.push_back(HubCall::WsClosed { mount, sid });
+                }
+                Answer::Ok(_) | Answer::Error(_) => {}
+            }
+            return;
+        }
+        let transition = match &mut self.phase {
+            Phase::Http(http) => http.handle_hub_answer(now, answer, &self.config, &mut self.out),
+            _ => Transition::None,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
+    }
+
+    /// Output from [`Hub::poll_websocket`](crate::Hub::poll_websocket) for this connection's
+    /// Engine.IO WebSocket.
+    pub fn handle_hub_output(&mut self, now: Instant, output: WsOutput) {
+        let transition = match &mut self.phase {
+            Phase::EngineWs(ws) if self.lifecycle == Lifecycle::Open => {
+                ws.handle_output(output, &mut self.out)
+            }
+            _ => Transition::None,
+        };
+        self.apply(now, transition);
+    }
+
+    /// The Engine.IO session this connection holds for the hub, if any.
+    pub fn hub_session(&self) -> Option<HubSession> {
+        match &self.phase {
+            Phase::Http(http) => http
+                .parked()
+                .map(|(mount, sid)| HubSession::ParkedGet(mount, sid)),
+            Phase::EngineWs(ws) if self.lifecycle == Lifecycle::Open => {
+                let (mount, sid) = ws.session();
+                Some(HubSession::WebSocket(mount, sid))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the Engine.IO WebSocket can take more output now (its unsent bytes are under the
+    /// high-water mark); pull [`Hub::poll_websocket`](crate::Hub::poll_websocket) only then.
+    pub fn wants_hub_output(&self) -> bool {
+        matches!(self.phase, Phase::EngineWs(_))
+            && self.lifecycle == Lifecycle::Open
+            && self.out.unsent_len() <= self.config.high_water_mark
     }
 
     /// The peer shut down its side (a read returned 0).
@@ -239,7 +359,8 @@ impl Connection {
         let transition = match &mut self.phase {
             Phase::Http(http) => http.handle_stop(),
             Phase::WebSocket(ws) => ws.handle_stop(&mut self.out),
-            Phase::Done => Transition::None,
+            // The hub's own shutdown closes the session, and with it this WebSocket.
+            Phase::EngineWs(_) | Phase::Done => Transition::None,
         };
         self.apply(now, transition);
     }
@@ -275,7 +396,7 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.lifecycle, &self.phase) {
-            (Lifecycle::Http, Phase::Http(http)) => Some(http.deadline()),
+            (Lifecycle::Http, Phase::Http(http)) => http.deadline(),
             (Lifecycle::Open, Phase::WebSocket(ws)) => Some(ws.deadline(&self.config)),
             (Lifecycle::Closing, _) => self.closing.map(|c| c.deadline),
             _ => None,
@@ -338,6 +459,7 @@ impl Connection {
                 self.enter_closed(now);
             }
             Transition::Upgrade(upgrade) => self.open_websocket(now, upgrade),
+            Transition::EngineUpgrade(upgrade) => self.open_engine_websocket(now, upgrade),
         }
     }
 
@@ -366,6 +488,24 @@ impl Connection {
             ip: client_ip,
             endpoint: upgrade.endpoint,
         });
+        if !upgrade.rest.is_empty() {
+            self.handle_input(now, &upgrade.rest);
+        }
+    }
+
+    /// The hub accepted an Engine.IO WebSocket and its `101` is queued: the connection carries
+    /// the session from now on. No seed connect line: the Socket.IO namespace lines say it.
+    fn open_engine_websocket(&mut self, now: Instant, upgrade: EngineUpgrade) {
+        self.advance(Lifecycle::Connecting);
+        let client_ip = self
+            .config
+            .trust_proxy
+            .client_ip(self.peer.ip(), upgrade.forwarded_for.as_deref());
+        self.out.set_client_ip(client_ip);
+        let max_payload = self.config.hub.engine.max_payload;
+        let ws = EngineWsPhase::new(upgrade.mount, upgrade.sid, max_payload);
+        self.phase = Phase::EngineWs(ws);
+        self.advance(Lifecycle::Open);
         if !upgrade.rest.is_empty() {
             self.handle_input(now, &upgrade.rest);
         }
@@ -424,6 +564,18 @@ impl Connection {
                 ip: self.out.client_ip(),
                 endpoint: ws.endpoint(),
             });
+        }
+        match &self.phase {
+            Phase::Http(http) => {
+                if let Some((mount, sid)) = http.parked() {
+                    self.hub_calls.push_back(HubCall::GetAborted { mount, sid });
+                }
+            }
+            Phase::EngineWs(ws) => {
+                let (mount, sid) = ws.session();
+                self.hub_calls.push_back(HubCall::WsClosed { mount, sid });
+            }
+            Phase::WebSocket(_) | Phase::Done => {}
         }
         self.phase = Phase::Done;
         self.closing = None;

@@ -10,9 +10,14 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
+use super::engineio_http::{self, HubRequest};
 use super::outbox::Outbox;
-use super::transition::{Transition, Upgrade};
+use super::transition::{EngineUpgrade, Transition, Upgrade};
 use crate::config::Config;
+use crate::engineio::{Answer, RequestError, Sid};
+use crate::hub::{HubCall, Mount};
 use crate::event::{AccessLog, ConnectionError};
 use crate::http::{
     accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
@@ -33,6 +38,8 @@ pub(super) struct HttpPhase {
     deadline: Instant,
     /// The server is stopping: no keep-alive, no new WebSocket.
     stopping: bool,
+    /// A request to an Engine.IO path, until the hub answers it: the pipeline waits.
+    hub: Option<Box<HubRequest>>,
 }
 
 /// What one step of the request pipeline leads to.
@@ -56,11 +63,86 @@ impl HttpPhase {
             request_started: None,
             deadline: now + config.header_timeout,
             stopping: false,
+            hub: None,
         }
     }
 
-    pub(super) fn deadline(&self) -> Instant {
-        self.deadline
+    /// The header or keep-alive deadline; none while the hub has the request (a parked GET
+    /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match &self.hub {
+            Some(hub) if hub.body.is_none() => None,
+            _ => Some(self.deadline),
+        }
+    }
+
+    /// The call for the hub, once the request to an Engine.IO path is complete.
+    pub(super) fn poll_hub_call(&mut self) -> Option<HubCall> {
+        self.hub.as_mut()?.call.take()
+    }
+
+    /// The session whose GET this connection holds parked.
+    pub(super) fn parked(&self) -> Option<(Mount, Sid)> {
+        let hub = self.hub.as_ref()?;
+        Some((hub.mount, hub.parked?))
+    }
+
+    /// The hub's answer to the request it was handed.
+    pub(super) fn handle_hub_answer(
+        &mut self,
+        now: Instant,
+        answer: Answer,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        let Some(mut hub) = self.hub.take() else {
+            return Transition::None;
+        };
+        let keep_alive = hub.head.keep_alive() && !self.stopping && hub.upgrade.is_none();
+        let transition = match answer {
+            Answer::Parked(sid) => {
+                hub.parked = Some(sid);
+                self.hub = Some(hub);
+                return Transition::None;
+            }
+            Answer::Ok(body) => {
+                engineio_http::write_ok(out.bytes_mut(), &hub.head, &body, keep_alive);
+                if keep_alive {
+                    Transition::None
+                } else {
+                    Transition::AwaitPeerEof
+                }
+            }
+            Answer::WebSocket(sid) => match hub.upgrade.take() {
+                Some((switching, rest)) => {
+                    out.bytes_mut().extend_from_slice(&switching);
+                    Transition::EngineUpgrade(EngineUpgrade {
+                        mount: hub.mount,
+                        sid,
+                        forwarded_for: hub.head.x_forwarded_for.clone(),
+                        rest,
+                    })
+                }
+                None => {
+                    let error = RequestError::BadRequest;
+                    engineio_http::write_error(out.bytes_mut(), &hub.head, error, false);
+                    Transition::AwaitPeerEof
+                }
+            },
+            // A parked GET whose session is gone: there is nobody to answer for.
+            Answer::Error(_) if hub.parked.is_some() => Transition::Closed(None),
+            Answer::Error(error) => {
+                let keep_alive = keep_alive && error != RequestError::PayloadTooLarge;
+                engineio_http::write_error(out.bytes_mut(), &hub.head, error, keep_alive);
+                if keep_alive {
+                    Transition::None
+                } else {
+                    Transition::AwaitPeerEof
+                }
+            }
+        };
+        self.deadline = now + config.keep_alive_timeout;
+        transition
     }
 
     /// Bytes read from the socket: serves every complete request among them.
@@ -97,7 +179,7 @@ impl HttpPhase {
     /// The deadline passed (or not yet: early calls change nothing): a request that is still
     /// arriving, or a keep-alive connection left idle, is closed.
     pub(super) fn handle_timeout(&mut self, now: Instant, config: &Config) -> Transition {
-        if now < self.deadline {
+        if now < self.deadline || self.deadline().is_none() {
             return Transition::None;
         }
         let reason = self
@@ -114,6 +196,11 @@ impl HttpPhase {
             return Transition::None;
         }
         self.stopping = true;
+        if self.hub.as_ref().is_some_and(|hub| hub.body.is_none()) {
+            // The hub has the request (a parked GET is released by the hub's own shutdown):
+            // its answer goes out, then the connection closes.
+            return Transition::None;
+        }
         Transition::Finish
     }
 
@@ -137,6 +224,13 @@ impl HttpPhase {
     }
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
+        if let Some(hub) = &mut self.hub {
+            let step = hub_body_step(hub, &mut self.pos, &self.buf, now, config, out, &mut self.deadline);
+            if matches!(step, Step::Done(_)) {
+                self.hub = None;
+            }
+            return step;
+        }
         if self.pending().is_empty() {
             return Step::Wait;
         }
@@ -168,6 +262,9 @@ impl HttpPhase {
             Ok(Some((head, n))) => {
                 self.pos += n;
                 self.request_started = None;
+                if let Some(mount) = Mount::for_path(head.path(), config.hub.conformance) {
+                    return self.engine_request(mount, started, head, config, out);
+                }
                 if head.is_upgrade() {
                     let rest = self.pending().to_vec();
                     self.pos = self.buf.len();
@@ -175,6 +272,93 @@ impl HttpPhase {
                 }
                 self.respond(now, started, head, config, out)
             }
+        }
+    }
+
+    /// Takes a request to an Engine.IO path: checks what the HTTP layer checks (origin, the
+    /// WebSocket handshake, the body's size), then reads it whole for the hub.
+    fn engine_request(
+        &mut self,
+        mount: Mount,
+        started: Instant,
+        head: RequestHead,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        let client_ip = config
+            .trust_proxy
+            .client_ip(out.client_ip(), head.x_forwarded_for.as_deref());
+        if head.is_upgrade() {
+            let rest = self.pending().to_vec();
+            self.pos = self.buf.len();
+            if self.stopping || head.content_length.is_some_and(|n| n > 0) || head.chunked {
+                return Step::Done(self.upgrade(started, head, rest, config, out));
+            }
+            return match accept_upgrade_for(&head, &config.origins, &config.site, config.app_env) {
+                Err(_) => Step::Done(self.upgrade(started, head, rest, config, out)),
+                Ok(switching) => {
+                    let mut hub = HubRequest::new(mount, head, client_ip);
+                    hub.upgrade = Some((switching, rest));
+                    hub.complete(Bytes::new());
+                    self.hub = Some(Box::new(hub));
+                    Step::Wait
+                }
+            };
+        }
+        if !engineio_http::origin_allowed(&head, config) {
+            engineio_http::write_forbidden(out.bytes_mut(), &head);
+            return Step::Done(Transition::AwaitPeerEof);
+        }
+        let keep_alive = head.keep_alive() && !self.stopping;
+        if head.method == "OPTIONS" {
+            engineio_http::write_preflight(out.bytes_mut(), &head, keep_alive);
+            if !keep_alive {
+                return Step::Done(Transition::AwaitPeerEof);
+            }
+            return self.skip_body(started, head, config, out);
+        }
+        let body = match BodyDecoder::new(&head, config.hub.engine.max_payload as u64) {
+            Ok(body) => body,
+            Err(HttpError::PayloadTooLarge) => {
+                let error = RequestError::PayloadTooLarge;
+                engineio_http::write_error(out.bytes_mut(), &head, error, false);
+                return Step::Done(Transition::AwaitPeerEof);
+            }
+            Err(error) => {
+                return Step::Done(fail_request(config, out, Some((started, &head)), error));
+            }
+        };
+        let mut hub = HubRequest::new(mount, head, client_ip);
+        match body {
+            Some(mut body) => {
+                body.keep();
+                hub.body = Some(body);
+            }
+            None => hub.complete(Bytes::new()),
+        }
+        self.hub = Some(Box::new(hub));
+        Step::Continue
+    }
+
+    /// After a preflight: the body, if any, is read and dropped like any other.
+    fn skip_body(
+        &mut self,
+        now: Instant,
+        head: RequestHead,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        match BodyDecoder::new(&head, config.max_body_bytes) {
+            Ok(body) => {
+                self.deadline = if body.is_some() {
+                    now + config.header_timeout
+                } else {
+                    now + config.keep_alive_timeout
+                };
+                self.body = body;
+                Step::Continue
+            }
+            Err(error) => Step::Done(fail_request(config, out, Some((now, &head)), error)),
         }
     }
 
@@ -254,6 +438,45 @@ impl HttpPhase {
                 })
             }
         }
+    }
+}
+
+/// The pipeline while the hub has a request: its body is read (and kept) until complete;
+/// then nothing more is parsed until the hub answers.
+fn hub_body_step(
+    hub: &mut HubRequest,
+    pos: &mut usize,
+    buf: &[u8],
+    now: Instant,
+    config: &Config,
+    out: &mut Outbox,
+    deadline: &mut Instant,
+) -> Step {
+    let Some(body) = &mut hub.body else {
+        return Step::Wait;
+    };
+    let pending = buf.get(*pos..).unwrap_or_default();
+    if pending.is_empty() {
+        return Step::Wait;
+    }
+    match body.decode(pending) {
+        Ok((n, done)) => {
+            *pos += n;
+            if done {
+                let bytes = body.take_kept();
+                hub.body = None;
+                hub.complete(Bytes::from(bytes));
+            } else {
+                *deadline = now + config.header_timeout;
+            }
+            Step::Wait
+        }
+        Err(HttpError::PayloadTooLarge) => {
+            let error = RequestError::PayloadTooLarge;
+            engineio_http::write_error(out.bytes_mut(), &hub.head, error, false);
+            Step::Done(Transition::AwaitPeerEof)
+        }
+        Err(error) => Step::Done(fail_request(config, out, None, error)),
     }
 }
 
