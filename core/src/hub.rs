@@ -326,7 +326,8 @@ impl Hub {
                     App::Bare => Ok(()),
                 };
                 if let Err(error) = result {
-                    self.log.push_back(LogLine::socketio_command_refused(&error));
+                    self.log
+                        .push_back(LogLine::socketio_command_refused(&error));
                 }
             }
             while let Some(transmit) = self.server.poll_transmit() {

@@ -73,7 +73,10 @@ pub(super) fn origin_allowed(head: &RequestHead, config: &Config) -> bool {
 /// Appends the CORS headers for an allowed origin (none without an `Origin`).
 fn write_cors(out: &mut Vec<u8>, head: &RequestHead) {
     if let Some(origin) = &head.origin {
-        let origin: String = origin.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        let origin: String = origin
+            .chars()
+            .filter(|c| !matches!(c, '\r' | '\n'))
+            .collect();
         out.extend_from_slice(b"Access-Control-Allow-Origin: ");
         out.extend_from_slice(origin.as_bytes());
         out.extend_from_slice(b"\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n");
@@ -108,7 +111,14 @@ fn write_head(
 /// `200` with packets (or `ok`), as engine.io's polling transport answers.
 pub(super) fn write_ok(out: &mut Vec<u8>, head: &RequestHead, body: &[u8], keep_alive: bool) {
     let content_type = "text/plain; charset=UTF-8";
-    write_head(out, "200 OK", Some(content_type), body.len(), head, keep_alive);
+    write_head(
+        out,
+        "200 OK",
+        Some(content_type),
+        body.len(),
+        head,
+        keep_alive,
+    );
     out.extend_from_slice(body);
 }
 

@@ -17,12 +17,12 @@ use super::outbox::Outbox;
 use super::transition::{EngineUpgrade, Transition, Upgrade};
 use crate::config::Config;
 use crate::engineio::{Answer, RequestError, Sid};
-use crate::hub::{HubCall, Mount};
 use crate::event::{AccessLog, ConnectionError};
 use crate::http::{
     accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
     RequestHead,
 };
+use crate::hub::{HubCall, Mount};
 
 /// Input and timers of a connection serving plain HTTP.
 #[derive(Debug)]
@@ -225,7 +225,15 @@ impl HttpPhase {
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
         if let Some(hub) = &mut self.hub {
-            let step = hub_body_step(hub, &mut self.pos, &self.buf, now, config, out, &mut self.deadline);
+            let step = hub_body_step(
+                hub,
+                &mut self.pos,
+                &self.buf,
+                now,
+                config,
+                out,
+                &mut self.deadline,
+            );
             if matches!(step, Step::Done(_)) {
                 self.hub = None;
             }
