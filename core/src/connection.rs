@@ -415,6 +415,7 @@ impl Connection {
         !self.eof
             && self.lifecycle != Lifecycle::Closed
             && self.out.unsent_len() <= self.config.high_water_mark
+            && !matches!(&self.phase, Phase::Http(http) if http.backlog_full(&self.config))
     }
 
     /// Whether the socket should be closed now. A closed connection has no output left.

@@ -76,6 +76,13 @@ impl HttpPhase {
         }
     }
 
+    /// Whether input waiting behind a request the hub holds has grown past a request head's
+    /// limit: read no more until the hub answers (a parked GET must not buffer without bound).
+    pub(super) fn backlog_full(&self, config: &Config) -> bool {
+        self.hub.as_ref().is_some_and(|hub| hub.body.is_none())
+            && self.pending().len() > config.http_limits.max_header_bytes
+    }
+
     /// The call for the hub, once the request to an Engine.IO path is complete.
     pub(super) fn poll_hub_call(&mut self) -> Option<HubCall> {
         self.hub.as_mut()?.call.take()
