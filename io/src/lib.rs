@@ -36,6 +36,7 @@ pub mod start;
 pub mod stop;
 pub mod transfer;
 
+pub use event_listener::EventListener;
 pub use hub::{HubLink, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};

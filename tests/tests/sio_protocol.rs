@@ -785,6 +785,8 @@ macro_rules! target {
     };
 }
 
-// The targets. gif-chat's runtimes join with one line each once `CONFORMANCE=true` exists:
-// target!(runtime_tokio, Target::GifChat(Runtime::Tokio));
+// The targets: the reference server, then gif-chat on each runtime in conformance mode.
 target!(socketio_node, Target::SocketIoNode);
+target!(runtime_tokio, Target::GifChat(Runtime::Tokio));
+target!(runtime_smol, Target::GifChat(Runtime::Smol));
+target!(runtime_mio, Target::GifChat(Runtime::Mio));
