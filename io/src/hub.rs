@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use event_listener::{Event, EventListener};
 use gif_chat_core::engineio::{Answer, Sid};
-use gif_chat_core::{Config, Connection, Hub, HubSession, Mount};
+use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine, Mount};
 
 use crate::log_writer::Log;
 
@@ -95,6 +95,8 @@ struct Inner {
     armed: Option<Instant>,
     /// Tokens of woken connections, for a runtime that reads them (mio).
     woken: Vec<usize>,
+    /// Log lines, for a runtime without a log writer thread (mio).
+    lines: Vec<LogLine>,
 }
 
 /// The hub every connection of a process shares.
@@ -102,7 +104,8 @@ pub struct SharedHub {
     inner: Mutex<Inner>,
     /// Notified when the hub's next deadline became earlier than the one the timer waits for.
     timer: Event,
-    log: Log,
+    /// Where the hub's lines go; `None`: kept for [`take_log_lines`](SharedHub::take_log_lines).
+    log: Option<Log>,
     collect_tokens: bool,
 }
 
@@ -113,9 +116,15 @@ impl std::fmt::Debug for SharedHub {
 }
 
 impl SharedHub {
-    /// The hub for `config`, its ids keyed by 32 bytes from the OS. `collect_tokens`: record
-    /// woken connections' tokens for [`take_woken_tokens`](Self::take_woken_tokens) (mio).
-    pub fn new(config: &Config, log: Log, collect_tokens: bool) -> Result<Arc<SharedHub>, SeedError> {
+    /// The hub for `config`, its ids keyed by 32 bytes from the OS, its lines pushed to `log`
+    /// (or, with `None`, kept for [`take_log_lines`](Self::take_log_lines)). `collect_tokens`:
+    /// record woken connections' tokens for [`take_woken_tokens`](Self::take_woken_tokens)
+    /// (mio, whose loop owns every connection and needs no wake-up call).
+    pub fn new(
+        config: &Config,
+        log: Option<Log>,
+        collect_tokens: bool,
+    ) -> Result<Arc<SharedHub>, SeedError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| SeedError(e.to_string()))?;
         Ok(Arc::new(SharedHub {
@@ -124,6 +133,7 @@ impl SharedHub {
                 owners: HashMap::new(),
                 armed: None,
                 woken: Vec::new(),
+                lines: Vec::new(),
             }),
             timer: Event::new(),
             log,
@@ -226,7 +236,10 @@ impl SharedHub {
             }
         }
         while let Some(line) = inner.hub.poll_log() {
-            self.log.push_line(&line);
+            match &self.log {
+                Some(log) => log.push_line(&line),
+                None => inner.lines.push(line),
+            }
         }
         if let Some(at) = inner.hub.poll_timeout() {
             if inner.armed.is_none_or(|armed| at < armed) {
@@ -268,6 +281,11 @@ impl SharedHub {
     /// The tokens of connections woken since the last call (with `collect_tokens`).
     pub fn take_woken_tokens(&self) -> Vec<usize> {
         std::mem::take(&mut self.lock().woken)
+    }
+
+    /// The hub's log lines since the last call (without a `Log`).
+    pub fn take_log_lines(&self) -> Vec<LogLine> {
+        std::mem::take(&mut self.lock().lines)
     }
 
     /// Open Engine.IO sessions.

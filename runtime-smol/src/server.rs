@@ -56,7 +56,7 @@ impl Server {
         log: Log,
         shutdown_timeout: Duration,
     ) -> io::Result<Server> {
-        let hub = SharedHub::new(&config, log.clone(), false).map_err(io::Error::other)?;
+        let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
         Ok(Server {
             listener: Async::new(listener)?,
             shared: Shared {

@@ -200,7 +200,7 @@ mod tests {
             config: Arc::new(Config::new()),
             log: Log::new(false, Sinks::stdio()),
             stop: Arc::new(StopFlag::new()),
-            hub: SharedHub::new(&Config::new(), Log::new(false, Sinks::stdio()), false)
+            hub: SharedHub::new(&Config::new(), None, false)
                 .expect("the OS random source"),
         };
         let task = drive(stream, addr, &shared, OpenConnections::new().open());

@@ -31,7 +31,7 @@ pub async fn serve_until(
     stop: impl Future<Output = ()>,
 ) -> usize {
     let open = OpenConnections::new();
-    let hub = match SharedHub::new(&config, log.clone(), false) {
+    let hub = match SharedHub::new(&config, Some(log.clone()), false) {
         Ok(hub) => hub,
         Err(error) => {
             log.push_line(&LogLine::fatal(&error));
