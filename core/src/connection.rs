@@ -254,6 +254,13 @@ impl Connection {
         call
     }
 
+    /// Whether [`poll_hub_call`](Self::poll_hub_call) has a call: writing output may let a
+    /// paused pipeline go on to its next Engine.IO request.
+    pub fn has_hub_call(&self) -> bool {
+        !self.hub_calls.is_empty()
+            || matches!(&self.phase, Phase::Http(http) if http.has_hub_call())
+    }
+
     /// The hub's answer to this connection's [`HubCall::Request`], or, for a parked GET, what
     /// [`Hub::poll_get_answer`](crate::Hub::poll_get_answer) says once the session is ready.
     pub fn handle_hub_answer(&mut self, now: Instant, answer: Answer) {

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use event_listener::{Event, EventListener};
-use gif_chat_core::engineio::{Answer, Sid};
-use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine, Mount};
+use gif_chat_core::engineio::Answer;
+use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine};
 
 use crate::log_writer::Log;
 
@@ -53,7 +53,7 @@ impl HubWake {
 #[derive(Debug, Default)]
 pub struct HubLink {
     wake: Option<Arc<HubWake>>,
-    registered: Option<(Mount, Sid)>,
+    registered: Option<HubSession>,
 }
 
 impl HubLink {
@@ -90,7 +90,9 @@ impl HubLink {
 
 struct Inner {
     hub: Hub,
-    owners: HashMap<(Mount, Sid), Arc<HubWake>>,
+    /// Who holds each session: its parked GET and its WebSocket may be two connections at
+    /// once (during the upgrade), and both may need waking.
+    owners: HashMap<HubSession, Arc<HubWake>>,
     /// The deadline the timer waits for, to know when a new one is earlier.
     armed: Option<Instant>,
     /// Tokens of woken connections, for a runtime that reads them (mio).
@@ -194,7 +196,7 @@ impl SharedHub {
                 break;
             }
         }
-        let session = conn.hub_session().map(HubSession::key);
+        let session = conn.hub_session();
         if session != link.registered {
             if let Some(old) = link.registered.take() {
                 let ours = inner
@@ -223,15 +225,20 @@ impl SharedHub {
 
     /// Wakes the owners of ready sessions (but `own`, which just pulled), logs, re-arms the
     /// timer when the deadline moved earlier.
-    fn settle(&self, inner: &mut Inner, own: Option<(Mount, Sid)>) {
-        while let Some(key) = inner.hub.poll_ready() {
-            if Some(key) == own {
-                continue;
-            }
-            if let Some(owner) = inner.owners.get(&key) {
-                owner.wake();
-                if self.collect_tokens {
-                    inner.woken.push(owner.token);
+    fn settle(&self, inner: &mut Inner, own: Option<HubSession>) {
+        while let Some((mount, sid)) = inner.hub.poll_ready() {
+            for holder in [
+                HubSession::ParkedGet(mount, sid),
+                HubSession::WebSocket(mount, sid),
+            ] {
+                if Some(holder) == own {
+                    continue;
+                }
+                if let Some(owner) = inner.owners.get(&holder) {
+                    owner.wake();
+                    if self.collect_tokens {
+                        inner.woken.push(owner.token);
+                    }
                 }
             }
         }

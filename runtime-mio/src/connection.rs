@@ -125,6 +125,10 @@ impl Slot {
             {
                 self.fail();
             }
+            if self.conn.has_hub_call() && !self.conn.is_closed() {
+                // A written answer let the pipeline go on to its next Engine.IO request.
+                continue;
+            }
             if !(self.readable && self.conn.wants_input()) {
                 break written;
             }
@@ -152,6 +156,9 @@ impl Slot {
                 ReadEnd::Failed => self.fail(),
             }
         };
+        // The end of a parked GET or of a WebSocket reaches the hub even when the connection
+        // closed in the loop's last step.
+        hub.exchange(&mut self.conn, &mut self.link, token);
         log.push_events(&mut self.conn, colored);
         let stuck = stopping
             && status == Status::Waiting

@@ -61,8 +61,15 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
         shared.hub.exchange(&mut conn, &mut link, 0);
         let written = transfer::write_pending(&mut conn, |bytes| stream.get_ref().write(bytes));
         transfer::shutdown_if_done(&mut conn, || stream.get_ref().shutdown(Shutdown::Write));
+        if conn.has_hub_call() && !conn.is_closed() {
+            // A written answer let the pipeline go on to its next Engine.IO request.
+            continue;
+        }
         let log_backed_up = shared.log.push_events(&mut conn);
         if conn.is_closed() {
+            // The end of a parked GET or of a WebSocket reaches the hub even when the
+            // connection closed in the turn's last step.
+            shared.hub.exchange(&mut conn, &mut link, 0);
             // Dropping the `Async` deregisters the socket and closes it.
             return;
         }
@@ -81,6 +88,7 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
         if interest.is_empty() && stop.is_none() && hub_wake.is_none() {
             // Nothing to wait for, yet not closed: the core can make no more progress, so end
             // the connection rather than keep a task that nothing will ever wake.
+            shared.hub.exchange(&mut conn, &mut link, 0);
             return;
         }
         if interest.deadline != armed {

@@ -73,6 +73,10 @@ pub fn drive(
             transfer::shutdown_if_done(&mut conn, || {
                 SockRef::from(&stream).shutdown(Shutdown::Write)
             });
+            if conn.has_hub_call() && !conn.is_closed() {
+                // A written answer let the pipeline go on to its next Engine.IO request.
+                continue;
+            }
             let log_backed_up = log.push_events(&mut conn);
             if conn.is_closed() {
                 break;
@@ -145,6 +149,9 @@ pub fn drive(
                 else => break,
             }
         }
+        // The end of a parked GET or of a WebSocket reaches the hub even when the connection
+        // closed in the turn's last step.
+        hub.exchange(&mut conn, &mut link, 0);
         // Uncounted only after the last events were logged, so a graceful stop that sees zero
         // open connections also sees their farewell lines.
         drop(open);

@@ -83,6 +83,11 @@ impl HttpPhase {
             && self.pending().len() > config.http_limits.max_header_bytes
     }
 
+    /// Whether a call for the hub is ready.
+    pub(super) fn has_hub_call(&self) -> bool {
+        self.hub.as_ref().is_some_and(|hub| hub.call.is_some())
+    }
+
     /// The call for the hub, once the request to an Engine.IO path is complete.
     pub(super) fn poll_hub_call(&mut self) -> Option<HubCall> {
         self.hub.as_mut()?.call.take()
