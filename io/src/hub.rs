@@ -146,7 +146,9 @@ impl SharedHub {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic under the lock cannot leave the hub half-updated in a way worse than the
         // panic itself; carry on rather than take every connection down with it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// After any `handle_*` on `conn`: hands its hub calls to the hub and applies the answers,
@@ -159,8 +161,7 @@ impl SharedHub {
             calls.push(call);
         }
         let woken = link.take_woken();
-        if calls.is_empty() && !woken && link.registered.is_none() && conn.hub_session().is_none()
-        {
+        if calls.is_empty() && !woken && link.registered.is_none() && conn.hub_session().is_none() {
             return;
         }
         let now = Instant::now();

@@ -182,8 +182,8 @@ impl Server {
             self.stop_deadline,
             self.hub.next_deadline(),
         ]
-            .into_iter()
-            .flatten()
+        .into_iter()
+        .flatten()
         {
             next = Some(next.map_or(at, |n| n.min(at)));
         }

@@ -207,8 +207,7 @@ mod tests {
             config: Arc::new(Config::new()),
             log: Log::new(false, Sinks::stdio()),
             stop: Arc::new(StopFlag::new()),
-            hub: SharedHub::new(&Config::new(), None, false)
-                .expect("the OS random source"),
+            hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
         };
         let task = drive(stream, addr, &shared, OpenConnections::new().open());
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
