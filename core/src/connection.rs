@@ -133,9 +133,14 @@ pub struct Connection {
     fin: Fin,
     /// The peer shut down its side: nothing more to read.
     eof: bool,
-    /// Calls for the [`Hub`](crate::Hub), in order.
-    hub_calls: VecDeque<HubCall>,
-    /// The mount of the request handed to the hub and not answered yet.
+}
+
+/// What a closed connection still owes the hub: the end of the session it held, and the
+/// mount of a request the hub has not answered yet (its answer, when it comes, may park a GET
+/// or accept a WebSocket that must be reported gone at once).
+#[derive(Debug, Default)]
+struct HubLeftovers {
+    calls: VecDeque<HubCall>,
     asked: Option<Mount>,
 }
 
@@ -167,8 +172,9 @@ enum Phase {
     WebSocket(WsPhase),
     /// An Engine.IO session's WebSocket.
     EngineWs(EngineWsPhase),
-    /// Nothing more will be read or said (a final HTTP response was queued, or closed).
-    Done,
+    /// Nothing more will be read or said (a final HTTP response was queued, or closed); boxed
+    /// so that the variant costs one word, and only made for a connection that held a session.
+    Done(Option<Box<HubLeftovers>>),
 }
 
 /// What a closing connection waits for.
@@ -211,8 +217,6 @@ impl Connection {
             closing: None,
             fin: Fin::NotYet,
             eof: false,
-            hub_calls: VecDeque::new(),
-            asked: None,
         }
     }
 
@@ -224,13 +228,8 @@ impl Connection {
                 http.handle_input(now, input, &self.config, &mut self.out)
             }
             Phase::WebSocket(ws) => ws.handle_input(now, input, &mut self.out),
-            Phase::EngineWs(ws) => {
-                let mut calls = Vec::new();
-                let transition = ws.handle_input(input, &mut self.out, &mut calls);
-                self.hub_calls.extend(calls);
-                transition
-            }
-            Phase::Http(_) | Phase::Done => Transition::None,
+            Phase::EngineWs(ws) => ws.handle_input(input, &mut self.out),
+            Phase::Http(_) | Phase::Done(_) => Transition::None,
         };
         self.apply(now, transition);
     }
@@ -241,39 +240,42 @@ impl Connection {
     /// an Engine.IO WebSocket, or the end of a parked GET or of a WebSocket. Take them all after
     /// every input, and hand them to the hub in order.
     pub fn poll_hub_call(&mut self) -> Option<HubCall> {
-        if let Some(call) = self.hub_calls.pop_front() {
-            return Some(call);
-        }
-        let call = match &mut self.phase {
+        match &mut self.phase {
             Phase::Http(http) => http.poll_hub_call(),
-            _ => None,
-        };
-        if let Some(HubCall::Request { mount, .. }) = &call {
-            self.asked = Some(*mount);
+            Phase::EngineWs(ws) => ws.poll_call(),
+            Phase::Done(Some(leftovers)) => leftovers.calls.pop_front(),
+            Phase::WebSocket(_) | Phase::Done(None) => None,
         }
-        call
     }
 
     /// Whether [`poll_hub_call`](Self::poll_hub_call) has a call: writing output may let a
     /// paused pipeline go on to its next Engine.IO request.
     pub fn has_hub_call(&self) -> bool {
-        !self.hub_calls.is_empty()
-            || matches!(&self.phase, Phase::Http(http) if http.has_hub_call())
+        match &self.phase {
+            Phase::Http(http) => http.has_hub_call(),
+            Phase::EngineWs(ws) => ws.has_call(),
+            Phase::Done(Some(leftovers)) => !leftovers.calls.is_empty(),
+            Phase::WebSocket(_) | Phase::Done(None) => false,
+        }
     }
 
     /// The hub's answer to this connection's [`HubCall::Request`], or, for a parked GET, what
     /// [`Hub::poll_get_answer`](crate::Hub::poll_get_answer) says once the session is ready.
     pub fn handle_hub_answer(&mut self, now: Instant, answer: Answer) {
-        let asked = self.asked.take();
         if self.lifecycle == Lifecycle::Closed {
             // Gone meanwhile: a session that counted on this connection must learn it.
-            let mount = asked.unwrap_or(Mount::SocketIo);
+            let Phase::Done(Some(leftovers)) = &mut self.phase else {
+                return;
+            };
+            let Some(mount) = leftovers.asked.take() else {
+                return;
+            };
             match answer {
-                Answer::Parked(sid) => {
-                    self.hub_calls.push_back(HubCall::GetAborted { mount, sid });
-                }
+                Answer::Parked(sid) => leftovers
+                    .calls
+                    .push_back(HubCall::GetAborted { mount, sid }),
                 Answer::WebSocket(sid) => {
-                    self.hub_calls.push_back(HubCall::WsClosed { mount, sid });
+                    leftovers.calls.push_back(HubCall::WsClosed { mount, sid })
                 }
                 Answer::Ok(_) | Answer::Error(_) => {}
             }
@@ -367,7 +369,7 @@ impl Connection {
             Phase::Http(http) => http.handle_stop(),
             Phase::WebSocket(ws) => ws.handle_stop(&mut self.out),
             // The hub's own shutdown closes the session, and with it this WebSocket.
-            Phase::EngineWs(_) | Phase::Done => Transition::None,
+            Phase::EngineWs(_) | Phase::Done(_) => Transition::None,
         };
         self.apply(now, transition);
     }
@@ -557,7 +559,7 @@ impl Connection {
         self.closing = Some(Closing { until, deadline });
         if until == Until::PeerEof {
             // Lingering: what the peer still sends is read and dropped.
-            self.phase = Phase::Done;
+            self.phase = Phase::Done(None);
         }
         self.after_output_progress(now);
     }
@@ -573,19 +575,33 @@ impl Connection {
                 endpoint: ws.endpoint(),
             });
         }
-        match &self.phase {
+        let leftovers = match std::mem::replace(&mut self.phase, Phase::Done(None)) {
             Phase::Http(http) => {
+                let mut leftovers = HubLeftovers {
+                    asked: http.awaiting_answer(),
+                    ..HubLeftovers::default()
+                };
                 if let Some((mount, sid)) = http.parked() {
-                    self.hub_calls.push_back(HubCall::GetAborted { mount, sid });
+                    leftovers
+                        .calls
+                        .push_back(HubCall::GetAborted { mount, sid });
                 }
+                (leftovers.asked.is_some() || !leftovers.calls.is_empty())
+                    .then(|| Box::new(leftovers))
             }
-            Phase::EngineWs(ws) => {
+            Phase::EngineWs(mut ws) => {
+                let mut leftovers = HubLeftovers::default();
+                while let Some(call) = ws.poll_call() {
+                    leftovers.calls.push_back(call);
+                }
                 let (mount, sid) = ws.session();
-                self.hub_calls.push_back(HubCall::WsClosed { mount, sid });
+                leftovers.calls.push_back(HubCall::WsClosed { mount, sid });
+                Some(Box::new(leftovers))
             }
-            Phase::WebSocket(_) | Phase::Done => {}
-        }
-        self.phase = Phase::Done;
+            Phase::Done(leftovers) => leftovers,
+            Phase::WebSocket(_) => None,
+        };
+        self.phase = Phase::Done(leftovers);
         self.closing = None;
         self.advance(Lifecycle::Closed);
     }

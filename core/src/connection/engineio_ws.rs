@@ -27,6 +27,9 @@ pub(super) struct EngineWsPhase {
     close_sent: bool,
     /// The peer's close frame arrived: nothing after it is read.
     close_received: bool,
+    /// Messages for the hub, in order (a `Vec`, not a `VecDeque`: one word less in every
+    /// connection, and the runtime drains it after each read, so it stays short).
+    calls: Vec<HubCall>,
 }
 
 impl EngineWsPhase {
@@ -37,7 +40,18 @@ impl EngineWsPhase {
             decoder: MessageDecoder::new(max_payload),
             close_sent: false,
             close_received: false,
+            calls: Vec::new(),
         }
+    }
+
+    /// The next message for the hub.
+    pub(super) fn poll_call(&mut self) -> Option<HubCall> {
+        (!self.calls.is_empty()).then(|| self.calls.remove(0))
+    }
+
+    /// Whether a message for the hub waits.
+    pub(super) fn has_call(&self) -> bool {
+        !self.calls.is_empty()
     }
 
     /// The session this WebSocket carries.
@@ -46,12 +60,7 @@ impl EngineWsPhase {
     }
 
     /// Decodes frames: messages become hub calls, pings get pongs, a close is answered.
-    pub(super) fn handle_input(
-        &mut self,
-        input: &[u8],
-        out: &mut Outbox,
-        calls: &mut Vec<HubCall>,
-    ) -> Transition {
+    pub(super) fn handle_input(&mut self, input: &[u8], out: &mut Outbox) -> Transition {
         if self.close_received {
             return Transition::None;
         }
@@ -97,7 +106,7 @@ impl EngineWsPhase {
                 Ok(_) => continue,
             };
             if !self.close_sent {
-                calls.push(HubCall::WsMessage {
+                self.calls.push(HubCall::WsMessage {
                     mount: self.mount,
                     sid: self.sid,
                     message,

@@ -30,16 +30,27 @@ pub(super) struct HttpPhase {
     /// Received bytes not yet parsed; `buf[pos..]` is pending.
     buf: Vec<u8>,
     pos: usize,
-    /// The body of the last request, being read and dropped.
-    body: Option<BodyDecoder>,
+    /// What follows the last request head: its body, being read and dropped, or, for a request
+    /// to an Engine.IO path, the request until the hub answers it (the pipeline waits). One
+    /// field for both, as they never overlap: every idle connection carries this phase.
+    after: AfterHead,
     /// When the request being read began; `None` between requests.
     request_started: Option<Instant>,
     /// Header timeout while a request is read, keep-alive timeout between requests.
     deadline: Instant,
     /// The server is stopping: no keep-alive, no new WebSocket.
     stopping: bool,
-    /// A request to an Engine.IO path, until the hub answers it: the pipeline waits.
-    hub: Option<Box<HubRequest>>,
+}
+
+/// What follows a request head.
+#[derive(Debug)]
+enum AfterHead {
+    /// Nothing: the next request head.
+    Idle,
+    /// A body to read and drop.
+    Body(BodyDecoder),
+    /// A request the hub has (or will have once its body is read).
+    Hub(Box<HubRequest>),
 }
 
 /// What one step of the request pipeline leads to.
@@ -59,43 +70,62 @@ impl HttpPhase {
         HttpPhase {
             buf: Vec::new(),
             pos: 0,
-            body: None,
+            after: AfterHead::Idle,
             request_started: None,
             deadline: now + config.header_timeout,
             stopping: false,
-            hub: None,
         }
     }
 
     /// The header or keep-alive deadline; none while the hub has the request (a parked GET
     /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match &self.hub {
+        match self.hub() {
             Some(hub) if hub.body.is_none() => None,
             _ => Some(self.deadline),
         }
     }
 
+    fn hub(&self) -> Option<&HubRequest> {
+        match &self.after {
+            AfterHead::Hub(hub) => Some(hub),
+            _ => None,
+        }
+    }
+
+    fn hub_mut(&mut self) -> Option<&mut HubRequest> {
+        match &mut self.after {
+            AfterHead::Hub(hub) => Some(hub),
+            _ => None,
+        }
+    }
+
+    /// The mount of a request the hub was handed and has not answered (not a parked GET).
+    pub(super) fn awaiting_answer(&self) -> Option<Mount> {
+        let hub = self.hub()?;
+        (hub.body.is_none() && hub.call.is_none() && hub.parked.is_none()).then_some(hub.mount)
+    }
+
     /// Whether input waiting behind a request the hub holds has grown past a request head's
     /// limit: read no more until the hub answers (a parked GET must not buffer without bound).
     pub(super) fn backlog_full(&self, config: &Config) -> bool {
-        self.hub.as_ref().is_some_and(|hub| hub.body.is_none())
+        self.hub().is_some_and(|hub| hub.body.is_none())
             && self.pending().len() > config.http_limits.max_header_bytes
     }
 
     /// Whether a call for the hub is ready.
     pub(super) fn has_hub_call(&self) -> bool {
-        self.hub.as_ref().is_some_and(|hub| hub.call.is_some())
+        self.hub().is_some_and(|hub| hub.call.is_some())
     }
 
     /// The call for the hub, once the request to an Engine.IO path is complete.
     pub(super) fn poll_hub_call(&mut self) -> Option<HubCall> {
-        self.hub.as_mut()?.call.take()
+        self.hub_mut()?.call.take()
     }
 
     /// The session whose GET this connection holds parked.
     pub(super) fn parked(&self) -> Option<(Mount, Sid)> {
-        let hub = self.hub.as_ref()?;
+        let hub = self.hub()?;
         Some((hub.mount, hub.parked?))
     }
 
@@ -107,14 +137,18 @@ impl HttpPhase {
         config: &Config,
         out: &mut Outbox,
     ) -> Transition {
-        let Some(mut hub) = self.hub.take() else {
-            return Transition::None;
+        let mut hub = match std::mem::replace(&mut self.after, AfterHead::Idle) {
+            AfterHead::Hub(hub) => hub,
+            other => {
+                self.after = other;
+                return Transition::None;
+            }
         };
         let keep_alive = hub.head.keep_alive() && !self.stopping && hub.upgrade.is_none();
         let transition = match answer {
             Answer::Parked(sid) => {
                 hub.parked = Some(sid);
-                self.hub = Some(hub);
+                self.after = AfterHead::Hub(hub);
                 return Transition::None;
             }
             Answer::Ok(body) => {
@@ -208,7 +242,7 @@ impl HttpPhase {
             return Transition::None;
         }
         self.stopping = true;
-        if self.hub.as_ref().is_some_and(|hub| hub.body.is_none()) {
+        if self.hub().is_some_and(|hub| hub.body.is_none()) {
             // The hub has the request (a parked GET is released by the hub's own shutdown):
             // its answer goes out, then the connection closes.
             return Transition::None;
@@ -218,7 +252,9 @@ impl HttpPhase {
 
     /// Whether part of a request (head or body) has arrived.
     fn is_mid_request(&self) -> bool {
-        self.request_started.is_some() || self.body.is_some() || self.pos < self.buf.len()
+        self.request_started.is_some()
+            || matches!(self.after, AfterHead::Body(_))
+            || self.pos < self.buf.len()
     }
 
     fn pending(&self) -> &[u8] {
@@ -236,7 +272,7 @@ impl HttpPhase {
     }
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
-        if let Some(hub) = &mut self.hub {
+        if let AfterHead::Hub(hub) = &mut self.after {
             let step = hub_body_step(
                 hub,
                 &mut self.pos,
@@ -247,19 +283,19 @@ impl HttpPhase {
                 &mut self.deadline,
             );
             if matches!(step, Step::Done(_)) {
-                self.hub = None;
+                self.after = AfterHead::Idle;
             }
             return step;
         }
         if self.pending().is_empty() {
             return Step::Wait;
         }
-        if let Some(body) = &mut self.body {
+        if let AfterHead::Body(body) = &mut self.after {
             return match body.decode(self.buf.get(self.pos..).unwrap_or_default()) {
                 Ok((n, done)) => {
                     self.pos += n;
                     if done {
-                        self.body = None;
+                        self.after = AfterHead::Idle;
                         self.request_started = None;
                         self.deadline = now + config.keep_alive_timeout;
                         Step::Continue
@@ -320,7 +356,7 @@ impl HttpPhase {
                     let mut hub = HubRequest::new(mount, head, client_ip);
                     hub.upgrade = Some((switching, rest));
                     hub.complete(Bytes::new());
-                    self.hub = Some(Box::new(hub));
+                    self.after = AfterHead::Hub(Box::new(hub));
                     Step::Wait
                 }
             };
@@ -356,7 +392,7 @@ impl HttpPhase {
             }
             None => hub.complete(Bytes::new()),
         }
-        self.hub = Some(Box::new(hub));
+        self.after = AfterHead::Hub(Box::new(hub));
         Step::Continue
     }
 
@@ -375,7 +411,7 @@ impl HttpPhase {
                 } else {
                     now + config.keep_alive_timeout
                 };
-                self.body = body;
+                self.after = body.map_or(AfterHead::Idle, AfterHead::Body);
                 Step::Continue
             }
             Err(error) => Step::Done(fail_request(config, out, Some((now, &head)), error)),
@@ -413,7 +449,7 @@ impl HttpPhase {
         } else {
             now + config.keep_alive_timeout
         };
-        self.body = body;
+        self.after = body.map_or(AfterHead::Idle, AfterHead::Body);
         Step::Continue
     }
 
