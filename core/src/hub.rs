@@ -127,6 +127,8 @@ pub struct Hub {
     clients: HashMap<(Mount, Sid), IpAddr>,
     /// Sessions opened by the request being handled, waiting for its client address.
     pending_open: Vec<Sid>,
+    /// Sessions closed during a pump, forgotten at its end.
+    closed: Vec<(Mount, Sid)>,
     ready: VecDeque<(Mount, Sid)>,
     log: VecDeque<LogLine>,
     stopping: bool,
@@ -196,6 +198,7 @@ impl Hub {
                 .then(|| Engine::new(config.engine.clone(), raw_seed)),
             clients: HashMap::new(),
             pending_open: Vec::new(),
+            closed: Vec::new(),
             ready: VecDeque::new(),
             log: VecDeque::new(),
             stopping: false,
@@ -355,7 +358,7 @@ impl Hub {
                         }
                         EngineEvent::Opened(sid) => self.pending_open.push(sid),
                         EngineEvent::Closed(sid, reason) => {
-                            self.clients.remove(&(Mount::EngineIo, sid));
+                            self.closed.push((Mount::EngineIo, sid));
                             log_close(&mut self.log, &reason);
                         }
                         EngineEvent::Upgraded(_) => {}
@@ -365,6 +368,9 @@ impl Hub {
             if !moved {
                 break;
             }
+        }
+        for key in self.closed.drain(..) {
+            self.clients.remove(&key);
         }
         while let Some(sid) = self.engine.poll_ready() {
             self.ready.push_back((Mount::SocketIo, sid));
@@ -392,7 +398,8 @@ impl Hub {
                     close_reason(&reason)
                 };
                 self.server.handle_close(now, sid, reason);
-                self.clients.remove(&(Mount::SocketIo, sid));
+                // Forgotten once the pump is over: its sockets' disconnect lines need it.
+                self.closed.push((Mount::SocketIo, sid));
             }
         }
     }

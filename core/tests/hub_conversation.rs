@@ -219,3 +219,43 @@ fn websocket_session_pings_and_echoes_on_the_raw_engine() {
     world.exchange(&mut conn);
     assert_eq!(world.hub.session_count(), 0);
 }
+
+#[test]
+fn a_stop_releases_a_parked_get_with_the_close_packet_and_logs_the_leave() {
+    let mut world = World::new(false);
+    let mut conn = world.connect();
+    let open = world.send(
+        &mut conn,
+        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    let sid = sid_of(body(&open));
+    let post = format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\
+         Content-Length: 2\r\n\r\n40"
+    );
+    world.send(&mut conn, post.as_bytes());
+    let get =
+        format!("GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(body(&world.send(&mut conn, get.as_bytes())).starts_with("40{"));
+    assert_eq!(world.send(&mut conn, get.as_bytes()), "", "parked");
+    conn.handle_shutdown(world.now);
+    world.hub.handle_shutdown(world.now);
+    world.exchange(&mut conn);
+    let last = take(&mut conn);
+    assert!(last.contains("Connection: close\r\n"), "{last}");
+    assert_eq!(body(&last), "1");
+    assert_eq!(
+        world.logs,
+        [
+            "새로운 클라이언트 접속 127.0.0.1 /",
+            "클라이언트 접속 해제 127.0.0.1 /"
+        ]
+    );
+    // No new session while stopping.
+    let mut late = world.connect();
+    let refused = world.send(
+        &mut late,
+        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+}
