@@ -259,3 +259,78 @@ fn a_stop_releases_a_parked_get_with_the_close_packet_and_logs_the_leave() {
     );
     assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
 }
+
+#[test]
+fn forged_sids_get_400_and_leave_nothing_behind() {
+    let mut world = World::new(true);
+    let mut conn = world.connect();
+    for i in 0..10_000 {
+        let request = format!(
+            "GET /socket.io/?EIO=4&transport=polling&sid=forged{i:014} HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+        let answer = world.send(&mut conn, request.as_bytes());
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer}"
+        );
+    }
+    assert_eq!(world.hub.session_count(), 0);
+    assert!(world.logs.is_empty(), "{:?}", world.logs);
+}
+
+#[test]
+fn a_polling_client_that_never_polls_is_dropped_at_its_buffer_bound() {
+    let mut config = Config::new();
+    config.hub.conformance = true;
+    config.hub.socketio.recovery = None;
+    config.hub.engine.high_water_mark = 4_096;
+    let hub = Hub::new(config.hub.clone(), [2; 32]);
+    let mut world = World {
+        config: Arc::new(config),
+        hub,
+        now: Instant::now(),
+        logs: Vec::new(),
+    };
+    let mut open = |world: &mut World| {
+        let mut conn = world.connect();
+        let answer = world.send(
+            &mut conn,
+            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        let sid = sid_of(body(&answer));
+        let post = post_request(&sid, r#"40/relay,{"room":"r"}"#);
+        assert_eq!(body(&world.send(&mut conn, post.as_bytes())), "ok");
+        (conn, sid)
+    };
+    let (mut talker, sid) = open(&mut world);
+    let (_silent, _) = open(&mut world);
+    let chat = post_request(&sid, &format!(r#"42/relay,["chat","{}"]"#, "x".repeat(20)));
+    for _ in 0..400 {
+        world.send(&mut talker, chat.as_bytes());
+        if world.hub.session_count() < 2 {
+            break;
+        }
+        // The talker reads what it is sent, so only the silent one's buffer grows.
+        let get = format!(
+            "GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+        world.send(&mut talker, get.as_bytes());
+    }
+    assert_eq!(world.hub.session_count(), 1, "the silent session is gone");
+    assert!(
+        world
+            .logs
+            .iter()
+            .any(|line| line.starts_with("Error: Engine.IO session closed: buffer full")),
+        "{:?}",
+        world.logs
+    );
+}
+
+fn post_request(sid: &str, body: &str) -> String {
+    format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
