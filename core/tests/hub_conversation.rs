@@ -291,7 +291,7 @@ fn a_polling_client_that_never_polls_is_dropped_at_its_buffer_bound() {
         now: Instant::now(),
         logs: Vec::new(),
     };
-    let mut open = |world: &mut World| {
+    let open = |world: &mut World| {
         let mut conn = world.connect();
         let answer = world.send(
             &mut conn,
