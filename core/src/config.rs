@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::app_env::AppEnv;
 use crate::defaults;
 use crate::http::HttpLimits;
+use crate::hub::HubConfig;
 use crate::origin::OriginPolicy;
 use crate::proxy::TrustProxy;
 use crate::site::Site;
@@ -37,6 +38,9 @@ pub struct Config {
     /// Colour the access log's status, as morgan does on a terminal.
     pub colored_log: bool,
     pub site: Site,
+    /// The Socket.IO hub's settings; the connection reads `conformance` (whether
+    /// `/engine.io/` is served) and the engine's `max_payload` (the largest POST body).
+    pub hub: HubConfig,
 }
 
 impl Config {
@@ -57,6 +61,7 @@ impl Config {
             app_env: AppEnv::Development,
             colored_log: false,
             site: Site::demo(),
+            hub: HubConfig::new(),
         }
     }
 }

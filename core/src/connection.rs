@@ -11,23 +11,29 @@
 //! answer to a stop, and return a [`Transition`](transition::Transition); this file owns the
 //! lifecycle, the closing handshake's waits and our FIN, and applies those transitions.
 
+mod engineio_http;
+mod engineio_ws;
 mod http;
 mod outbox;
 mod transition;
 mod websocket;
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::engineio::{Answer, Sid, WsOutput};
 use crate::event::{ConnectionError, Event};
+use crate::hub::{HubCall, Mount};
 use crate::lifecycle::Lifecycle;
 
+use self::engineio_ws::EngineWsPhase;
 use self::http::HttpPhase;
 use self::outbox::Outbox;
-use self::transition::{Transition, Upgrade};
+use self::transition::{EngineUpgrade, Transition, Upgrade};
 use self::websocket::WsPhase;
 
 /// A connection's whole protocol state. Drive it with `handle_*`, then drain `poll_*`.
@@ -129,13 +135,46 @@ pub struct Connection {
     eof: bool,
 }
 
+/// What a closed connection still owes the hub: the end of the session it held, and the
+/// mount of a request the hub has not answered yet (its answer, when it comes, may park a GET
+/// or accept a WebSocket that must be reported gone at once).
+#[derive(Debug, Default)]
+struct HubLeftovers {
+    calls: VecDeque<HubCall>,
+    asked: Option<Mount>,
+}
+
+/// The Engine.IO session a connection holds for the hub, so that the runtime can wake it when
+/// the session has output ([`Hub::poll_ready`](crate::Hub::poll_ready)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HubSession {
+    /// A polling GET parked for the session: answer it with
+    /// [`Connection::handle_hub_answer`] and [`Hub::poll_get_answer`](crate::Hub::poll_get_answer).
+    ParkedGet(Mount, Sid),
+    /// The session's WebSocket: feed it [`Connection::handle_hub_output`] from
+    /// [`Hub::poll_websocket`](crate::Hub::poll_websocket).
+    WebSocket(Mount, Sid),
+}
+
+impl HubSession {
+    /// The session's key in the hub.
+    pub fn key(self) -> (Mount, Sid) {
+        match self {
+            HubSession::ParkedGet(mount, sid) | HubSession::WebSocket(mount, sid) => (mount, sid),
+        }
+    }
+}
+
 /// What the bytes on the connection mean.
 #[derive(Debug)]
 enum Phase {
     Http(HttpPhase),
     WebSocket(WsPhase),
-    /// Nothing more will be read or said (a final HTTP response was queued, or closed).
-    Done,
+    /// An Engine.IO session's WebSocket.
+    EngineWs(EngineWsPhase),
+    /// Nothing more will be read or said (a final HTTP response was queued, or closed); boxed
+    /// so that the variant costs one word, and only made for a connection that held a session.
+    Done(Option<Box<HubLeftovers>>),
 }
 
 /// What a closing connection waits for.
@@ -189,9 +228,99 @@ impl Connection {
                 http.handle_input(now, input, &self.config, &mut self.out)
             }
             Phase::WebSocket(ws) => ws.handle_input(now, input, &mut self.out),
-            Phase::Http(_) | Phase::Done => Transition::None,
+            Phase::EngineWs(ws) => ws.handle_input(input, &mut self.out),
+            Phase::Http(_) | Phase::Done(_) => Transition::None,
         };
         self.apply(now, transition);
+    }
+
+    // ---- the hub (Engine.IO and Socket.IO) ----
+
+    /// The next call for the [`Hub`](crate::Hub): a request to an Engine.IO path, a message on
+    /// an Engine.IO WebSocket, or the end of a parked GET or of a WebSocket. Take them all after
+    /// every input, and hand them to the hub in order.
+    pub fn poll_hub_call(&mut self) -> Option<HubCall> {
+        match &mut self.phase {
+            Phase::Http(http) => http.poll_hub_call(),
+            Phase::EngineWs(ws) => ws.poll_call(),
+            Phase::Done(Some(leftovers)) => leftovers.calls.pop_front(),
+            Phase::WebSocket(_) | Phase::Done(None) => None,
+        }
+    }
+
+    /// Whether [`poll_hub_call`](Self::poll_hub_call) has a call: writing output may let a
+    /// paused pipeline go on to its next Engine.IO request.
+    pub fn has_hub_call(&self) -> bool {
+        match &self.phase {
+            Phase::Http(http) => http.has_hub_call(),
+            Phase::EngineWs(ws) => ws.has_call(),
+            Phase::Done(Some(leftovers)) => !leftovers.calls.is_empty(),
+            Phase::WebSocket(_) | Phase::Done(None) => false,
+        }
+    }
+
+    /// The hub's answer to this connection's [`HubCall::Request`], or, for a parked GET, what
+    /// [`Hub::poll_get_answer`](crate::Hub::poll_get_answer) says once the session is ready.
+    pub fn handle_hub_answer(&mut self, now: Instant, answer: Answer) {
+        if self.lifecycle == Lifecycle::Closed {
+            // Gone meanwhile: a session that counted on this connection must learn it.
+            let Phase::Done(Some(leftovers)) = &mut self.phase else {
+                return;
+            };
+            let Some(mount) = leftovers.asked.take() else {
+                return;
+            };
+            match answer {
+                Answer::Parked(sid) => leftovers
+                    .calls
+                    .push_back(HubCall::GetAborted { mount, sid }),
+                Answer::WebSocket(sid) => {
+                    leftovers.calls.push_back(HubCall::WsClosed { mount, sid })
+                }
+                Answer::Ok(_) | Answer::Error(_) => {}
+            }
+            return;
+        }
+        let transition = match &mut self.phase {
+            Phase::Http(http) => http.handle_hub_answer(now, answer, &self.config, &mut self.out),
+            _ => Transition::None,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
+    }
+
+    /// Output from [`Hub::poll_websocket`](crate::Hub::poll_websocket) for this connection's
+    /// Engine.IO WebSocket.
+    pub fn handle_hub_output(&mut self, now: Instant, output: WsOutput) {
+        let transition = match &mut self.phase {
+            Phase::EngineWs(ws) if self.lifecycle == Lifecycle::Open => {
+                ws.handle_output(output, &mut self.out)
+            }
+            _ => Transition::None,
+        };
+        self.apply(now, transition);
+    }
+
+    /// The Engine.IO session this connection holds for the hub, if any.
+    pub fn hub_session(&self) -> Option<HubSession> {
+        match &self.phase {
+            Phase::Http(http) => http
+                .parked()
+                .map(|(mount, sid)| HubSession::ParkedGet(mount, sid)),
+            Phase::EngineWs(ws) if self.lifecycle == Lifecycle::Open => {
+                let (mount, sid) = ws.session();
+                Some(HubSession::WebSocket(mount, sid))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the Engine.IO WebSocket can take more output now (its unsent bytes are under the
+    /// high-water mark); pull [`Hub::poll_websocket`](crate::Hub::poll_websocket) only then.
+    pub fn wants_hub_output(&self) -> bool {
+        matches!(self.phase, Phase::EngineWs(_))
+            && self.lifecycle == Lifecycle::Open
+            && self.out.unsent_len() <= self.config.high_water_mark
     }
 
     /// The peer shut down its side (a read returned 0).
@@ -239,7 +368,8 @@ impl Connection {
         let transition = match &mut self.phase {
             Phase::Http(http) => http.handle_stop(),
             Phase::WebSocket(ws) => ws.handle_stop(&mut self.out),
-            Phase::Done => Transition::None,
+            // The hub's own shutdown closes the session, and with it this WebSocket.
+            Phase::EngineWs(_) | Phase::Done(_) => Transition::None,
         };
         self.apply(now, transition);
     }
@@ -275,7 +405,7 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.lifecycle, &self.phase) {
-            (Lifecycle::Http, Phase::Http(http)) => Some(http.deadline()),
+            (Lifecycle::Http, Phase::Http(http)) => http.deadline(),
             (Lifecycle::Open, Phase::WebSocket(ws)) => Some(ws.deadline(&self.config)),
             (Lifecycle::Closing, _) => self.closing.map(|c| c.deadline),
             _ => None,
@@ -294,6 +424,7 @@ impl Connection {
         !self.eof
             && self.lifecycle != Lifecycle::Closed
             && self.out.unsent_len() <= self.config.high_water_mark
+            && !matches!(&self.phase, Phase::Http(http) if http.backlog_full(&self.config))
     }
 
     /// Whether the socket should be closed now. A closed connection has no output left.
@@ -338,6 +469,7 @@ impl Connection {
                 self.enter_closed(now);
             }
             Transition::Upgrade(upgrade) => self.open_websocket(now, upgrade),
+            Transition::EngineUpgrade(upgrade) => self.open_engine_websocket(now, upgrade),
         }
     }
 
@@ -366,6 +498,24 @@ impl Connection {
             ip: client_ip,
             endpoint: upgrade.endpoint,
         });
+        if !upgrade.rest.is_empty() {
+            self.handle_input(now, &upgrade.rest);
+        }
+    }
+
+    /// The hub accepted an Engine.IO WebSocket and its `101` is queued: the connection carries
+    /// the session from now on. No seed connect line: the Socket.IO namespace lines say it.
+    fn open_engine_websocket(&mut self, now: Instant, upgrade: EngineUpgrade) {
+        self.advance(Lifecycle::Connecting);
+        let client_ip = self
+            .config
+            .trust_proxy
+            .client_ip(self.peer.ip(), upgrade.forwarded_for.as_deref());
+        self.out.set_client_ip(client_ip);
+        let max_payload = self.config.hub.engine.max_payload;
+        let ws = EngineWsPhase::new(upgrade.mount, upgrade.sid, max_payload);
+        self.phase = Phase::EngineWs(ws);
+        self.advance(Lifecycle::Open);
         if !upgrade.rest.is_empty() {
             self.handle_input(now, &upgrade.rest);
         }
@@ -409,7 +559,7 @@ impl Connection {
         self.closing = Some(Closing { until, deadline });
         if until == Until::PeerEof {
             // Lingering: what the peer still sends is read and dropped.
-            self.phase = Phase::Done;
+            self.phase = Phase::Done(None);
         }
         self.after_output_progress(now);
     }
@@ -425,7 +575,33 @@ impl Connection {
                 endpoint: ws.endpoint(),
             });
         }
-        self.phase = Phase::Done;
+        let leftovers = match std::mem::replace(&mut self.phase, Phase::Done(None)) {
+            Phase::Http(http) => {
+                let mut leftovers = HubLeftovers {
+                    asked: http.awaiting_answer(),
+                    ..HubLeftovers::default()
+                };
+                if let Some((mount, sid)) = http.parked() {
+                    leftovers
+                        .calls
+                        .push_back(HubCall::GetAborted { mount, sid });
+                }
+                (leftovers.asked.is_some() || !leftovers.calls.is_empty())
+                    .then(|| Box::new(leftovers))
+            }
+            Phase::EngineWs(mut ws) => {
+                let mut leftovers = HubLeftovers::default();
+                while let Some(call) = ws.poll_call() {
+                    leftovers.calls.push_back(call);
+                }
+                let (mount, sid) = ws.session();
+                leftovers.calls.push_back(HubCall::WsClosed { mount, sid });
+                Some(Box::new(leftovers))
+            }
+            Phase::Done(leftovers) => leftovers,
+            Phase::WebSocket(_) => None,
+        };
+        self.phase = Phase::Done(leftovers);
         self.closing = None;
         self.advance(Lifecycle::Closed);
     }

@@ -38,3 +38,15 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// `HIGH_WATER_MARK_BYTES`: 1 MiB.
 pub const HIGH_WATER_MARK_BYTES: usize = 1024 * 1024;
+/// `CONFORMANCE`: the conformance app (SPEC E8) and `/engine.io/` are off.
+pub const CONFORMANCE: bool = false;
+/// `EIO_PING_INTERVAL_MS`: engine.io's 25 s between the server's pings (E2).
+pub const EIO_PING_INTERVAL_MS: u64 = 25_000;
+/// `EIO_PING_TIMEOUT_MS`: engine.io's 20 s for the pong.
+pub const EIO_PING_TIMEOUT_MS: u64 = 20_000;
+/// `EIO_MAX_PAYLOAD_BYTES`: engine.io's `maxHttpBufferSize`, 1 MB.
+pub const EIO_MAX_PAYLOAD_BYTES: usize = 1_000_000;
+/// `SIO_CONNECT_TIMEOUT_MS`: socket.io's 45 s for a session's first CONNECT.
+pub const SIO_CONNECT_TIMEOUT_MS: u64 = 45_000;
+/// `SIO_RECOVERY_MS`: socket.io's `maxDisconnectionDuration`, 2 minutes; 0 turns recovery off.
+pub const SIO_RECOVERY_MS: u64 = 120_000;

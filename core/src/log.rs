@@ -56,6 +56,33 @@ impl LogLine {
         LogLine::stderr(format!("Error: {error}"))
     }
 
+    /// A Socket.IO socket joined a namespace: the seed's connect line with the namespace,
+    /// `새로운 클라이언트 접속 127.0.0.1 /relay`.
+    pub fn namespace_connected(ip: std::net::IpAddr, namespace: &str) -> LogLine {
+        LogLine::stdout(format!("새로운 클라이언트 접속 {ip} {namespace}"))
+    }
+
+    /// A Socket.IO socket left its namespace: `클라이언트 접속 해제 127.0.0.1 /relay`.
+    pub fn namespace_disconnected(ip: std::net::IpAddr, namespace: &str) -> LogLine {
+        LogLine::stdout(format!("클라이언트 접속 해제 {ip} {namespace}"))
+    }
+
+    /// The Socket.IO layer closed a session (an invalid packet, no CONNECT in time).
+    pub fn socketio_session_closed(reason: &dyn std::fmt::Debug) -> LogLine {
+        LogLine::stderr(format!("Error: Socket.IO session closed: {reason:?}"))
+    }
+
+    /// The Engine.IO layer closed a session for a reason an operator should see (E7: a buffer
+    /// over its bound; a message too large; an invalid packet).
+    pub fn engineio_session_closed(reason: &dyn Display) -> LogLine {
+        LogLine::stderr(format!("Error: Engine.IO session closed: {reason}"))
+    }
+
+    /// The app's command was refused by the Socket.IO layer (a socket gone meanwhile).
+    pub fn socketio_command_refused(error: &dyn Display) -> LogLine {
+        LogLine::stderr(format!("Error: Socket.IO command refused: {error}"))
+    }
+
     /// The first stop signal (B4).
     pub fn stopping(open: usize, timeout: Duration) -> LogLine {
         LogLine::stdout(format!(

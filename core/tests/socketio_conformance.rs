@@ -308,7 +308,52 @@ fn relay_sends_each_chat_to_the_handshake_room_sender_included() {
     engine.send(b, "41/relay");
     engine.send(a, r#"42/relay,["chat","again"]"#);
     assert!(engine.texts(b).is_empty());
-    assert_eq!(engine.texts(a), [r#"42/relay,["chat","again"]"#]);
+    // The room hears that b left (tests/sio/README.md's `left`), then only a's chat.
+    let texts = engine.texts(a);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].starts_with(r#"42/relay,["left",""#), "{texts:?}");
+    assert!(
+        texts[0].ends_with(r#"","client namespace disconnect"]"#),
+        "{texts:?}"
+    );
+    assert_eq!(texts[1], r#"42/relay,["chat","again"]"#);
+}
+
+/// The client scenarios' extras (tests/sio/README.md): `chat-others` skips the sender,
+/// `chat-all` reaches the whole namespace, a `/relay` socket without a room is put out, and
+/// `ask-ack` reports whether the client answered in time.
+#[test]
+fn relay_extras_and_ask_ack() {
+    let mut engine = conformance();
+    let (a, _, _) = engine.connect("/relay", r#"{"room":"r1"}"#);
+    let (b, _, _) = engine.connect("/relay", r#"{"room":"r1"}"#);
+    let (c, _, _) = engine.connect("/relay", r#"{"room":"r2"}"#);
+    engine.send(a, r#"42/relay,["chat-others","x"]"#);
+    assert!(engine.texts(a).is_empty());
+    assert_eq!(engine.texts(b), [r#"42/relay,["chat","x"]"#]);
+    engine.send(a, r#"42/relay,["chat-all","y"]"#);
+    for sid in [a, b, c] {
+        assert_eq!(engine.texts(sid), [r#"42/relay,["chat","y"]"#]);
+    }
+    let roomless = engine.open();
+    engine.send(roomless, "40/relay,");
+    let texts = engine.texts(roomless);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].starts_with("40/relay,{"), "{texts:?}");
+    assert_eq!(texts[1], "41/relay,");
+
+    let asker = init_socketio_connection(&mut engine);
+    engine.send(asker, r#"427["ask-ack",{"payload":"p","timeout_ms":100}]"#);
+    assert_eq!(engine.texts(asker), [r#"420["ask","p"]"#]);
+    engine.send(asker, r#"430["r"]"#);
+    assert_eq!(
+        engine.texts(asker),
+        [r#"437[{"answered":true,"reply":["r"]}]"#]
+    );
+    engine.send(asker, r#"428["ask-ack",{"payload":"q","timeout_ms":100}]"#);
+    assert_eq!(engine.texts(asker), [r#"421["ask","q"]"#]);
+    engine.advance(Duration::from_millis(100));
+    assert_eq!(engine.texts(asker), [r#"438[{"answered":false}]"#]);
 }
 
 /// Invalid packets of every type close only the session that sent them.

@@ -22,10 +22,13 @@
 //! - [`transfer`]: the read, write and shutdown loops between a socket and a `Connection`;
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
 //! - [`start`]: the start sequence and the exit codes;
+//! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
+//!   registry that wakes the connection holding a session;
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit.
 
 #![forbid(unsafe_code)]
 
+pub mod hub;
 pub mod listener;
 pub mod log_writer;
 pub mod settings;
@@ -34,6 +37,8 @@ pub mod stop;
 pub mod store;
 pub mod transfer;
 
+pub use event_listener::EventListener;
+pub use hub::{HubLink, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
 pub use settings::{Settings, SettingsError};

@@ -76,6 +76,26 @@ pub struct Settings {
     /// Unsent bytes per connection above which the server stops reading from it.
     #[arg(long, env = "HIGH_WATER_MARK_BYTES", default_value_t = defaults::HIGH_WATER_MARK_BYTES)]
     pub high_water_mark_bytes: usize,
+    /// `true` mounts the conformance app (SPEC E8) on /socket.io/ and raw Engine.IO at
+    /// /engine.io/.
+    #[arg(long, env = "CONFORMANCE", default_value_t = defaults::CONFORMANCE, action = clap::ArgAction::Set)]
+    pub conformance: bool,
+    /// Milliseconds between Engine.IO pings.
+    #[arg(long, env = "EIO_PING_INTERVAL_MS", default_value_t = defaults::EIO_PING_INTERVAL_MS)]
+    pub eio_ping_interval_ms: u64,
+    /// Milliseconds an Engine.IO client has to answer a ping.
+    #[arg(long, env = "EIO_PING_TIMEOUT_MS", default_value_t = defaults::EIO_PING_TIMEOUT_MS)]
+    pub eio_ping_timeout_ms: u64,
+    /// Largest Engine.IO POST body or WebSocket message in bytes (413, or the session closed).
+    #[arg(long, env = "EIO_MAX_PAYLOAD_BYTES", default_value_t = defaults::EIO_MAX_PAYLOAD_BYTES)]
+    pub eio_max_payload_bytes: usize,
+    /// Milliseconds a Socket.IO session has to join a namespace.
+    #[arg(long, env = "SIO_CONNECT_TIMEOUT_MS", default_value_t = defaults::SIO_CONNECT_TIMEOUT_MS)]
+    pub sio_connect_timeout_ms: u64,
+    /// Milliseconds a dropped Socket.IO client can come back with its id, rooms and missed
+    /// events; 0 turns connection state recovery off.
+    #[arg(long, env = "SIO_RECOVERY_MS", default_value_t = defaults::SIO_RECOVERY_MS)]
+    pub sio_recovery_ms: u64,
     /// Secret of the seed's (unused) signed cookies; missing is only a warning.
     #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
     pub cookie_secret: Option<String>,
@@ -143,6 +163,9 @@ impl Settings {
             ("CLOSE_TIMEOUT_MS", self.close_timeout_ms),
             ("HEADER_TIMEOUT_MS", self.header_timeout_ms),
             ("KEEP_ALIVE_TIMEOUT_MS", self.keep_alive_timeout_ms),
+            ("EIO_PING_INTERVAL_MS", self.eio_ping_interval_ms),
+            ("EIO_PING_TIMEOUT_MS", self.eio_ping_timeout_ms),
+            ("SIO_CONNECT_TIMEOUT_MS", self.sio_connect_timeout_ms),
         ] {
             if value == 0 {
                 return Err(SettingsError::Zero(name));
@@ -167,6 +190,21 @@ impl Settings {
             AppEnv::Development
         };
         config.colored_log = colored_log;
+        let hub = &mut config.hub;
+        hub.conformance = self.conformance;
+        hub.engine.ping_interval = Duration::from_millis(self.eio_ping_interval_ms);
+        hub.engine.ping_timeout = Duration::from_millis(self.eio_ping_timeout_ms);
+        hub.engine.max_payload = self.eio_max_payload_bytes;
+        // One bound for every session's unsent output, as for a connection's (E7, B5).
+        hub.engine.high_water_mark = self.high_water_mark_bytes;
+        hub.socketio.connect_timeout = Duration::from_millis(self.sio_connect_timeout_ms);
+        hub.socketio.recovery = match self.sio_recovery_ms {
+            0 => None,
+            ms => hub.socketio.recovery.take().map(|mut recovery| {
+                recovery.window = Duration::from_millis(ms);
+                recovery
+            }),
+        };
         Ok(config)
     }
 }

@@ -51,6 +51,17 @@ fn an_empty_environment_gives_the_defaults() {
     );
     assert_eq!(config.http_limits.max_headers, core.http_limits.max_headers);
     assert_eq!(config.app_env, core.app_env);
+    // The Socket.IO settings too (HubConfig::new, from the same constants).
+    assert_eq!(config.hub, core.hub);
+    assert!(!config.hub.conformance);
+    assert_eq!(
+        config.hub.engine.ping_interval,
+        Duration::from_millis(25_000)
+    );
+    assert_eq!(
+        config.hub.socketio.recovery.as_ref().map(|r| r.window),
+        Some(Duration::from_millis(120_000))
+    );
     // A missing COOKIE_SECRET only warns.
     assert_eq!(settings.warnings().len(), 1);
 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use gif_chat_core::Connection;
 use gif_chat_io::transfer::{self, Interest, ReadEnd, WriteOutcome, READ_BUDGET};
-use gif_chat_io::LogBuffer;
+use gif_chat_io::{HubLink, LogBuffer, SharedHub};
 use mio::event::Event;
 use mio::net::TcpStream;
 
@@ -55,6 +55,8 @@ pub struct Slot {
     writable: bool,
     /// Waiting in the loop's queue of connections that used up their read budget.
     pub queued: bool,
+    /// The Engine.IO session this connection holds for the hub, if any.
+    link: HubLink,
 }
 
 /// Where [`Slot::drive`] left the connection.
@@ -81,6 +83,7 @@ impl Slot {
             read_closed: false,
             writable: false,
             queued: false,
+            link: HubLink::new(),
         }
     }
 
@@ -102,16 +105,29 @@ impl Slot {
     /// budget ([`READ_BUDGET`] reads, so a fast sender cannot starve the loop) is spent; then
     /// logs the core's events. Once the server is `stopping`, a connection that has nothing
     /// left to wait for is closed, as in every runtime.
-    pub fn drive(&mut self, log: &mut LogBuffer, colored: bool, stopping: bool) -> Status {
+    pub fn drive(
+        &mut self,
+        hub: &SharedHub,
+        token: usize,
+        log: &mut LogBuffer,
+        colored: bool,
+        stopping: bool,
+    ) -> Status {
         let mut reads = 0;
         let mut status = Status::Waiting;
         let written = loop {
+            // Calls for the hub from the input just read, and this session's output.
+            hub.exchange(&mut self.conn, &mut self.link, token);
             // Output first: a response written promptly keeps the unsent total below the
             // high-water mark, and makes room to read more.
             let written = self.write();
             if transfer::shutdown_if_done(&mut self.conn, || self.stream.shutdown(Shutdown::Write))
             {
                 self.fail();
+            }
+            if self.conn.has_hub_call() && !self.conn.is_closed() {
+                // A written answer let the pipeline go on to its next Engine.IO request.
+                continue;
             }
             if !(self.readable && self.conn.wants_input()) {
                 break written;
@@ -140,9 +156,14 @@ impl Slot {
                 ReadEnd::Failed => self.fail(),
             }
         };
+        // The end of a parked GET or of a WebSocket reaches the hub even when the connection
+        // closed in the loop's last step.
+        hub.exchange(&mut self.conn, &mut self.link, token);
         log.push_events(&mut self.conn, colored);
-        let stuck =
-            stopping && status == Status::Waiting && Interest::of(&self.conn, written).is_empty();
+        let stuck = stopping
+            && status == Status::Waiting
+            && !self.link.is_registered()
+            && Interest::of(&self.conn, written).is_empty();
         if self.conn.is_closed() || stuck {
             Status::Closed
         } else {

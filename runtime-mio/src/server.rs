@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use gif_chat_core::{AcceptThrottle, Config, Connection, LogLine};
 use gif_chat_io::start::EXIT_CANNOT_START;
-use gif_chat_io::{LogBuffer, Sinks};
+use gif_chat_io::{LogBuffer, SharedHub, Sinks};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -75,6 +75,8 @@ pub struct Server {
     /// The turn's log lines, written out at the end of the turn.
     log: LogBuffer,
     sinks: Sinks,
+    /// The Socket.IO hub; on this one thread its lock is never contended.
+    hub: Arc<SharedHub>,
 }
 
 impl Server {
@@ -94,6 +96,7 @@ impl Server {
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let hub = SharedHub::new(&config, None, true).map_err(io::Error::other)?;
         Ok(Server {
             poll,
             listener: Some(listener),
@@ -110,6 +113,7 @@ impl Server {
             stop_deadline: None,
             log: LogBuffer::default(),
             sinks: Sinks::stdio(),
+            hub,
         })
     }
 
@@ -155,6 +159,8 @@ impl Server {
             self.accept();
             self.drive_ready();
             self.fire_timers();
+            self.fire_hub_timer();
+            self.settle_hub();
             let conns = &self.conns;
             self.timers
                 .compact(conns.len(), |entry| is_current(conns, entry));
@@ -171,9 +177,13 @@ impl Server {
         }
         let conns = &self.conns;
         let mut next = self.timers.next_deadline(|entry| is_current(conns, entry));
-        for at in [self.accept.paused_until, self.stop_deadline]
-            .into_iter()
-            .flatten()
+        for at in [
+            self.accept.paused_until,
+            self.stop_deadline,
+            self.hub.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
         {
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -255,7 +265,13 @@ impl Server {
             return;
         };
         let stopping = self.stop_deadline.is_some();
-        let status = slot.drive(&mut self.log, self.config.colored_log, stopping);
+        let status = slot.drive(
+            &self.hub,
+            key,
+            &mut self.log,
+            self.config.colored_log,
+            stopping,
+        );
         if status == Status::Closed {
             // Dropping the stream closes it, which also removes it from the poll set.
             self.conns.try_remove(key);
@@ -310,6 +326,33 @@ impl Server {
         self.due = due;
     }
 
+    /// Runs the hub's deadlines once due (heartbeats, connect and ack timeouts, recovery).
+    fn fire_hub_timer(&mut self) {
+        if self
+            .hub
+            .next_deadline()
+            .is_some_and(|at| at <= Instant::now())
+        {
+            self.hub.handle_timeout();
+        }
+    }
+
+    /// Queues the connections whose sessions the hub named ready for a drive next turn (which
+    /// then comes without a wait), and takes the hub's log lines into this turn's.
+    fn settle_hub(&mut self) {
+        for key in self.hub.take_woken_tokens() {
+            if let Some(slot) = self.conns.get_mut(key) {
+                if !slot.queued {
+                    slot.queued = true;
+                    self.ready.push_back((key, slot.generation));
+                }
+            }
+        }
+        for line in self.hub.take_log_lines() {
+            self.log.push(&line);
+        }
+    }
+
     /// Reads the signal pipe: the first SIGINT/SIGTERM starts the graceful stop, the next one
     /// ends the process.
     fn handle_signals(&mut self) {
@@ -338,6 +381,7 @@ impl Server {
         self.log
             .push(&LogLine::stopping(self.conns.len(), self.shutdown_timeout));
         self.stop_deadline = Some(Instant::now() + self.shutdown_timeout);
+        self.hub.shutdown();
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             if let Some(slot) = self.conns.get_mut(key) {

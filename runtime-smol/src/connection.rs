@@ -27,7 +27,7 @@ use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{Log, StopFlag};
+use gif_chat_io::{HubLink, Log, SharedHub, StopFlag};
 
 /// What every connection task shares with the server.
 #[derive(Debug)]
@@ -35,6 +35,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub log: Log,
     pub stop: StopFlag,
+    /// The process's Socket.IO hub.
+    pub hub: Arc<SharedHub>,
 }
 
 /// Drives one accepted connection until the core closes it, or until nothing can move it any
@@ -52,12 +54,22 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
     }
     let mut timer = Timer::never();
     let mut armed: Option<Instant> = None;
+    let mut link = HubLink::new();
 
     loop {
+        // Calls for the hub from the last turn's input, and this session's output if woken.
+        shared.hub.exchange(&mut conn, &mut link, 0);
         let written = transfer::write_pending(&mut conn, |bytes| stream.get_ref().write(bytes));
         transfer::shutdown_if_done(&mut conn, || stream.get_ref().shutdown(Shutdown::Write));
+        if conn.has_hub_call() && !conn.is_closed() {
+            // A written answer let the pipeline go on to its next Engine.IO request.
+            continue;
+        }
         let log_backed_up = shared.log.push_events(&mut conn);
         if conn.is_closed() {
+            // The end of a parked GET or of a WebSocket reaches the hub even when the
+            // connection closed in the turn's last step.
+            shared.hub.exchange(&mut conn, &mut link, 0);
             // Dropping the `Async` deregisters the socket and closes it.
             return;
         }
@@ -67,10 +79,16 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
             shared.log.wait_drained().await;
         }
 
+        // Listening before the flag is checked: a wake between the two is not missed.
+        let mut hub_wake = link.listen();
+        if link.is_woken() {
+            continue;
+        }
         let interest = Interest::of(&conn, written);
-        if interest.is_empty() && stop.is_none() {
+        if interest.is_empty() && stop.is_none() && hub_wake.is_none() {
             // Nothing to wait for, yet not closed: the core can make no more progress, so end
             // the connection rather than keep a task that nothing will ever wake.
+            shared.hub.exchange(&mut conn, &mut link, 0);
             return;
         }
         if interest.deadline != armed {
@@ -80,7 +98,7 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
             }
             armed = interest.deadline;
         }
-        let ready = wait(&stream, &mut timer, &mut stop, interest).await;
+        let ready = wait(&stream, &mut timer, &mut stop, &mut hub_wake, interest).await;
 
         if let Some(error) = ready.error {
             conn.handle_io_error(Instant::now(), &error);
@@ -125,9 +143,10 @@ async fn wait(
     stream: &Async<TcpStream>,
     timer: &mut Timer,
     stop: &mut Option<EventListener>,
+    hub_wake: &mut Option<EventListener>,
     interest: Interest,
 ) -> Ready {
-    poll_fn(|cx| poll_ready(cx, stream, timer, stop, interest)).await
+    poll_fn(|cx| poll_ready(cx, stream, timer, stop, hub_wake, interest)).await
 }
 
 fn poll_ready(
@@ -135,10 +154,18 @@ fn poll_ready(
     stream: &Async<TcpStream>,
     timer: &mut Timer,
     stop: &mut Option<EventListener>,
+    hub_wake: &mut Option<EventListener>,
     interest: Interest,
 ) -> Poll<Ready> {
     let mut ready = Ready::default();
     let mut woke = false;
+    // The hub named this connection's session: the next turn's exchange pulls its output.
+    if let Some(listener) = hub_wake.as_mut() {
+        if Pin::new(listener).poll(cx).is_ready() {
+            *hub_wake = None;
+            woke = true;
+        }
+    }
     // Every branch is polled, even after one is ready, so each registers its waker or reports
     // its readiness in this same turn.
     if let Some(listener) = stop.as_mut() {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use async_io::{Async, Timer};
 use async_signal::Signals;
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{Log, OpenConnections, StartError, StopFlag};
+use gif_chat_io::{Log, OpenConnections, SharedHub, StartError, StopFlag};
 use smol::stream::{Stream, StreamExt as _};
 use smol::{future, Executor};
 
@@ -56,12 +56,14 @@ impl Server {
         log: Log,
         shutdown_timeout: Duration,
     ) -> io::Result<Server> {
+        let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
         Ok(Server {
             listener: Async::new(listener)?,
             shared: Shared {
                 config,
                 log,
                 stop: StopFlag::new(),
+                hub,
             },
             open: OpenConnections::new(),
             shutdown_timeout,
@@ -139,6 +141,8 @@ async fn control<'a>(
     timeout: Duration,
 ) {
     let mut stops = pin!(stops);
+    // The hub's one timer; dropped with the executor once the server is done.
+    executor.spawn(hub_timer(Arc::clone(&shared.hub))).detach();
     // The accept loop owns the listener: when the signal wins the race, dropping the loop
     // closes the listening socket, and new connections are refused from then on.
     future::or(
@@ -150,6 +154,7 @@ async fn control<'a>(
     shared
         .log
         .push_line(&LogLine::stopping(open.count(), timeout));
+    shared.hub.shutdown();
     shared.stop.stop();
 
     // A timeout too large for the clock means no deadline.
@@ -165,6 +170,31 @@ async fn control<'a>(
     }
     shared.log.push_line(&LogLine::stopped(open.count()));
     shared.log.flush();
+}
+
+/// The hub's one timer: sleeps until its next deadline, or until that deadline moves earlier.
+async fn hub_timer(hub: Arc<SharedHub>) {
+    let mut timer = Timer::never();
+    loop {
+        let moved = hub.timer_listener();
+        match hub.next_deadline() {
+            Some(at) => {
+                timer.set_at(at);
+                let fired = async {
+                    (&mut timer).await;
+                    true
+                };
+                let moved = async {
+                    moved.await;
+                    false
+                };
+                if future::or(fired, moved).await {
+                    hub.handle_timeout();
+                }
+            }
+            None => moved.await,
+        }
+    }
 }
 
 enum StopWake {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{Log, OpenGuard, StopFlag};
+use gif_chat_io::{HubLink, Log, OpenGuard, SharedHub, StopFlag};
 use socket2::SockRef;
 use tokio::net::TcpStream;
 
@@ -27,6 +27,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub log: Log,
     pub stop: Arc<StopFlag>,
+    /// The process's Socket.IO hub.
+    pub hub: Arc<SharedHub>,
 }
 
 /// The task for one accepted connection: drives it until the core says it is closed, or until
@@ -47,8 +49,10 @@ pub fn drive(
     let mut conn = Connection::new(Arc::clone(&shared.config), peer, Instant::now());
     let log = shared.log.clone();
     let stop = Arc::clone(&shared.stop);
+    let hub = Arc::clone(&shared.hub);
 
     async move {
+        let mut link = HubLink::new();
         // Listening before the flag is checked, so a stop is either seen here or delivered to
         // the listener.
         let mut stop_listener = stop.listen();
@@ -63,10 +67,16 @@ pub fn drive(
         let mut armed: Option<Instant> = None;
 
         loop {
+            // Calls for the hub from the last turn's input, and this session's output if woken.
+            hub.exchange(&mut conn, &mut link, 0);
             let written = transfer::write_pending(&mut conn, |bytes| stream.try_write(bytes));
             transfer::shutdown_if_done(&mut conn, || {
                 SockRef::from(&stream).shutdown(Shutdown::Write)
             });
+            if conn.has_hub_call() && !conn.is_closed() {
+                // A written answer let the pipeline go on to its next Engine.IO request.
+                continue;
+            }
             let log_backed_up = log.push_events(&mut conn);
             if conn.is_closed() {
                 break;
@@ -77,8 +87,14 @@ pub fn drive(
                 log.wait_drained().await;
             }
 
+            // Listening before the flag is checked, as for the stop: a wake between the two is
+            // not missed.
+            let mut hub_listener = link.listen();
+            if link.is_woken() {
+                continue;
+            }
             let interest = Interest::of(&conn, written);
-            if interest.is_empty() && stop_seen {
+            if interest.is_empty() && stop_seen && hub_listener.is_none() {
                 // Nothing to wait for, yet not closed: the core can make no more progress, so
                 // end the connection rather than keep a task that nothing will ever wake.
                 break;
@@ -128,13 +144,25 @@ pub fn drive(
                     stop_seen = true;
                     conn.handle_shutdown(Instant::now());
                 }
+                () = wake(&mut hub_listener), if hub_listener.is_some() => {}
                 // Unreachable after the check above; `select!` wants a branch for it.
                 else => break,
             }
         }
+        // The end of a parked GET or of a WebSocket reaches the hub even when the connection
+        // closed in the turn's last step.
+        hub.exchange(&mut conn, &mut link, 0);
         // Uncounted only after the last events were logged, so a graceful stop that sees zero
         // open connections also sees their farewell lines.
         drop(open);
+    }
+}
+
+/// The hub's wake for this connection, or never.
+async fn wake(listener: &mut Option<gif_chat_io::EventListener>) {
+    match listener {
+        Some(listener) => listener.await,
+        None => std::future::pending().await,
     }
 }
 
@@ -179,6 +207,7 @@ mod tests {
             config: Arc::new(Config::new()),
             log: Log::new(false, Sinks::stdio()),
             stop: Arc::new(StopFlag::new()),
+            hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
         };
         let task = drive(stream, addr, &shared, OpenConnections::new().open());
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();

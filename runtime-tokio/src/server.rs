@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{Log, OpenConnections, StopFlag};
+use gif_chat_io::{Log, OpenConnections, SharedHub, StopFlag};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::oneshot;
@@ -31,10 +31,20 @@ pub async fn serve_until(
     stop: impl Future<Output = ()>,
 ) -> usize {
     let open = OpenConnections::new();
+    let hub = match SharedHub::new(&config, Some(log.clone()), false) {
+        Ok(hub) => hub,
+        Err(error) => {
+            log.push_line(&LogLine::fatal(&error));
+            log.flush();
+            return 0;
+        }
+    };
+    let timer = tokio::spawn(hub_timer(Arc::clone(&hub)));
     let shared = Shared {
         config,
         log: log.clone(),
         stop: Arc::new(StopFlag::new()),
+        hub: Arc::clone(&hub),
     };
     let stop_flag = Arc::clone(&shared.stop);
 
@@ -45,12 +55,30 @@ pub async fn serve_until(
     // The accept loop's future, and with it the listener, is dropped here: no new connections.
 
     log.push_line(&LogLine::stopping(open.count(), shutdown_timeout));
+    hub.shutdown();
     stop_flag.stop();
     let closed = tokio::time::timeout(shutdown_timeout, open.all_closed()).await;
+    timer.abort();
     let left = if closed.is_ok() { 0 } else { open.count() };
     log.push_line(&LogLine::stopped(left));
     log.flush();
     left
+}
+
+/// The hub's one timer: sleeps until its next deadline, or until that deadline moves earlier.
+async fn hub_timer(hub: Arc<SharedHub>) {
+    loop {
+        let moved = hub.timer_listener();
+        match hub.next_deadline() {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.into()) => hub.handle_timeout(),
+                    () = moved => {}
+                }
+            }
+            None => moved.await,
+        }
+    }
 }
 
 /// Accepts forever, spawning a task per connection.

@@ -8,7 +8,9 @@
 # SIO_TARGET_URL=http://127.0.0.1:PORT runs the clients against a server started elsewhere
 # instead (gif-chat with CONFORMANCE=true and the same EIO_PING_INTERVAL_MS/EIO_PING_TIMEOUT_MS).
 # Without it, the socketioxide peer (tests/peers/socketioxide-server) is also checked with the
-# one scenario its /relay app covers (`relay-chat`).
+# one scenario its /relay app covers (`relay-chat`), and then gif-chat itself, on each runtime
+# (runtime-tokio, runtime-smol, runtime-mio, built here) with CONFORMANCE=true, runs every
+# scenario of both clients.
 #
 # Installs what it needs (npm ci in both folders, a venv with the pinned python-socketio) only
 # when missing, so running it again costs only the scenarios.
@@ -54,8 +56,13 @@ wait_for_port() {
 }
 
 PEER_PID=
+GC_PID=
 LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-peer.XXXXXX")
 cleanup() {
+  if [ -n "$GC_PID" ]; then
+    kill "$GC_PID" 2>/dev/null || true
+    wait "$GC_PID" 2>/dev/null || true
+  fi
   if [ -n "$PEER_PID" ]; then
     kill "$PEER_PID" 2>/dev/null || true
     wait "$PEER_PID" 2>/dev/null || true
@@ -91,6 +98,37 @@ if [ -z "${SIO_TARGET_URL:-}" ]; then
   SX_PORT=$(wait_for_port "$SX_PID" "$SX_LOG")
   echo "socketioxide peer at http://127.0.0.1:$SX_PORT"
   node tests/sio/scenarios.mjs "http://127.0.0.1:$SX_PORT" relay-chat | tee -a "$RESULTS" || status=1
+fi
+
+# gif-chat on each runtime, in conformance mode with the same ping settings, recovery on.
+if [ -z "${SIO_TARGET_URL:-}" ]; then
+  cargo build -q -p runtime-tokio -p runtime-smol -p runtime-mio
+  for runtime in runtime-tokio runtime-smol runtime-mio; do
+    GC_LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-$runtime.XXXXXX")
+    PORT=0 HOST=127.0.0.1 CONFORMANCE=true COOKIE_SECRET=sio \
+      "${CARGO_TARGET_DIR:-$PWD/target}/debug/$runtime" >"$GC_LOG" 2>&1 &
+    GC_PID=$!
+    port=
+    for _ in $(seq 100); do
+      port=$(sed -n 's/^\([0-9][0-9]*\) 번 포트에서 대기 중$/\1/p' "$GC_LOG")
+      [ -n "$port" ] && break
+      kill -0 "$GC_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ -z "$port" ]; then
+      cat "$GC_LOG" >&2
+      echo "$runtime did not start" >&2
+      status=1
+    else
+      echo "gif-chat $runtime at http://127.0.0.1:$port"
+      node tests/sio/scenarios.mjs "http://127.0.0.1:$port" | tee -a "$RESULTS" || status=1
+      (cd tests/sio && .venv/bin/python main_path.py "http://127.0.0.1:$port") | tee -a "$RESULTS" || status=1
+    fi
+    kill "$GC_PID" 2>/dev/null || true
+    wait "$GC_PID" 2>/dev/null || true
+    GC_PID=
+    rm -f "$GC_LOG"
+  done
 fi
 
 passed=$(grep -c '"ok": \?true' "$RESULTS" || true)

@@ -4,6 +4,7 @@
 //! transcripts compared after normalising only what must differ (response times and ports).
 
 use async_tungstenite::tungstenite::Message;
+use gif_chat_tests::eio::{Ws, SOCKET_PATH};
 use gif_chat_tests::{http, spec, ws, Runtime, Server, Signal, WAIT};
 use regex::Regex;
 
@@ -35,6 +36,26 @@ async fn session(runtime: Runtime) -> Vec<String> {
     ws::close(client).await;
     server
         .expect_exact(&spec::disconnected("127.0.0.1"), WAIT)
+        .await;
+
+    // A Socket.IO session over WebSocket joins the main namespace; closing the WebSocket ends
+    // the session, and its socket leaves (the line comes as the connection closes, as S9's).
+    let mut sio = Ws::open_session(port, SOCKET_PATH).await;
+    assert!(
+        sio.next_text(WAIT).await.starts_with("0{"),
+        "{runtime} open"
+    );
+    sio.send_text("40").await;
+    assert!(
+        sio.next_text(WAIT).await.starts_with("40{"),
+        "{runtime} CONNECT"
+    );
+    server
+        .expect_exact("새로운 클라이언트 접속 127.0.0.1 /", WAIT)
+        .await;
+    sio.close().await;
+    server
+        .expect_exact("클라이언트 접속 해제 127.0.0.1 /", WAIT)
         .await;
 
     server.signal(Signal::SIGTERM);
@@ -72,6 +93,8 @@ async fn all_runtimes_print_the_same_log() {
         format!("^{}$", regex::escape(spec::REPLY)),
         r"^<Buffer 01 02 03>$".to_owned(),
         format!("^{}$", regex::escape(&spec::disconnected("127.0.0.1"))),
+        r"^새로운 클라이언트 접속 127\.0\.0\.1 /$".to_owned(),
+        r"^클라이언트 접속 해제 127\.0\.0\.1 /$".to_owned(),
         format!("^{}", regex::escape(&spec::stopping_prefix(0))),
         format!("^{}$", regex::escape(spec::STOPPED)),
     ];

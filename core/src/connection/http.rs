@@ -10,14 +10,19 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
+use super::engineio_http::{self, HubRequest};
 use super::outbox::Outbox;
-use super::transition::{Transition, Upgrade};
+use super::transition::{EngineUpgrade, Transition, Upgrade};
 use crate::config::Config;
+use crate::engineio::{Answer, RequestError, Sid};
 use crate::event::{AccessLog, ConnectionError};
 use crate::http::{
     accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
     RequestHead,
 };
+use crate::hub::{HubCall, Mount};
 
 /// Input and timers of a connection serving plain HTTP.
 #[derive(Debug)]
@@ -25,14 +30,27 @@ pub(super) struct HttpPhase {
     /// Received bytes not yet parsed; `buf[pos..]` is pending.
     buf: Vec<u8>,
     pos: usize,
-    /// The body of the last request, being read and dropped.
-    body: Option<BodyDecoder>,
+    /// What follows the last request head: its body, being read and dropped, or, for a request
+    /// to an Engine.IO path, the request until the hub answers it (the pipeline waits). One
+    /// field for both, as they never overlap: every idle connection carries this phase.
+    after: AfterHead,
     /// When the request being read began; `None` between requests.
     request_started: Option<Instant>,
     /// Header timeout while a request is read, keep-alive timeout between requests.
     deadline: Instant,
     /// The server is stopping: no keep-alive, no new WebSocket.
     stopping: bool,
+}
+
+/// What follows a request head.
+#[derive(Debug)]
+enum AfterHead {
+    /// Nothing: the next request head.
+    Idle,
+    /// A body to read and drop.
+    Body(BodyDecoder),
+    /// A request the hub has (or will have once its body is read).
+    Hub(Box<HubRequest>),
 }
 
 /// What one step of the request pipeline leads to.
@@ -52,15 +70,125 @@ impl HttpPhase {
         HttpPhase {
             buf: Vec::new(),
             pos: 0,
-            body: None,
+            after: AfterHead::Idle,
             request_started: None,
             deadline: now + config.header_timeout,
             stopping: false,
         }
     }
 
-    pub(super) fn deadline(&self) -> Instant {
-        self.deadline
+    /// The header or keep-alive deadline; none while the hub has the request (a parked GET
+    /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match self.hub() {
+            Some(hub) if hub.body.is_none() => None,
+            _ => Some(self.deadline),
+        }
+    }
+
+    fn hub(&self) -> Option<&HubRequest> {
+        match &self.after {
+            AfterHead::Hub(hub) => Some(hub),
+            _ => None,
+        }
+    }
+
+    fn hub_mut(&mut self) -> Option<&mut HubRequest> {
+        match &mut self.after {
+            AfterHead::Hub(hub) => Some(hub),
+            _ => None,
+        }
+    }
+
+    /// The mount of a request the hub was handed and has not answered (not a parked GET).
+    pub(super) fn awaiting_answer(&self) -> Option<Mount> {
+        let hub = self.hub()?;
+        (hub.body.is_none() && hub.call.is_none() && hub.parked.is_none()).then_some(hub.mount)
+    }
+
+    /// Whether input waiting behind a request the hub holds has grown past a request head's
+    /// limit: read no more until the hub answers (a parked GET must not buffer without bound).
+    pub(super) fn backlog_full(&self, config: &Config) -> bool {
+        self.hub().is_some_and(|hub| hub.body.is_none())
+            && self.pending().len() > config.http_limits.max_header_bytes
+    }
+
+    /// Whether a call for the hub is ready.
+    pub(super) fn has_hub_call(&self) -> bool {
+        self.hub().is_some_and(|hub| hub.call.is_some())
+    }
+
+    /// The call for the hub, once the request to an Engine.IO path is complete.
+    pub(super) fn poll_hub_call(&mut self) -> Option<HubCall> {
+        self.hub_mut()?.call.take()
+    }
+
+    /// The session whose GET this connection holds parked.
+    pub(super) fn parked(&self) -> Option<(Mount, Sid)> {
+        let hub = self.hub()?;
+        Some((hub.mount, hub.parked?))
+    }
+
+    /// The hub's answer to the request it was handed.
+    pub(super) fn handle_hub_answer(
+        &mut self,
+        now: Instant,
+        answer: Answer,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        let mut hub = match std::mem::replace(&mut self.after, AfterHead::Idle) {
+            AfterHead::Hub(hub) => hub,
+            other => {
+                self.after = other;
+                return Transition::None;
+            }
+        };
+        let keep_alive = hub.head.keep_alive() && !self.stopping && hub.upgrade.is_none();
+        let transition = match answer {
+            Answer::Parked(sid) => {
+                hub.parked = Some(sid);
+                self.after = AfterHead::Hub(hub);
+                return Transition::None;
+            }
+            Answer::Ok(body) => {
+                engineio_http::write_ok(out.bytes_mut(), &hub.head, &body, keep_alive);
+                if keep_alive {
+                    Transition::None
+                } else {
+                    Transition::AwaitPeerEof
+                }
+            }
+            Answer::WebSocket(sid) => match hub.upgrade.take() {
+                Some((switching, rest)) => {
+                    out.bytes_mut().extend_from_slice(&switching);
+                    Transition::EngineUpgrade(EngineUpgrade {
+                        mount: hub.mount,
+                        sid,
+                        forwarded_for: hub.head.x_forwarded_for.clone(),
+                        rest,
+                    })
+                }
+                None => {
+                    let error = RequestError::BadRequest;
+                    engineio_http::write_error(out.bytes_mut(), &hub.head, error, false);
+                    Transition::AwaitPeerEof
+                }
+            },
+            // A parked GET whose session is gone: there is nobody to answer for.
+            Answer::Error(_) if hub.parked.is_some() => Transition::Closed(None),
+            Answer::Error(error) => {
+                let keep_alive = keep_alive && error != RequestError::PayloadTooLarge;
+                engineio_http::write_error(out.bytes_mut(), &hub.head, error, keep_alive);
+                if keep_alive {
+                    Transition::None
+                } else {
+                    Transition::AwaitPeerEof
+                }
+            }
+        };
+        self.deadline = now + config.keep_alive_timeout;
+        transition
     }
 
     /// Bytes read from the socket: serves every complete request among them.
@@ -97,7 +225,7 @@ impl HttpPhase {
     /// The deadline passed (or not yet: early calls change nothing): a request that is still
     /// arriving, or a keep-alive connection left idle, is closed.
     pub(super) fn handle_timeout(&mut self, now: Instant, config: &Config) -> Transition {
-        if now < self.deadline {
+        if now < self.deadline || self.deadline().is_none() {
             return Transition::None;
         }
         let reason = self
@@ -114,12 +242,19 @@ impl HttpPhase {
             return Transition::None;
         }
         self.stopping = true;
+        if self.hub().is_some_and(|hub| hub.body.is_none()) {
+            // The hub has the request (a parked GET is released by the hub's own shutdown):
+            // its answer goes out, then the connection closes.
+            return Transition::None;
+        }
         Transition::Finish
     }
 
     /// Whether part of a request (head or body) has arrived.
     fn is_mid_request(&self) -> bool {
-        self.request_started.is_some() || self.body.is_some() || self.pos < self.buf.len()
+        self.request_started.is_some()
+            || matches!(self.after, AfterHead::Body(_))
+            || self.pos < self.buf.len()
     }
 
     fn pending(&self) -> &[u8] {
@@ -137,15 +272,30 @@ impl HttpPhase {
     }
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
+        if let AfterHead::Hub(hub) = &mut self.after {
+            let step = hub_body_step(
+                hub,
+                &mut self.pos,
+                &self.buf,
+                now,
+                config,
+                out,
+                &mut self.deadline,
+            );
+            if matches!(step, Step::Done(_)) {
+                self.after = AfterHead::Idle;
+            }
+            return step;
+        }
         if self.pending().is_empty() {
             return Step::Wait;
         }
-        if let Some(body) = &mut self.body {
+        if let AfterHead::Body(body) = &mut self.after {
             return match body.decode(self.buf.get(self.pos..).unwrap_or_default()) {
                 Ok((n, done)) => {
                     self.pos += n;
                     if done {
-                        self.body = None;
+                        self.after = AfterHead::Idle;
                         self.request_started = None;
                         self.deadline = now + config.keep_alive_timeout;
                         Step::Continue
@@ -168,6 +318,9 @@ impl HttpPhase {
             Ok(Some((head, n))) => {
                 self.pos += n;
                 self.request_started = None;
+                if let Some(mount) = Mount::for_path(head.path(), config.hub.conformance) {
+                    return self.engine_request(mount, started, head, config, out);
+                }
                 if head.is_upgrade() {
                     let rest = self.pending().to_vec();
                     self.pos = self.buf.len();
@@ -175,6 +328,93 @@ impl HttpPhase {
                 }
                 self.respond(now, started, head, config, out)
             }
+        }
+    }
+
+    /// Takes a request to an Engine.IO path: checks what the HTTP layer checks (origin, the
+    /// WebSocket handshake, the body's size), then reads it whole for the hub.
+    fn engine_request(
+        &mut self,
+        mount: Mount,
+        started: Instant,
+        head: RequestHead,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        let client_ip = config
+            .trust_proxy
+            .client_ip(out.client_ip(), head.x_forwarded_for.as_deref());
+        if head.is_upgrade() {
+            let rest = self.pending().to_vec();
+            self.pos = self.buf.len();
+            if self.stopping || head.content_length.is_some_and(|n| n > 0) || head.chunked {
+                return Step::Done(self.upgrade(started, head, rest, config, out));
+            }
+            return match accept_upgrade_for(&head, &config.origins, &config.site, config.app_env) {
+                Err(_) => Step::Done(self.upgrade(started, head, rest, config, out)),
+                Ok(switching) => {
+                    let mut hub = HubRequest::new(mount, head, client_ip);
+                    hub.upgrade = Some((switching, rest));
+                    hub.complete(Bytes::new());
+                    self.after = AfterHead::Hub(Box::new(hub));
+                    Step::Wait
+                }
+            };
+        }
+        if !engineio_http::origin_allowed(&head, config) {
+            engineio_http::write_forbidden(out.bytes_mut(), &head);
+            return Step::Done(Transition::AwaitPeerEof);
+        }
+        let keep_alive = head.keep_alive() && !self.stopping;
+        if head.method == "OPTIONS" {
+            engineio_http::write_preflight(out.bytes_mut(), &head, keep_alive);
+            if !keep_alive {
+                return Step::Done(Transition::AwaitPeerEof);
+            }
+            return self.skip_body(started, head, config, out);
+        }
+        let body = match BodyDecoder::new(&head, config.hub.engine.max_payload as u64) {
+            Ok(body) => body,
+            Err(HttpError::PayloadTooLarge) => {
+                let error = RequestError::PayloadTooLarge;
+                engineio_http::write_error(out.bytes_mut(), &head, error, false);
+                return Step::Done(Transition::AwaitPeerEof);
+            }
+            Err(error) => {
+                return Step::Done(fail_request(config, out, Some((started, &head)), error));
+            }
+        };
+        let mut hub = HubRequest::new(mount, head, client_ip);
+        match body {
+            Some(mut body) => {
+                body.keep();
+                hub.body = Some(body);
+            }
+            None => hub.complete(Bytes::new()),
+        }
+        self.after = AfterHead::Hub(Box::new(hub));
+        Step::Continue
+    }
+
+    /// After a preflight: the body, if any, is read and dropped like any other.
+    fn skip_body(
+        &mut self,
+        now: Instant,
+        head: RequestHead,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        match BodyDecoder::new(&head, config.max_body_bytes) {
+            Ok(body) => {
+                self.deadline = if body.is_some() {
+                    now + config.header_timeout
+                } else {
+                    now + config.keep_alive_timeout
+                };
+                self.after = body.map_or(AfterHead::Idle, AfterHead::Body);
+                Step::Continue
+            }
+            Err(error) => Step::Done(fail_request(config, out, Some((now, &head)), error)),
         }
     }
 
@@ -209,7 +449,7 @@ impl HttpPhase {
         } else {
             now + config.keep_alive_timeout
         };
-        self.body = body;
+        self.after = body.map_or(AfterHead::Idle, AfterHead::Body);
         Step::Continue
     }
 
@@ -254,6 +494,45 @@ impl HttpPhase {
                 })
             }
         }
+    }
+}
+
+/// The pipeline while the hub has a request: its body is read (and kept) until complete;
+/// then nothing more is parsed until the hub answers.
+fn hub_body_step(
+    hub: &mut HubRequest,
+    pos: &mut usize,
+    buf: &[u8],
+    now: Instant,
+    config: &Config,
+    out: &mut Outbox,
+    deadline: &mut Instant,
+) -> Step {
+    let Some(body) = &mut hub.body else {
+        return Step::Wait;
+    };
+    let pending = buf.get(*pos..).unwrap_or_default();
+    if pending.is_empty() {
+        return Step::Wait;
+    }
+    match body.decode(pending) {
+        Ok((n, done)) => {
+            *pos += n;
+            if done {
+                let bytes = body.take_kept();
+                hub.body = None;
+                hub.complete(Bytes::from(bytes));
+            } else {
+                *deadline = now + config.header_timeout;
+            }
+            Step::Wait
+        }
+        Err(HttpError::PayloadTooLarge) => {
+            let error = RequestError::PayloadTooLarge;
+            engineio_http::write_error(out.bytes_mut(), &hub.head, error, false);
+            Step::Done(Transition::AwaitPeerEof)
+        }
+        Err(error) => Step::Done(fail_request(config, out, None, error)),
     }
 }
 

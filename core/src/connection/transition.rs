@@ -5,8 +5,10 @@
 //! becoming a WebSocket) it only asks for, as a [`Transition`], because the lifecycle is the
 //! connection's alone: one place moves it, and it only moves forward.
 
+use crate::engineio::Sid;
 use crate::event::ConnectionError;
 use crate::http::Endpoint;
+use crate::hub::Mount;
 
 /// The connection-wide consequence of a phase's step.
 #[derive(Debug)]
@@ -26,6 +28,19 @@ pub(super) enum Transition {
     Closed(Option<ConnectionError>),
     /// The `101` is queued: the connection becomes a WebSocket.
     Upgrade(Upgrade),
+    /// The `101` is queued: the connection becomes an Engine.IO session's WebSocket.
+    EngineUpgrade(EngineUpgrade),
+}
+
+/// An Engine.IO WebSocket the hub accepted.
+#[derive(Debug)]
+pub(super) struct EngineUpgrade {
+    pub(super) mount: Mount,
+    pub(super) sid: Sid,
+    /// The request's `X-Forwarded-For`, for the logged client address.
+    pub(super) forwarded_for: Option<String>,
+    /// Bytes that followed the request: the first frames.
+    pub(super) rest: Vec<u8>,
 }
 
 /// An accepted WebSocket upgrade.

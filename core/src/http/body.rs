@@ -23,6 +23,8 @@ pub struct BodyDecoder {
     limit: u64,
     /// Data bytes announced so far.
     total: u64,
+    /// The data bytes, when the body is read for a route that uses it (Engine.IO's POST).
+    kept: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +76,18 @@ impl BodyDecoder {
             state,
             limit: max_body_bytes,
             total: 0,
+            kept: None,
         }))
+    }
+
+    /// Keeps the data bytes instead of dropping them, for [`take_kept`](Self::take_kept).
+    pub fn keep(&mut self) {
+        self.kept = Some(Vec::new());
+    }
+
+    /// The data bytes kept so far (all of them once the body is complete).
+    pub fn take_kept(&mut self) -> Vec<u8> {
+        self.kept.take().unwrap_or_default()
     }
 
     /// Consumes body bytes from `input`: returns how many were consumed and whether the body is
@@ -100,6 +113,9 @@ impl BodyDecoder {
             State::Length { remaining } => {
                 let n = clamp(*remaining, input.len());
                 *remaining -= n as u64;
+                if let Some(kept) = &mut self.kept {
+                    kept.extend_from_slice(input.get(..n).unwrap_or_default());
+                }
                 if *remaining == 0 {
                     self.state = State::Done;
                 }
@@ -135,6 +151,9 @@ impl BodyDecoder {
             State::ChunkData { remaining } => {
                 let n = clamp(*remaining, input.len());
                 *remaining -= n as u64;
+                if let Some(kept) = &mut self.kept {
+                    kept.extend_from_slice(input.get(..n).unwrap_or_default());
+                }
                 if *remaining == 0 {
                     self.state = State::ChunkDataCr;
                 }

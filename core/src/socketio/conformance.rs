@@ -1,15 +1,21 @@
-//! The conformance app (SPEC E8): the behaviour the official socket.io-protocol test suite and
-//! the benchmark expect of a server, written against the application interface only.
+//! The conformance app (SPEC E8): the behaviour the official socket.io-protocol test suite, the
+//! client scenarios (`tests/sio/README.md`) and the benchmark expect of a server, written
+//! against the application interface only.
 //!
 //! - `/`: on connect, emits `auth` with the handshake's auth; answers `message` with
-//!   `message-back` and the same arguments; acks `message-with-ack` with its arguments.
+//!   `message-back` and the same arguments; acks `message-with-ack` with its arguments;
+//!   `ask-ack` asks the client for an ack and reports whether it came in time.
 //! - `/custom`: on connect, emits `auth` with the handshake's auth.
 //! - `/relay` (the benchmark's app, the one the peers run): joins the room named by the auth's
-//!   `room`, and sends each `chat` event to that room, sender included.
+//!   `room` (without one, the socket is put out); `chat` goes to that room, sender included,
+//!   `chat-others` to the room but the sender, `chat-all` to the namespace; a socket that
+//!   leaves is announced to the rest of its room as `left`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::app::{CommandError, Event, To};
+use serde_json::{json, Value};
+
+use super::app::{AckId, CommandError, Event, ServerAckId, To};
 use super::ids::{IdMap, SocketId};
 use super::packet::Args;
 use super::server::Server;
@@ -17,10 +23,16 @@ use super::server::Server;
 /// The namespaces the conformance app serves besides `/`.
 pub const NAMESPACES: [&str; 2] = ["/custom", "/relay"];
 
-/// The conformance app's state: the relay room of each `/relay` socket.
+/// `ask-ack`'s timeout when the client gives none.
+const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// The conformance app's state: the relay room of each `/relay` socket, and the client acks
+/// `ask-ack` waits for.
 #[derive(Default)]
 pub struct ConformanceApp {
     relay_rooms: IdMap<SocketId, String>,
+    /// Server ack id (with its socket) -> the client's ack id to answer.
+    asking: std::collections::HashMap<(SocketId, ServerAckId), AckId>,
 }
 
 impl ConformanceApp {
@@ -49,8 +61,12 @@ impl ConformanceApp {
                     server.emit(now, ns.as_str(), To::Socket(socket), "auth", &args)
                 }
                 "/relay" => {
-                    let Some(room) = auth.get("room").and_then(|r| r.as_str()) else {
-                        return Ok(());
+                    let room = auth
+                        .get("room")
+                        .and_then(Value::as_str)
+                        .filter(|room| !room.is_empty());
+                    let Some(room) = room else {
+                        return server.disconnect(now, "/relay", socket);
                     };
                     server.join("/relay", socket, room)?;
                     self.relay_rooms.insert(socket, room.to_owned());
@@ -64,27 +80,87 @@ impl ConformanceApp {
                 name,
                 args,
                 ack,
-            } => match (ns.as_str(), name.as_str(), ack) {
-                ("/", "message", _) => {
-                    server.emit(now, "/", To::Socket(socket), "message-back", &args)
+            } => self.handle_client_event(now, server, ns.as_str(), socket, &name, args, ack),
+            Event::AckReceived {
+                socket, id, args, ..
+            } => match self.asking.remove(&(socket, id)) {
+                Some(answer) => {
+                    let reply = json!({"answered": true, "reply": args.values});
+                    let args = Args {
+                        values: vec![reply],
+                        attachments: args.attachments,
+                    };
+                    server.ack("/", socket, answer, &args)
                 }
-                ("/", "message-with-ack", Some(id)) => server.ack("/", socket, id, &args),
-                ("/relay", "chat", _) => match self.relay_rooms.get(&socket) {
-                    Some(room) => server.emit(now, "/relay", To::Room(room), "chat", &args),
-                    None => Ok(()),
-                },
-                _ => Ok(()),
+                None => Ok(()),
             },
-            Event::Disconnected { ns, socket, .. } => {
-                if ns.as_str() == "/relay" {
-                    self.relay_rooms.remove(&socket);
+            Event::AckTimedOut { socket, id, .. } => match self.asking.remove(&(socket, id)) {
+                Some(answer) => {
+                    let args = Args::json(vec![json!({"answered": false})]);
+                    server.ack("/", socket, answer, &args)
                 }
+                None => Ok(()),
+            },
+            Event::Disconnected {
+                ns, socket, reason, ..
+            } => {
+                self.asking.retain(|(asked, _), _| *asked != socket);
+                if ns.as_str() != "/relay" {
+                    return Ok(());
+                }
+                let Some(room) = self.relay_rooms.remove(&socket) else {
+                    return Ok(());
+                };
+                let args = Args::json(vec![json!(socket.as_str()), json!(reason.as_str())]);
+                server.emit(now, "/relay", To::Room(&room), "left", &args)
+            }
+            Event::ConnectRequest { .. } | Event::SessionClosed { .. } => Ok(()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_client_event(
+        &mut self,
+        now: Instant,
+        server: &mut Server,
+        ns: &str,
+        socket: SocketId,
+        name: &str,
+        args: Args,
+        ack: Option<AckId>,
+    ) -> Result<(), CommandError> {
+        match (ns, name, ack) {
+            ("/", "message", _) => server.emit(now, "/", To::Socket(socket), "message-back", &args),
+            ("/", "message-with-ack", Some(id)) => server.ack("/", socket, id, &args),
+            ("/", "ask-ack", Some(id)) => {
+                let Some(Value::Object(request)) = args.values.first() else {
+                    return Ok(());
+                };
+                let timeout = request
+                    .get("timeout_ms")
+                    .and_then(Value::as_u64)
+                    .map_or(DEFAULT_ASK_TIMEOUT, Duration::from_millis);
+                let payload = request.get("payload").cloned().unwrap_or(Value::Null);
+                let ask = Args::json(vec![payload]);
+                let asked = server.emit_with_ack(now, "/", socket, "ask", &ask, timeout)?;
+                self.asking.insert((socket, asked), id);
                 Ok(())
             }
-            Event::ConnectRequest { .. }
-            | Event::AckReceived { .. }
-            | Event::AckTimedOut { .. }
-            | Event::SessionClosed { .. } => Ok(()),
+            ("/relay", "chat" | "chat-others" | "chat-all", _) => {
+                let Some(room) = self.relay_rooms.get(&socket) else {
+                    return Ok(());
+                };
+                let to = match name {
+                    "chat" => To::Room(room),
+                    "chat-others" => To::RoomExcept {
+                        room,
+                        except: socket,
+                    },
+                    _ => To::Namespace,
+                };
+                server.emit(now, "/relay", to, "chat", &args)
+            }
+            _ => Ok(()),
         }
     }
 }

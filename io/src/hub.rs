@@ -1,0 +1,380 @@
+//! The glue between the core's one [`Hub`] and the many connections of a runtime: the hub
+//! behind a mutex, a registry from each Engine.IO session to the connection that holds it, and
+//! the calls a connection task makes. The same for tokio, smol and mio.
+//!
+//! A broadcast reaches sessions held by other tasks (other threads on tokio and smol) like
+//! this: the task whose input caused it hands its calls to the hub under the lock, the hub
+//! queues the shared bytes in each recipient session, and names those sessions ready; the task
+//! then wakes each ready session's owner through its [`HubWake`] (an atomic flag plus an
+//! `event_listener::Event`, as `stop.rs`, so that any executor can wait on it, and mio can read
+//! the woken tokens instead). The owner pulls its session's output under the lock when it runs.
+//! One lock per batch of input keeps the critical sections short: decoding and framing happen
+//! outside it, in the connection. mio takes the same lock uncontended on its one thread.
+//!
+//! Deadlines (heartbeats, connect and ack timeouts, recovery expiry) are the hub's, not a
+//! connection's: one timer per process waits for [`SharedHub::next_deadline`] and calls
+//! [`SharedHub::handle_timeout`]; a deadline that moves earlier notifies it
+//! ([`SharedHub::timer_listener`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use event_listener::{Event, EventListener};
+use gif_chat_core::engineio::Answer;
+use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine};
+
+use crate::log_writer::Log;
+
+/// The OS random source failed: no unguessable sids can be made.
+#[derive(Debug, thiserror::Error)]
+#[error("the OS random source failed: {0}")]
+pub struct SeedError(String);
+
+/// How the hub wakes a connection whose session has output.
+#[derive(Debug)]
+pub struct HubWake {
+    woken: AtomicBool,
+    event: Event,
+    /// The runtime's name for the connection (mio's token); unused by the others.
+    token: usize,
+}
+
+impl HubWake {
+    fn wake(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.event.notify(1);
+    }
+}
+
+/// A connection's side of the registry: its wake handle (made on first use, so a connection
+/// that never speaks Engine.IO costs one word) and the session it is registered for.
+#[derive(Debug, Default)]
+pub struct HubLink {
+    wake: Option<Arc<HubWake>>,
+    registered: Option<HubSession>,
+}
+
+impl HubLink {
+    /// A link for a connection that holds no session yet.
+    pub fn new() -> HubLink {
+        HubLink::default()
+    }
+
+    /// Whether the connection holds a session, so it must wait for a wake too.
+    pub fn is_registered(&self) -> bool {
+        self.registered.is_some()
+    }
+
+    /// A future that resolves on the next wake. Take it *before* checking
+    /// [`is_woken`](Self::is_woken), as with the stop flag.
+    pub fn listen(&self) -> Option<EventListener> {
+        let wake = self.wake.as_ref()?;
+        self.registered.is_some().then(|| wake.event.listen())
+    }
+
+    /// Whether a wake came since the last [`SharedHub::exchange`].
+    pub fn is_woken(&self) -> bool {
+        self.wake
+            .as_ref()
+            .is_some_and(|wake| wake.woken.load(Ordering::SeqCst))
+    }
+
+    fn take_woken(&self) -> bool {
+        self.wake
+            .as_ref()
+            .is_some_and(|wake| wake.woken.swap(false, Ordering::SeqCst))
+    }
+}
+
+struct Inner {
+    hub: Hub,
+    /// Who holds each session: its parked GET and its WebSocket may be two connections at
+    /// once (during the upgrade), and both may need waking.
+    owners: HashMap<HubSession, Arc<HubWake>>,
+    /// The deadline the timer waits for, to know when a new one is earlier.
+    armed: Option<Instant>,
+    /// Tokens of woken connections, for a runtime that reads them (mio).
+    woken: Vec<usize>,
+    /// Log lines, for a runtime without a log writer thread (mio).
+    lines: Vec<LogLine>,
+}
+
+/// The hub every connection of a process shares.
+pub struct SharedHub {
+    inner: Mutex<Inner>,
+    /// Notified when the hub's next deadline became earlier than the one the timer waits for.
+    timer: Event,
+    /// Where the hub's lines go; `None`: kept for [`take_log_lines`](SharedHub::take_log_lines).
+    log: Option<Log>,
+    collect_tokens: bool,
+}
+
+impl std::fmt::Debug for SharedHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedHub").finish_non_exhaustive()
+    }
+}
+
+impl SharedHub {
+    /// The hub for `config`, its ids keyed by 32 bytes from the OS, its lines pushed to `log`
+    /// (or, with `None`, kept for [`take_log_lines`](Self::take_log_lines)). `collect_tokens`:
+    /// record woken connections' tokens for [`take_woken_tokens`](Self::take_woken_tokens)
+    /// (mio, whose loop owns every connection and needs no wake-up call).
+    pub fn new(
+        config: &Config,
+        log: Option<Log>,
+        collect_tokens: bool,
+    ) -> Result<Arc<SharedHub>, SeedError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| SeedError(e.to_string()))?;
+        Ok(Arc::new(SharedHub {
+            inner: Mutex::new(Inner {
+                hub: Hub::new(config.hub.clone(), seed),
+                owners: HashMap::new(),
+                armed: None,
+                woken: Vec::new(),
+                lines: Vec::new(),
+            }),
+            timer: Event::new(),
+            log,
+            collect_tokens,
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic under the lock cannot leave the hub half-updated in a way worse than the
+        // panic itself; carry on rather than take every connection down with it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// After any `handle_*` on `conn`: hands its hub calls to the hub and applies the answers,
+    /// pulls its own session's output, keeps the registry up to date and wakes the owners of
+    /// every session that became ready. Costs nothing for a connection that has never spoken
+    /// Engine.IO. `token` is the runtime's name for the connection (mio), else 0.
+    pub fn exchange(&self, conn: &mut Connection, link: &mut HubLink, token: usize) {
+        let mut calls = Vec::new();
+        while let Some(call) = conn.poll_hub_call() {
+            calls.push(call);
+        }
+        let woken = link.take_woken();
+        if calls.is_empty() && !woken && link.registered.is_none() && conn.hub_session().is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        loop {
+            for call in calls.drain(..) {
+                if let Some(answer) = inner.hub.handle_call(now, call) {
+                    conn.handle_hub_answer(now, answer);
+                }
+            }
+            match conn.hub_session() {
+                Some(HubSession::ParkedGet(mount, sid)) => {
+                    let answer = inner.hub.poll_get_answer(mount, sid);
+                    if !matches!(answer, Answer::Parked(_)) {
+                        conn.handle_hub_answer(now, answer);
+                    }
+                }
+                Some(HubSession::WebSocket(mount, sid)) => {
+                    while conn.wants_hub_output() {
+                        let Some(output) = inner.hub.poll_websocket(mount, sid) else {
+                            break;
+                        };
+                        conn.handle_hub_output(now, output);
+                    }
+                }
+                None => {}
+            }
+            while let Some(call) = conn.poll_hub_call() {
+                calls.push(call);
+            }
+            if calls.is_empty() {
+                break;
+            }
+        }
+        let session = conn.hub_session();
+        if session != link.registered {
+            if let Some(old) = link.registered.take() {
+                let ours = inner
+                    .owners
+                    .get(&old)
+                    .zip(link.wake.as_ref())
+                    .is_some_and(|(owner, wake)| Arc::ptr_eq(owner, wake));
+                if ours {
+                    inner.owners.remove(&old);
+                }
+            }
+            if let Some(key) = session {
+                let wake = link.wake.get_or_insert_with(|| {
+                    Arc::new(HubWake {
+                        woken: AtomicBool::new(false),
+                        event: Event::new(),
+                        token,
+                    })
+                });
+                inner.owners.insert(key, Arc::clone(wake));
+                link.registered = Some(key);
+            }
+        }
+        self.settle(inner, link.registered);
+    }
+
+    /// Wakes the owners of ready sessions (but `own`, which just pulled), logs, re-arms the
+    /// timer when the deadline moved earlier.
+    fn settle(&self, inner: &mut Inner, own: Option<HubSession>) {
+        while let Some((mount, sid)) = inner.hub.poll_ready() {
+            for holder in [
+                HubSession::ParkedGet(mount, sid),
+                HubSession::WebSocket(mount, sid),
+            ] {
+                if Some(holder) == own {
+                    continue;
+                }
+                if let Some(owner) = inner.owners.get(&holder) {
+                    owner.wake();
+                    if self.collect_tokens {
+                        inner.woken.push(owner.token);
+                    }
+                }
+            }
+        }
+        while let Some(line) = inner.hub.poll_log() {
+            match &self.log {
+                Some(log) => log.push_line(&line),
+                None => inner.lines.push(line),
+            }
+        }
+        if let Some(at) = inner.hub.poll_timeout() {
+            if inner.armed.is_none_or(|armed| at < armed) {
+                inner.armed = Some(at);
+                self.timer.notify(usize::MAX);
+            }
+        }
+    }
+
+    /// A future that resolves when the hub's deadline moved earlier: take it before
+    /// [`next_deadline`](Self::next_deadline).
+    pub fn timer_listener(&self) -> EventListener {
+        self.timer.listen()
+    }
+
+    /// The hub's next deadline, now armed.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut inner = self.lock();
+        let at = inner.hub.poll_timeout();
+        inner.armed = at;
+        at
+    }
+
+    /// Runs the hub's due deadlines and wakes whom they concern.
+    pub fn handle_timeout(&self) {
+        let mut inner = self.lock();
+        inner.hub.handle_timeout(Instant::now());
+        inner.armed = None;
+        self.settle(&mut inner, None);
+    }
+
+    /// The server is stopping (B4): every session is closed as socket.io's `close()` does.
+    pub fn shutdown(&self) {
+        let mut inner = self.lock();
+        inner.hub.handle_shutdown(Instant::now());
+        self.settle(&mut inner, None);
+    }
+
+    /// The tokens of connections woken since the last call (with `collect_tokens`).
+    pub fn take_woken_tokens(&self) -> Vec<usize> {
+        std::mem::take(&mut self.lock().woken)
+    }
+
+    /// The hub's log lines since the last call (without a `Log`).
+    pub fn take_log_lines(&self) -> Vec<LogLine> {
+        std::mem::take(&mut self.lock().lines)
+    }
+
+    /// Open Engine.IO sessions.
+    pub fn session_count(&self) -> usize {
+        self.lock().hub.session_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn connection(config: &Arc<Config>) -> Connection {
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+        Connection::new(Arc::clone(config), peer, Instant::now())
+    }
+
+    fn written(conn: &mut Connection) -> String {
+        let mut out = Vec::new();
+        while let Some(bytes) = conn.poll_transmit() {
+            let n = bytes.len();
+            out.extend_from_slice(bytes);
+            conn.handle_written(Instant::now(), n);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn body(response: &str) -> &str {
+        response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+    }
+
+    /// A GET parked on one connection is woken (flag and token) by a POST on another, and
+    /// answered by its own exchange; its registration goes when it is answered.
+    #[test]
+    fn a_post_on_one_connection_wakes_the_get_parked_on_another() {
+        let mut config = Config::new();
+        config.hub.conformance = true;
+        let config = Arc::new(config);
+        let hub = SharedHub::new(&config, None, true).expect("the OS random source");
+
+        let mut getter = connection(&config);
+        let mut link = HubLink::new();
+        getter.handle_input(
+            Instant::now(),
+            b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        hub.exchange(&mut getter, &mut link, 7);
+        let open = written(&mut getter);
+        let sid = body(&open)
+            .split("\"sid\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a sid")
+            .to_owned();
+        let get = format!(
+            "GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+        getter.handle_input(Instant::now(), get.as_bytes());
+        hub.exchange(&mut getter, &mut link, 7);
+        assert_eq!(written(&mut getter), "", "parked");
+        assert!(link.is_registered());
+        let listener = link.listen();
+        assert!(listener.is_some());
+
+        let mut poster = connection(&config);
+        let mut poster_link = HubLink::new();
+        let post = format!(
+            "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\
+             Content-Length: 6\r\n\r\n4hello"
+        );
+        poster.handle_input(Instant::now(), post.as_bytes());
+        hub.exchange(&mut poster, &mut poster_link, 8);
+        assert_eq!(body(&written(&mut poster)), "ok");
+        assert!(!poster_link.is_registered());
+
+        assert!(link.is_woken());
+        assert_eq!(hub.take_woken_tokens(), [7]);
+        hub.exchange(&mut getter, &mut link, 7);
+        assert_eq!(body(&written(&mut getter)), "4hello");
+        assert!(!link.is_registered());
+        assert!(!link.is_woken());
+    }
+}
