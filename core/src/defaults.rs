@@ -50,3 +50,7 @@ pub const EIO_MAX_PAYLOAD_BYTES: usize = 1_000_000;
 pub const SIO_CONNECT_TIMEOUT_MS: u64 = 45_000;
 /// `SIO_RECOVERY_MS`: socket.io's `maxDisconnectionDuration`, 2 minutes; 0 turns recovery off.
 pub const SIO_RECOVERY_MS: u64 = 120_000;
+/// `SIO_RECOVERY_MAX_PACKETS`: broadcast packets kept per namespace for recovery (E6, E7).
+pub const SIO_RECOVERY_MAX_PACKETS: usize = 10_000;
+/// `SIO_RECOVERY_MAX_BYTES`: bytes of those packets kept per namespace, 16 MiB.
+pub const SIO_RECOVERY_MAX_BYTES: usize = 16 * 1024 * 1024;

@@ -96,6 +96,12 @@ pub struct Settings {
     /// events; 0 turns connection state recovery off.
     #[arg(long, env = "SIO_RECOVERY_MS", default_value_t = defaults::SIO_RECOVERY_MS)]
     pub sio_recovery_ms: u64,
+    /// Broadcast packets kept per namespace for recovering clients (oldest dropped first).
+    #[arg(long, env = "SIO_RECOVERY_MAX_PACKETS", default_value_t = defaults::SIO_RECOVERY_MAX_PACKETS)]
+    pub sio_recovery_max_packets: usize,
+    /// Bytes of broadcast packets kept per namespace for recovering clients.
+    #[arg(long, env = "SIO_RECOVERY_MAX_BYTES", default_value_t = defaults::SIO_RECOVERY_MAX_BYTES)]
+    pub sio_recovery_max_bytes: usize,
     /// Secret of the seed's (unused) signed cookies; missing is only a warning.
     #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
     pub cookie_secret: Option<String>,
@@ -202,6 +208,8 @@ impl Settings {
             0 => None,
             ms => hub.socketio.recovery.take().map(|mut recovery| {
                 recovery.window = Duration::from_millis(ms);
+                recovery.max_packets = self.sio_recovery_max_packets;
+                recovery.max_bytes = self.sio_recovery_max_bytes;
                 recovery
             }),
         };

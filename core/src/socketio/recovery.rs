@@ -36,9 +36,9 @@ pub struct RecoveryConfig {
 impl Default for RecoveryConfig {
     fn default() -> RecoveryConfig {
         RecoveryConfig {
-            window: Duration::from_millis(120_000),
-            max_packets: 10_000,
-            max_bytes: 16 * 1024 * 1024,
+            window: Duration::from_millis(crate::defaults::SIO_RECOVERY_MS),
+            max_packets: crate::defaults::SIO_RECOVERY_MAX_PACKETS,
+            max_bytes: crate::defaults::SIO_RECOVERY_MAX_BYTES,
             max_sessions: 100_000,
         }
     }
