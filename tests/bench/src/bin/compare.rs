@@ -16,14 +16,16 @@ use gif_chat_bench::compare::servers::Kind;
 use gif_chat_bench::compare::summary::{self, Row};
 use gif_chat_bench::compare::{self, markdown, Plan, Saved};
 
-/// Compare gif-chat's runtimes with the seed's Node app and tokio-tungstenite.
+/// Compare gif-chat's runtimes with the seed's Node app, tokio-tungstenite, socket.io and
+/// socketioxide.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
     /// Smoke-test sizes (50 connections, 2 s, one repeat); writes to a temporary directory.
     #[arg(long)]
     quick: bool,
-    /// Servers to run: tokio, smol, mio, node, tungstenite, tungstenite-4k.
+    /// Servers to run: tokio, smol, mio, node, tungstenite, tungstenite-4k, socketio-node,
+    /// socketioxide.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Repeats of every measurement (default 3, 1 with --quick).
@@ -150,8 +152,13 @@ fn main() -> ExitCode {
             if !cli.no_build {
                 kinds = compare::build(&root, &kinds, plan.debug, &mut failures);
             }
-            if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
-                kinds.retain(|k| *k != Kind::Node);
+            for (kind, folder) in [
+                (Kind::Node, "node-seed"),
+                (Kind::SocketioNode, "socketio-node"),
+            ] {
+                if kinds.contains(&kind) && !compare::prepare_node(&root, folder, &mut failures) {
+                    kinds.retain(|k| *k != kind);
+                }
             }
             eprintln!("compare: server logs in {}", logs.display());
             let mut results = compare::measure(&root, &kinds, &plan, &logs);

@@ -42,7 +42,13 @@ async fn churn_loop(
     while Instant::now() < end {
         round += 1;
         let room = sio::room_of(round, rooms);
-        let opening = Session::open(&ctx, Transport::Websocket, ctx.source(round), round as u32, room);
+        let opening = Session::open(
+            &ctx,
+            Transport::Websocket,
+            ctx.source(round),
+            round as u32,
+            room,
+        );
         let session = match tokio::time::timeout_at(end.into(), opening).await {
             Err(_) => break,
             Ok(Ok(session)) => session,

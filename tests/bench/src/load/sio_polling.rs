@@ -58,7 +58,9 @@ async fn exchange_loop(
     let exchange = async {
         loop {
             let sent = Instant::now();
-            report.requests += session.send(&sio::chat_packet(sio::now_us(), index)).await?;
+            report.requests += session
+                .send(&sio::chat_packet(sio::now_us(), index))
+                .await?;
             report.events_sent += 1;
             loop {
                 let batch = session.next_batch().await?;

@@ -279,7 +279,9 @@ impl PollingSession {
         let handshake = proto::get_request(&host, &sio::polling_path(None));
         let body = exchange(&mut stream, handshake.as_bytes(), &mut buf).await?;
         let sid = match body.first() {
-            Some(b'0') => sio::open_sid(&String::from_utf8_lossy(body.get(1..).unwrap_or_default()))?,
+            Some(b'0') => {
+                sio::open_sid(&String::from_utf8_lossy(body.get(1..).unwrap_or_default()))?
+            }
             _ => return Err(unexpected(&body, true)),
         };
         let path = sio::polling_path(Some(&sid));
@@ -299,9 +301,7 @@ impl PollingSession {
                 match sio::parse(record) {
                     Packet::Connected => connected = true,
                     Packet::Ping => session.post("3").await?,
-                    Packet::ConnectError(why) => {
-                        return Err(SioError::Refused(why.into()).into())
-                    }
+                    Packet::ConnectError(why) => return Err(SioError::Refused(why.into()).into()),
                     _ => return Err(unexpected(record, false)),
                 }
             }
