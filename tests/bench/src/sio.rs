@@ -64,9 +64,12 @@ pub fn disconnect_packet() -> String {
     format!("41{NAMESPACE},")
 }
 
-/// A `chat` event sent at `sent_us` (µs since the Unix epoch) by session `from`.
-pub fn chat_packet(sent_us: u64, from: usize) -> String {
-    format!("42{NAMESPACE},[\"chat\",{{\"t\":{sent_us},\"from\":{from}}}]")
+/// A `chat` event sent at `sent_us` (µs since the Unix epoch) by session `from`; `tracked`
+/// marks an event every member must receive (the sender decides, so that every receiver, in
+/// whatever process, counts the same events).
+pub fn chat_packet(sent_us: u64, from: usize, tracked: bool) -> String {
+    let k = u8::from(tracked);
+    format!("42{NAMESPACE},[\"chat\",{{\"t\":{sent_us},\"from\":{from},\"k\":{k}}}]")
 }
 
 /// Microseconds since the Unix epoch: the send time a `chat` carries. The wall clock, because
@@ -89,11 +92,20 @@ pub enum Packet<'a> {
     /// `44/relay,{...}`: it refused.
     ConnectError(&'a str),
     /// A `chat` event, with its send time when it carries one.
-    Chat(Option<u64>),
+    Chat(Chat),
     /// `1`: the server closes the session; `41/relay,`: it disconnected us from the namespace.
     Closed,
     /// Anything else (other events, noop `6`, a `left` notice).
     Other,
+}
+
+/// What a `chat` event carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chat {
+    /// µs since the Unix epoch (0 when the event carries none).
+    pub sent_us: u64,
+    /// Its sender marked it as owed to every member (see [`chat_packet`]).
+    pub tracked: bool,
 }
 
 /// Reads one packet (a WebSocket text message, or one record of a polling payload).
@@ -107,7 +119,10 @@ pub fn parse(packet: &[u8]) -> Packet<'_> {
         [b'4', b'1', ..] => Packet::Closed,
         [b'4', b'4', ..] => Packet::ConnectError(namespace_body(text).unwrap_or(text)),
         [b'4', b'2', ..] => match namespace_body(text) {
-            Some(body) if body.starts_with("[\"chat\"") => Packet::Chat(send_time(body)),
+            Some(body) if body.starts_with("[\"chat\"") => Packet::Chat(Chat {
+                sent_us: send_time(body).unwrap_or(0),
+                tracked: body.contains("\"k\":1"),
+            }),
             _ => Packet::Other,
         },
         _ => Packet::Other,
@@ -170,12 +185,26 @@ mod tests {
             parse(b"44/relay,{\"message\":\"no\"}"),
             Packet::ConnectError("{\"message\":\"no\"}")
         );
-        let chat = chat_packet(1_700_000_000_123_456, 7);
+        let chat = chat_packet(1_700_000_000_123_456, 7, true);
         assert_eq!(
             parse(chat.as_bytes()),
-            Packet::Chat(Some(1_700_000_000_123_456))
+            Packet::Chat(Chat {
+                sent_us: 1_700_000_000_123_456,
+                tracked: true
+            })
         );
-        assert_eq!(parse(b"42/relay,[\"chat\",\"hi\"]"), Packet::Chat(None));
+        let untracked = chat_packet(5, 1, false);
+        assert_eq!(
+            parse(untracked.as_bytes()),
+            Packet::Chat(Chat {
+                sent_us: 5,
+                tracked: false
+            })
+        );
+        assert_eq!(
+            parse(b"42/relay,[\"chat\",\"hi\"]"),
+            Packet::Chat(Chat::default())
+        );
         assert_eq!(parse(b"42/relay,[\"left\",\"x\"]"), Packet::Other);
         assert_eq!(parse(b"42[\"chat\",1]"), Packet::Other);
         assert_eq!(parse(b"41/relay,"), Packet::Closed);

@@ -187,7 +187,8 @@ fn sio_results(out: &mut String, results: &Results, rows: &[Row], plan: &Plan) {
          timed with the load generator's thread CPU clock: **{floor} µs** per write. No server \
          delivers an event for less; the fan-out tables divide each server's CPU per delivery \
          by the floor measured in the same repeat.\n",
-        40, sio.floor_pairs
+        crate::load::write_floor::FRAME.len(),
+        sio.floor_pairs
     );
     let _ = writeln!(
         out,

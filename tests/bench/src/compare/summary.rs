@@ -568,6 +568,59 @@ mod tests {
         assert_eq!(repeats(Kind::Node), [None, None]);
     }
 
+    fn fanout_report(repeat: usize, deliveries: u64, cpu_window_s: f64) -> Report {
+        Report {
+            mode: "sio-fanout".into(),
+            deliveries,
+            deliveries_expected: 100,
+            deliveries_tracked: 97,
+            repeat: Some(repeat),
+            server: Some(crate::procstat::ServerStats {
+                cpu_window_s,
+                ..Default::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn deliveries_are_divided_by_the_floor_of_their_own_repeat() {
+        let mut results = Results::default();
+        // 10 µs and 20 µs per delivery; floors of 2.5 µs and 5 µs in those repeats.
+        results.runs.insert(
+            run_key(Kind::Mio, Load::SioFanout),
+            vec![
+                fanout_report(0, 100_000, 1.0),
+                fanout_report(1, 100_000, 2.0),
+            ],
+        );
+        let floor = |repeat, us| Report {
+            mode: "write-floor".into(),
+            floor_us_per_write: us,
+            repeat: Some(repeat),
+            ..Report::default()
+        };
+        results.runs.insert(
+            super::super::FLOOR_KEY.into(),
+            vec![floor(1, 5.0), floor(0, 2.5)],
+        );
+        let ratio = over_floor(&results, Kind::Mio, Load::SioFanout, cpu_us_per_delivery);
+        assert_eq!(ratio.map(|s| (s.min, s.max)), Some((4.0, 4.0)));
+        assert_eq!(floor(0, 1.0).floor_us_per_write, 1.0);
+        let rows = rows(&results, &[Kind::Mio]);
+        let fanout = rows
+            .first()
+            .and_then(|r| r.sio_fanout.clone())
+            .unwrap_or_default();
+        assert_eq!(fanout.lost.median, 3.0);
+        assert_eq!(fanout.cpu_us_per_delivery.median, 15.0);
+        assert_eq!(summary_floor(&results), Some((2.5, 5.0)));
+    }
+
+    fn summary_floor(results: &Results) -> Option<(f64, f64)> {
+        super::floor(results).map(|s| (s.min, s.max))
+    }
+
     #[test]
     fn a_repeat_one_side_lacks_pairs_with_nothing() {
         let mut results = Results::default();

@@ -2,10 +2,10 @@
 //! `rate` `chat` events per second, each carrying its send time, and the relay delivers every
 //! one to the whole room (sender included).
 //!
-//! Counting is done on the send time so that every worker process agrees on it: an event sent
-//! in the window's tracked part, `[start, end − tail)`, is expected at every member of its room
-//! (the room sizes follow from the session numbering, [`sio::room_size`]), and the tail leaves
-//! it time to arrive before the window closes. Latency is receipt time minus send time on the
+//! Counting is decided by the sender so that every worker process agrees on it: an event sent
+//! in the window's tracked part, `[start, end − tail)`, is marked in its payload and owed to
+//! every member of its room (the room sizes follow from the session numbering,
+//! [`sio::room_size`]); the tail leaves it time to arrive before the window closes. Latency is receipt time minus send time on the
 //! wall clock, which sender and receiver processes share. Every receipt in the window counts
 //! as a delivery for the rate and the server's CPU per delivery.
 
@@ -123,13 +123,13 @@ async fn member(
                     let batch = batch?;
                     let now = Instant::now();
                     let now_us = sio::now_us();
-                    for sent in batch.chats {
+                    for chat in batch.chats {
                         if current.in_window(now) {
                             report.deliveries += 1;
                         }
-                        if sent >= tracked.0 && sent < tracked.1 {
+                        if chat.tracked {
                             report.deliveries_tracked += 1;
-                            latency.record(now_us.saturating_sub(sent));
+                            latency.record(now_us.saturating_sub(chat.sent_us));
                         }
                     }
                     if batch.closed {
@@ -139,9 +139,10 @@ async fn member(
                 }
                 _ = tokio::time::sleep_until(send_at.into()) => {
                     let sent = sio::now_us();
-                    session.send(&sio::chat_packet(sent, index)).await?;
+                    let owed = sent >= tracked.0 && sent < tracked.1;
+                    session.send(&sio::chat_packet(sent, index, owed)).await?;
                     report.events_sent += 1;
-                    if sent >= tracked.0 && sent < tracked.1 {
+                    if owed {
                         report.deliveries_expected += room_size;
                     }
                     // The next send keeps to the schedule; a late one does not cause a burst.

@@ -59,7 +59,7 @@ async fn exchange_loop(
         loop {
             let sent = Instant::now();
             report.requests += session
-                .send(&sio::chat_packet(sio::now_us(), index))
+                .send(&sio::chat_packet(sio::now_us(), index, true))
                 .await?;
             report.events_sent += 1;
             loop {

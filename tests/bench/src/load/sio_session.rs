@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use super::{close_ws, Ctx, LoadError, CONNECT_TIMEOUT, MAX_FRAME};
 use crate::proto::{self, Masker, ProtoError};
-use crate::sio::{self, Packet, SioError};
+use crate::sio::{self, Chat, Packet, SioError};
 
 /// Largest polling response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
@@ -26,8 +26,8 @@ pub enum Transport {
 /// What a batch of server packets held, besides pings (answered already).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Batch {
-    /// Send times (µs since the epoch) of the `chat` events received; 0 when one carried none.
-    pub chats: Vec<u64>,
+    /// The `chat` events received.
+    pub chats: Vec<Chat>,
     /// The server closed the session or disconnected it from the namespace.
     pub closed: bool,
     /// HTTP requests this batch took (polling only).
@@ -190,7 +190,7 @@ impl WsSession {
                             let mask = self.masker.next_mask();
                             proto::encode_frame(&mut self.out, proto::OP_TEXT, b"3", mask);
                         }
-                        Packet::Chat(sent) => batch.chats.push(sent.unwrap_or(0)),
+                        Packet::Chat(chat) => batch.chats.push(chat),
                         Packet::Closed => batch.closed = true,
                         _ => {}
                     },
@@ -325,7 +325,7 @@ impl PollingSession {
         for record in sio::records(&body) {
             match sio::parse(record) {
                 Packet::Ping => pings += 1,
-                Packet::Chat(sent) => batch.chats.push(sent.unwrap_or(0)),
+                Packet::Chat(chat) => batch.chats.push(chat),
                 Packet::Closed => batch.closed = true,
                 _ => {}
             }

@@ -16,7 +16,7 @@ use nix::time::{clock_gettime, ClockId};
 use crate::report::Report;
 
 /// The frame written: a WebSocket text frame of a short Socket.IO `chat` event.
-const FRAME: &[u8] = b"\x81\x2642/relay,[\"chat\",{\"t\":1764530000000000}]";
+pub const FRAME: &[u8] = b"\x81\x2842/relay,[\"chat\",{\"t\":1764530000000000}]";
 
 fn thread_cpu() -> Duration {
     clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
