@@ -867,6 +867,108 @@ mod tests {
         assert_eq!(ratio(None), "—");
     }
 
+    fn sio_report(mode: &str, repeat: usize, grown_kb: u64, p99: f64) -> Report {
+        Report {
+            mode: mode.into(),
+            connections: 100,
+            connected: 100,
+            deliveries: 1000,
+            deliveries_expected: 500,
+            deliveries_tracked: 500,
+            latency_ms: Some(crate::histogram::Percentiles {
+                p50: p99 / 2.0,
+                p99,
+                max: p99,
+            }),
+            repeat: Some(repeat),
+            server: Some(crate::procstat::ServerStats {
+                rss_baseline_kb: 1000,
+                rss_steady_kb: 1000 + grown_kb,
+                cpu_window_s: 0.004,
+                ..Default::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn socket_io_targets_are_checked_within_each_repeat() {
+        let mut results = Results::default();
+        let mut put = |kind, load, reports: Vec<Report>| {
+            results
+                .runs
+                .insert(super::super::run_key(kind, load), reports);
+        };
+        // 100 sessions: mio grows 100 KiB (1,024 B each), socket.io 1,600 KiB (16,384 B).
+        put(
+            Kind::Mio,
+            Load::SioIdle,
+            vec![sio_report("sio-idle", 0, 100, 0.0)],
+        );
+        put(
+            Kind::SocketioNode,
+            Load::SioIdle,
+            vec![sio_report("sio-idle", 0, 1600, 0.0)],
+        );
+        put(
+            Kind::Mio,
+            Load::SioFanout,
+            vec![sio_report("sio-fanout", 0, 0, 1.5)],
+        );
+        put(
+            Kind::Mio,
+            Load::SioFanoutBig,
+            vec![sio_report("sio-fanout", 0, 0, 30.0)],
+        );
+        for (kind, p99) in [(Kind::SocketioNode, 100.0), (Kind::Socketioxide, 50.0)] {
+            put(
+                kind,
+                Load::SioFanoutBig,
+                vec![sio_report("sio-fanout", 0, 0, p99)],
+            );
+        }
+        results.runs.insert(
+            super::super::FLOOR_KEY.into(),
+            vec![Report {
+                floor_us_per_write: 2.0,
+                repeat: Some(0),
+                ..Report::default()
+            }],
+        );
+        let kinds = [Kind::Mio, Kind::SocketioNode, Kind::Socketioxide];
+        let rows = summary::rows(&results, &kinds);
+        let found = targets(&results, &rows, &Plan::quick());
+        let get = |start: &str| {
+            found
+                .iter()
+                .find(|t| t.target.starts_with(start))
+                .map(|t| (t.measured.clone(), t.met))
+        };
+        assert_eq!(
+            get("Socket.IO RSS/idle session at 50: ours ÷ socket.io"),
+            Some(("0.062×".into(), true))
+        );
+        assert_eq!(
+            get("Socket.IO RSS/idle session at 50 (issue 9"),
+            Some(("1024 B".into(), true))
+        );
+        // 4 µs per delivery over a 2 µs floor.
+        assert_eq!(
+            get("fan-out 50 in 5 rooms at 5/s"),
+            Some(("2.000×".into(), false))
+        );
+        assert_eq!(
+            get("fan-out 50 in 5 rooms: p99"),
+            Some(("1.50 ms".into(), true))
+        );
+        assert_eq!(
+            get("fan-out 50 in 5 rooms: no loss"),
+            Some(("0 lost".into(), true))
+        );
+        // 30 ms against the better peer's 50 ms.
+        assert_eq!(get("one room of 50: p99"), Some(("0.600×".into(), false)));
+    }
+
     #[test]
     fn the_analysis_says_which_run_it_was_written_for() {
         let analysis = "<!-- written for the run of 2026-11-26 12:49 UTC -->\nText";
