@@ -658,18 +658,7 @@ pub fn document(
          - **echo**: {ec} connections × {inflight} messages in flight × {size} B to `/echo`, \
          {s} s{pin}.\n\
          - **churn**: {cc} loops of connect, upgrade to `/`, close handshake, {s} s.\n\
-         - **http**: {hc} keep-alive connections repeating `GET /`, {s} s.\n\
-         - **Socket.IO** (namespace `/relay`, room named in the handshake's auth; ours started \
-         with `CONFORMANCE=true`, every server with connection state recovery off, \
-         `SIO_RECOVERY_MS=0`, as socket.io and socketioxide default to): idle sessions over \
-         WebSocket ({si} in {sr} rooms, {secs} s hold) and over long-polling ({sp}), {sb} idle \
-         sessions for ours; fan-out of {fs} sessions in {fr} rooms, the first member of each \
-         room sending {frate} `chat` events/s carrying their send time, and one room of {bs} at \
-         {brate}/s ({fsecs} s; an event sent in the window but its last quarter or second is \
-         owed to every member of its room, latency = receipt − send on the wall clock); {sc} \
-         loops of open, CONNECT, leave, close; {pp} polling sessions each POSTing a `chat` and \
-         GETting it back; and the write floor (one small write per loopback socket pair, CPU \
-         per write, in the load generator).\n",
+         - **http**: {hc} keep-alive connections repeating `GET /`, {s} s.\n",
         interval = plan.interval_ms,
         repeats = plan.repeats,
         n = plan.tick_connections,
@@ -688,7 +677,23 @@ pub fn document(
         },
         cc = plan.churn_concurrency,
         hc = plan.http_connections,
+    );
+    if saved.results.runs.keys().any(|k| k.contains("/Sio")) {
+        let _ = writeln!(
+            out,
+            "- **Socket.IO** (namespace `/relay`, room named in the handshake's auth; ours started \
+         with `CONFORMANCE=true`, every server with connection state recovery off, \
+         `SIO_RECOVERY_MS=0`, as socket.io and socketioxide default to): idle sessions over \
+         WebSocket ({si} in {sr} rooms, {secs} s hold) and over long-polling ({sp}), {sb} idle \
+         sessions for ours; fan-out of {fs} sessions in {fr} rooms, the first member of each \
+         room sending {frate} `chat` events/s carrying their send time, and one room of {bs} at \
+         {brate}/s ({fsecs} s; an event sent in the window but its last quarter or second is \
+         owed to every member of its room, latency = receipt − send on the wall clock); {sc} \
+         loops of open, CONNECT, leave, close; {pp} polling sessions each POSTing a `chat` and \
+         GETting it back; and the write floor (one small write per loopback socket pair, CPU \
+         per write, in the load generator).\n",
         si = plan.sio.idle_sessions,
+        secs = plan.tick_seconds,
         sr = plan.sio.idle_rooms,
         sp = plan.sio.idle_polling_sessions,
         sb = plan.sio.big_sessions,
@@ -700,7 +705,8 @@ pub fn document(
         fsecs = plan.sio.fanout_seconds,
         sc = plan.sio.churn_concurrency,
         pp = plan.sio.polling_sessions,
-    );
+        );
+    }
     let _ = writeln!(
         out,
         "## Results\n\n### Ticks at {} connections\n",
