@@ -750,7 +750,10 @@ pub fn document(
          | HTTP req/s | CPU per request (µs) |\n\
          |---|--:|--:|--:|--:|--:|\n",
     );
-    for row in rows {
+    for row in rows
+        .iter()
+        .filter(|r| r.churn.is_some() || r.http.is_some())
+    {
         let c = row.churn.clone().unwrap_or_default();
         let (req, req_cpu) = match &row.http {
             Some(h) => (sp(h.requests_per_sec, 0), sp(h.cpu_us_per_request, 1)),
