@@ -16,3 +16,4 @@ pub mod parent;
 pub mod procstat;
 pub mod proto;
 pub mod report;
+pub mod sio;

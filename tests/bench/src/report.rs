@@ -11,7 +11,7 @@ use crate::procstat::ServerStats;
 /// Results of one load run (or, with histograms, of one worker).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    /// `ticks`, `echo`, `churn` or `http`.
+    /// The loadgen mode (`ticks`, `echo`, `churn`, `http`, `sio-idle`, …).
     pub mode: String,
     pub url: String,
     /// Connections (or concurrent loops) asked for.
@@ -46,6 +46,31 @@ pub struct Report {
     /// HTTP: responses received in the window.
     pub requests: u64,
     pub requests_per_sec: f64,
+    /// Socket.IO: `chat` events sent (fan-out: by the rooms' senders; polling: by every session).
+    #[serde(default)]
+    pub events_sent: u64,
+    /// Socket.IO polling: events that came back in the window.
+    #[serde(default)]
+    pub events: u64,
+    /// Fan-out: events received by members in the window.
+    #[serde(default)]
+    pub deliveries: u64,
+    #[serde(default)]
+    pub deliveries_per_sec: f64,
+    /// Fan-out: deliveries owed for the events sent in the tracked part of the window (each
+    /// such event times its room's size), and how many of those arrived.
+    #[serde(default)]
+    pub deliveries_expected: u64,
+    #[serde(default)]
+    pub deliveries_tracked: u64,
+    /// Fan-out: time from an event's send to its receipt, over the tracked deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Percentiles>,
+    /// Write floor: writes timed, and CPU per write in µs.
+    #[serde(default)]
+    pub writes: u64,
+    #[serde(default)]
+    pub floor_us_per_write: f64,
     /// Anything that went wrong (first few messages), for the reader.
     pub errors: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -65,6 +90,8 @@ pub struct Report {
     pub tick_histogram: Option<Histogram>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_histogram: Option<Histogram>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_histogram: Option<Histogram>,
 }
 
 /// How many error messages a report keeps.
@@ -91,6 +118,11 @@ impl Report {
         self.handshakes += worker.handshakes;
         self.clean_closes += worker.clean_closes;
         self.requests += worker.requests;
+        self.events_sent += worker.events_sent;
+        self.events += worker.events;
+        self.deliveries += worker.deliveries;
+        self.deliveries_expected += worker.deliveries_expected;
+        self.deliveries_tracked += worker.deliveries_tracked;
         self.errors += worker.errors;
         self.client_cpu_s += worker.client_cpu_s;
         for sample in &worker.error_samples {
@@ -100,6 +132,10 @@ impl Report {
         }
         merge_histogram(&mut self.tick_histogram, worker.tick_histogram.as_ref());
         merge_histogram(&mut self.rtt_histogram, worker.rtt_histogram.as_ref());
+        merge_histogram(
+            &mut self.latency_histogram,
+            worker.latency_histogram.as_ref(),
+        );
     }
 
     /// Turns sums and histograms into rates and percentiles; drops the raw histograms.
@@ -108,11 +144,15 @@ impl Report {
         self.msgs_per_sec = self.messages as f64 / seconds;
         self.handshakes_per_sec = self.handshakes as f64 / seconds;
         self.requests_per_sec = self.requests as f64 / seconds;
+        self.deliveries_per_sec = self.deliveries as f64 / seconds;
         if let Some(h) = self.tick_histogram.take() {
             self.tick_deviation_ms = h.percentiles_ms();
         }
         if let Some(h) = self.rtt_histogram.take() {
             self.rtt_ms = h.percentiles_ms();
+        }
+        if let Some(h) = self.latency_histogram.take() {
+            self.latency_ms = h.percentiles_ms();
         }
     }
 }

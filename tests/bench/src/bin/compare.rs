@@ -16,14 +16,16 @@ use gif_chat_bench::compare::servers::Kind;
 use gif_chat_bench::compare::summary::{self, Row};
 use gif_chat_bench::compare::{self, markdown, Plan, Saved};
 
-/// Compare gif-chat's runtimes with the seed's Node app and tokio-tungstenite.
+/// Compare gif-chat's runtimes with the seed's Node app, tokio-tungstenite, socket.io and
+/// socketioxide.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
     /// Smoke-test sizes (50 connections, 2 s, one repeat); writes to a temporary directory.
     #[arg(long)]
     quick: bool,
-    /// Servers to run: tokio, smol, mio, node, tungstenite, tungstenite-4k.
+    /// Servers to run: tokio, smol, mio, node, tungstenite, tungstenite-4k, socketio-node,
+    /// socketioxide.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Repeats of every measurement (default 3, 1 with --quick).
@@ -150,8 +152,13 @@ fn main() -> ExitCode {
             if !cli.no_build {
                 kinds = compare::build(&root, &kinds, plan.debug, &mut failures);
             }
-            if kinds.contains(&Kind::Node) && !compare::prepare_node(&root, &mut failures) {
-                kinds.retain(|k| *k != Kind::Node);
+            for (kind, folder) in [
+                (Kind::Node, "node-seed"),
+                (Kind::SocketioNode, "socketio-node"),
+            ] {
+                if kinds.contains(&kind) && !compare::prepare_node(&root, folder, &mut failures) {
+                    kinds.retain(|k| *k != kind);
+                }
             }
             eprintln!("compare: server logs in {}", logs.display());
             let mut results = compare::measure(&root, &kinds, &plan, &logs);
@@ -178,7 +185,8 @@ fn main() -> ExitCode {
     }
     let rows = summary::rows(&saved.results, &kinds);
     let mut failures = saved.results.failures.clone();
-    let figures = draw(&rows, &figures_dir, &markdown_path, &mut failures);
+    let floor = summary::floor(&saved.results).map(|f| f.median);
+    let figures = draw(&rows, floor, &figures_dir, &markdown_path, &mut failures);
     let analysis = std::fs::read_to_string(root.join("tests/bench/ANALYSIS.md")).ok();
     let doc = markdown::document(
         &saved,
@@ -237,6 +245,7 @@ fn command_line() -> String {
 /// Draws the charts; returns (title, path relative to the markdown file).
 fn draw(
     rows: &[Row],
+    floor: Option<f64>,
     dir: &Path,
     markdown: &Path,
     failures: &mut Vec<String>,
@@ -256,7 +265,15 @@ fn draw(
         .iter()
         .find_map(|r| r.ticks.as_ref().map(|t| t.connections.median))
         .unwrap_or(0.0);
-    let charts: [(&str, String, &str, Vec<Bar>, bool); 5] = [
+    let mut per_delivery = bars(&|r| r.sio_fanout.as_ref().map(|f| f.cpu_us_per_delivery.median));
+    if let (Some(floor), false) = (floor, per_delivery.is_empty()) {
+        per_delivery.push(Bar {
+            label: "write floor".into(),
+            value: floor,
+            ours: false,
+        });
+    }
+    let charts: [(&str, String, &str, Vec<Bar>, bool); 7] = [
         (
             "rss_per_connection.svg",
             format!("Server RSS per ticking connection ({n} connections)"),
@@ -291,6 +308,20 @@ fn draw(
             "handshakes/s",
             bars(&|r| r.churn.as_ref().map(|c| c.handshakes_per_sec.median)),
             false,
+        ),
+        (
+            "sio_rss_per_idle_session.svg",
+            "Server RSS per idle Socket.IO session (WebSocket)".into(),
+            "bytes",
+            bars(&|r| r.sio_idle.as_ref().map(|t| t.rss_per_session_b.median)),
+            true,
+        ),
+        (
+            "sio_cpu_per_delivery.svg",
+            "Server CPU per Socket.IO fan-out delivery, beside the write floor".into(),
+            "µs",
+            per_delivery,
+            true,
         ),
     ];
     let base = markdown.parent().unwrap_or(Path::new("."));

@@ -5,7 +5,15 @@
 //! loadgen echo  --url ws://127.0.0.1:8005/echo --connections 64 --in-flight 16 --size 32 --seconds 10
 //! loadgen churn --url ws://127.0.0.1:8005/ --concurrency 32 --seconds 10
 //! loadgen http  --url http://127.0.0.1:8005/ --connections 32 --seconds 10
+//! loadgen sio-idle    --url http://127.0.0.1:3000/ --sessions 10000 --rooms 100 --seconds 24
+//! loadgen sio-idle    --url http://127.0.0.1:3000/ --sessions 1000 --transport polling
+//! loadgen sio-fanout  --url http://127.0.0.1:3000/ --sessions 5000 --rooms 50 --rate 5
+//! loadgen sio-churn   --url http://127.0.0.1:3000/ --concurrency 32 --seconds 10
+//! loadgen sio-polling --url http://127.0.0.1:3000/ --sessions 32 --seconds 10
+//! loadgen write-floor --pairs 1000 --seconds 5
 //! ```
+//! The Socket.IO modes talk to namespace `/relay` under `/socket.io/` (the URL's path is
+//! ignored), joining room `r<n>` through the handshake's auth.
 //! Add `--server-pid PID` to measure the server's RSS and CPU from /proc. Progress and
 //! diagnostics go to stderr.
 
@@ -14,6 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use gif_chat_bench::load::sio_session::Transport;
 use gif_chat_bench::load::{self, Ctx, Target};
 use gif_chat_bench::report::Report;
 
@@ -95,6 +104,60 @@ enum Mode {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Socket.IO sessions in rooms that only answer pings: RSS per session, CPU while idle.
+    SioIdle {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        #[arg(long, default_value_t = 24.0)]
+        seconds: f64,
+        #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+        transport: Transport,
+    },
+    /// Socket.IO sessions in rooms, one sender per room: deliveries/s, loss, latency.
+    SioFanout {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        /// `chat` events per second each room's sender emits.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Loops of open, CONNECT (joining a room), leave, close: sessions/s.
+    SioChurn {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Long-polling sessions exchanging events (POST a chat, GET it back): requests/s, events/s.
+    SioPolling {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 32)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The floor of a delivery: one small write per loopback socket pair per round, CPU each.
+    WriteFloor {
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
 }
 
 impl Mode {
@@ -122,12 +185,55 @@ impl Mode {
                 connections,
                 seconds,
             } => ("http", url, *connections, *seconds),
+            Mode::SioIdle {
+                url,
+                sessions,
+                seconds,
+                transport,
+                ..
+            } => (
+                match transport {
+                    Transport::Websocket => "sio-idle",
+                    Transport::Polling => "sio-idle-polling",
+                },
+                url,
+                *sessions,
+                *seconds,
+            ),
+            Mode::SioFanout {
+                url,
+                sessions,
+                seconds,
+                ..
+            } => ("sio-fanout", url, *sessions, *seconds),
+            Mode::SioChurn {
+                url,
+                concurrency,
+                seconds,
+                ..
+            } => ("sio-churn", url, *concurrency, *seconds),
+            Mode::SioPolling {
+                url,
+                sessions,
+                seconds,
+            } => ("sio-polling", url, *sessions, *seconds),
+            Mode::WriteFloor { .. } => unreachable!("write-floor runs in the parent"),
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Mode::WriteFloor { pairs, seconds } = cli.mode {
+        let base = Report {
+            mode: "write-floor".into(),
+            connections: pairs as u64,
+            seconds,
+            processes: 1,
+            ..Report::default()
+        };
+        return print(&load::write_floor::run(base, pairs, seconds));
+    }
     let (name, url, total, seconds) = cli.mode.describe();
     let processes = cli.processes.unwrap_or(total.div_ceil(8000)).max(1);
     let base = Report {
@@ -150,7 +256,11 @@ fn main() -> ExitCode {
         ),
         Some(_) => worker(&cli, base),
     };
-    match serde_json::to_string(&report) {
+    print(&report)
+}
+
+fn print(report: &Report) -> ExitCode {
+    match serde_json::to_string(report) {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
@@ -213,5 +323,61 @@ fn worker(cli: &Cli, base: Report) -> Report {
                 load::http::plan(ctx, first, count, stage)
             })
         }
+        Mode::SioIdle {
+            url,
+            rooms,
+            seconds,
+            transport,
+            ..
+        } => {
+            let ctx = Ctx::new(sio_target(url), sources, trace);
+            load::run_worker(*seconds, base, |stage| {
+                load::sio_idle::plan(ctx, *transport, first, count, *rooms, stage)
+            })
+        }
+        Mode::SioFanout {
+            url,
+            sessions,
+            rooms,
+            rate,
+            seconds,
+        } => {
+            let ctx = Ctx::new(sio_target(url), sources, trace);
+            let shape = load::sio_fanout::Shape {
+                sessions: *sessions,
+                rooms: (*rooms).max(1),
+                rate: *rate,
+                seconds: *seconds,
+            };
+            load::run_worker(*seconds, base, |stage| {
+                load::sio_fanout::plan(ctx, shape, first, count, stage)
+            })
+        }
+        Mode::SioChurn {
+            url,
+            rooms,
+            seconds,
+            ..
+        } => {
+            let ctx = Ctx::new(sio_target(url), sources, trace);
+            load::run_worker(*seconds, base, |stage| {
+                load::sio_churn::plan(ctx, first, count, *rooms, stage)
+            })
+        }
+        Mode::SioPolling { url, seconds, .. } => {
+            let ctx = Ctx::new(sio_target(url), sources, trace);
+            load::run_worker(*seconds, base, |stage| {
+                load::sio_polling::plan(ctx, first, count, stage)
+            })
+        }
+        Mode::WriteFloor { .. } => base,
+    }
+}
+
+/// The Socket.IO WebSocket endpoint on the URL's host (polling builds its own paths).
+fn sio_target(url: &Target) -> Target {
+    Target {
+        path: gif_chat_bench::sio::ws_path().to_owned(),
+        ..url.clone()
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use super::servers::Kind;
-use super::summary::{self, Row, Spread, Ticks};
+use super::summary::{self, Row, SioFanout, SioIdle, Spread, Ticks};
 use super::{Load, Plan, Results, Saved};
 use crate::report::Report;
 
@@ -116,6 +116,311 @@ fn ticks_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&Ti
             sp(t.cpu_total_s, 2),
             sp(t.cpu_total_sys_s, 2),
             sp(t.cpu_window_s, 2),
+        );
+    }
+}
+
+fn sio_idle_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&SioIdle>) {
+    out.push_str(
+        "| server | connected | failed | dropped | RSS per session (B) | RSS steady (MiB) \
+         | server CPU over the hold (s) | client CPU (s) |\n|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        let Some(t) = pick(row) else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+            row.label,
+            sp(t.connected, 0),
+            sp(t.sessions, 0),
+            sp(t.connect_failed, 0),
+            sp(t.dropped, 0),
+            sp(t.rss_per_session_b, 0),
+            sp(t.rss_steady_mib, 1),
+            sp(t.cpu_window_s, 2),
+            sp(t.client_cpu_s, 2),
+        );
+    }
+}
+
+fn sio_fanout_table(out: &mut String, rows: &[Row], pick: impl Fn(&Row) -> Option<&SioFanout>) {
+    out.push_str(
+        "| server | connected | dropped | deliveries/s | lost | latency p50 / p99 / max (ms) \
+         | server CPU per delivery (µs) | ÷ write floor | client CPU (s) |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        let Some(f) = pick(row) else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {}/{} | {} | {} | {} | {} / {} / {} | {} | {} | {} |",
+            row.label,
+            sp(f.connected, 0),
+            sp(f.sessions, 0),
+            sp(f.dropped, 0),
+            sp(f.deliveries_per_sec, 0),
+            sp(f.lost, 0),
+            sp(f.latency_p50_ms, 2),
+            sp(f.latency_p99_ms, 2),
+            sp(f.latency_max_ms, 1),
+            sp(f.cpu_us_per_delivery, 2),
+            sp(f.over_floor, 2),
+            sp(f.client_cpu_s, 2),
+        );
+    }
+}
+
+/// The Socket.IO sections of the results.
+fn sio_results(out: &mut String, results: &Results, rows: &[Row], plan: &Plan) {
+    if !rows
+        .iter()
+        .any(|r| r.sio_idle.is_some() || r.sio_fanout.is_some())
+    {
+        return;
+    }
+    let sio = &plan.sio;
+    let floor = summary::floor(results).map_or_else(|| "—".into(), |f| sp(f, 3));
+    let _ = writeln!(
+        out,
+        "\n### Socket.IO: the write floor\n\n\
+         One `write` of a {} B WebSocket frame to a connected loopback TCP socket, {} pairs, \
+         timed with the load generator's thread CPU clock: **{floor} µs** per write. No server \
+         delivers an event for less; the fan-out tables divide each server's CPU per delivery \
+         by the floor measured in the same repeat.\n",
+        crate::load::write_floor::FRAME.len(),
+        sio.floor_pairs
+    );
+    let _ = writeln!(
+        out,
+        "### Socket.IO: idle sessions over WebSocket ({} in {} rooms)\n",
+        sio.idle_sessions, sio.idle_rooms
+    );
+    sio_idle_table(out, rows, |r| r.sio_idle.as_ref());
+    let _ = writeln!(
+        out,
+        "\n### Socket.IO: idle sessions over long-polling ({})\n",
+        sio.idle_polling_sessions
+    );
+    sio_idle_table(out, rows, |r| r.sio_idle_polling.as_ref());
+    let _ = writeln!(
+        out,
+        "\n### Socket.IO: {} idle sessions (ours)\n",
+        sio.big_sessions
+    );
+    sio_idle_table(out, rows, |r| r.sio_idle_big.as_ref());
+    let _ = writeln!(
+        out,
+        "\n### Socket.IO: fan-out, {} sessions in {} rooms, {} events/s per room\n",
+        sio.fanout_sessions, sio.fanout_rooms, sio.fanout_rate
+    );
+    sio_fanout_table(out, rows, |r| r.sio_fanout.as_ref());
+    let _ = writeln!(
+        out,
+        "\n### Socket.IO: one room of {} at {} events/s\n",
+        sio.big_room_sessions, sio.big_room_rate
+    );
+    sio_fanout_table(out, rows, |r| r.sio_fanout_big.as_ref());
+    out.push_str(
+        "\n### Socket.IO: session churn, polling exchanges\n\n\
+         | server | sessions/s | clean closes | CPU per session (µs) | polling req/s \
+         | polling events/s | CPU per polling event (µs) | polling RTT p99 (ms) |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        if row.sio_churn.is_none() && row.sio_polling.is_none() {
+            continue;
+        }
+        let c = row.sio_churn.clone().unwrap_or_default();
+        let p = row.sio_polling.clone().unwrap_or_default();
+        let closes = Spread {
+            median: c.clean_close_ratio.median * 100.0,
+            min: c.clean_close_ratio.min * 100.0,
+            max: c.clean_close_ratio.max * 100.0,
+            n: c.clean_close_ratio.n,
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} % | {} | {} | {} | {} | {} |",
+            row.label,
+            sp(c.sessions_per_sec, 0),
+            sp(closes, 1),
+            sp(c.cpu_us_per_session, 1),
+            sp(p.requests_per_sec, 0),
+            sp(p.events_per_sec, 0),
+            sp(p.cpu_us_per_event, 1),
+            sp(p.rtt_p99_ms, 2),
+        );
+    }
+}
+
+/// Ours ÷ each Socket.IO peer, within each repeat.
+fn sio_ratios(out: &mut String, results: &Results, kinds: &[Kind]) {
+    let peers: Vec<Kind> = kinds
+        .iter()
+        .copied()
+        .filter(|k| k.speaks_sio() && !k.ours())
+        .collect();
+    if peers.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n### Socket.IO (ours ÷ peer, within each repeat)\n\n\
+         | ours vs peer | RSS per idle session | RSS per polling session | CPU per delivery \
+         | fan-out p99 | big-room p99 | sessions/s | CPU per polling event |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for &ours in kinds.iter().filter(|k| k.ours()) {
+        for &peer in &peers {
+            let pair = (ours, peer);
+            let r = |load, figure: fn(&Report) -> Option<f64>| {
+                ratio(summary::paired_ratio(results, pair, load, figure))
+            };
+            let _ = writeln!(
+                out,
+                "| {} vs {} | {} | {} | {} | {} | {} | {} | {} |",
+                ours.key(),
+                peer.key(),
+                r(Load::SioIdle, summary::rss_per_conn_b),
+                r(Load::SioIdlePolling, summary::rss_per_conn_b),
+                r(Load::SioFanout, summary::cpu_us_per_delivery),
+                r(Load::SioFanout, summary::latency_p99_ms),
+                r(Load::SioFanoutBig, summary::latency_p99_ms),
+                r(Load::SioChurn, |r| Some(r.handshakes_per_sec)),
+                r(Load::SioPolling, summary::cpu_us_per_event),
+            );
+        }
+    }
+}
+
+/// `p99(ours) ÷ the lowest peer p99` of the same repeat, for the big room.
+fn big_room_vs_best_peer(results: &Results, ours: Kind, peers: &[Kind]) -> Option<Spread> {
+    let ratios = summary::reports(results, ours, Load::SioFanoutBig)
+        .iter()
+        .filter_map(|r| {
+            let repeat = r.repeat?;
+            let best = peers
+                .iter()
+                .filter_map(|&p| {
+                    summary::reports(results, p, Load::SioFanoutBig)
+                        .iter()
+                        .find(|b| b.repeat == Some(repeat))
+                        .and_then(summary::latency_p99_ms)
+                })
+                .filter(|v| *v > 0.0)
+                .min_by(f64::total_cmp)?;
+            Some(summary::latency_p99_ms(r)? / best)
+        });
+    Spread::of(ratios)
+}
+
+/// Issue 12's targets and issue 9's floors, for one of ours.
+fn sio_targets(out: &mut Vec<Target>, results: &Results, row: &Row, kind: Kind, plan: &Plan) {
+    let name = row.server;
+    let sio = &plan.sio;
+    let times = |v: f64| format!("{v:.3}×");
+    let bytes = |v: f64| format!("{v:.0} B");
+    let ms = |v: f64| format!("{v:.2} ms");
+    let count = |v: f64| format!("{v:.0} lost");
+    let n = sio.idle_sessions;
+    check(
+        out,
+        (
+            &format!("Socket.IO RSS/idle session at {n}: ours ÷ socket.io ≤ 1/10"),
+            name,
+        ),
+        summary::paired_ratio(
+            results,
+            (kind, Kind::SocketioNode),
+            Load::SioIdle,
+            summary::rss_per_conn_b,
+        ),
+        0.1,
+        true,
+        times,
+    );
+    // Issue 9's floors: 2 KB on runtime-mio, 3 KB on the multi-threaded runtimes.
+    let floor = if kind == Kind::Mio { 2000.0 } else { 3000.0 };
+    check(
+        out,
+        (
+            &format!("Socket.IO RSS/idle session at {n} (issue 9 floor)"),
+            name,
+        ),
+        row.sio_idle.as_ref().map(|t| t.rss_per_session_b),
+        floor,
+        true,
+        bytes,
+    );
+    let (fs, fr, rate) = (sio.fanout_sessions, sio.fanout_rooms, sio.fanout_rate);
+    check(
+        out,
+        (
+            &format!("fan-out {fs} in {fr} rooms at {rate}/s: CPU/delivery ÷ write floor ≤ 1.5"),
+            name,
+        ),
+        row.sio_fanout.as_ref().map(|f| f.over_floor),
+        1.5,
+        true,
+        times,
+    );
+    check(
+        out,
+        (&format!("fan-out {fs} in {fr} rooms: p99 ≤ 2 ms"), name),
+        row.sio_fanout.as_ref().map(|f| f.latency_p99_ms),
+        2.0,
+        true,
+        ms,
+    );
+    let lost = |f: &SioFanout| {
+        Spread::of([f.lost.max + (f.sessions.max - f.connected.min) + f.dropped.max])
+    };
+    if let Some(f) = &row.sio_fanout {
+        check(
+            out,
+            (&format!("fan-out {fs} in {fr} rooms: no loss"), name),
+            lost(f),
+            0.0,
+            true,
+            count,
+        );
+    }
+    let b = sio.big_room_sessions;
+    if let Some(f) = &row.sio_fanout_big {
+        check(
+            out,
+            (&format!("one room of {b}: no loss"), name),
+            lost(f),
+            0.0,
+            true,
+            count,
+        );
+    }
+    check(
+        out,
+        (
+            &format!("one room of {b}: p99 ÷ the best peer's p99 ≤ 1/2"),
+            name,
+        ),
+        big_room_vs_best_peer(results, kind, &[Kind::SocketioNode, Kind::Socketioxide]),
+        0.5,
+        true,
+        times,
+    );
+    if let Some(big) = &row.sio_idle_big {
+        let m = sio.big_sessions;
+        check(
+            out,
+            (
+                &format!(
+                    "{m} idle Socket.IO sessions: no drops (RSS/session {} B)",
+                    sp(big.rss_per_session_b, 0)
+                ),
+                name,
+            ),
+            Spread::of([big.sessions.max - big.connected.min + big.dropped.max]),
+            0.0,
+            true,
+            count,
         );
     }
 }
@@ -289,6 +594,7 @@ pub fn targets(results: &Results, rows: &[Row], plan: &Plan) -> Vec<Target> {
             false,
             times,
         );
+        sio_targets(&mut out, results, row, kind, plan);
     }
     out
 }
@@ -372,6 +678,35 @@ pub fn document(
         cc = plan.churn_concurrency,
         hc = plan.http_connections,
     );
+    if saved.results.runs.keys().any(|k| k.contains("/Sio")) {
+        let _ = writeln!(
+            out,
+            "- **Socket.IO** (namespace `/relay`, room named in the handshake's auth; ours started \
+         with `CONFORMANCE=true`, every server with connection state recovery off, \
+         `SIO_RECOVERY_MS=0`, as socket.io and socketioxide default to): idle sessions over \
+         WebSocket ({si} in {sr} rooms, {secs} s hold) and over long-polling ({sp}), {sb} idle \
+         sessions for ours; fan-out of {fs} sessions in {fr} rooms, the first member of each \
+         room sending {frate} `chat` events/s carrying their send time, and one room of {bs} at \
+         {brate}/s ({fsecs} s; an event sent in the window but its last quarter or second is \
+         owed to every member of its room, latency = receipt − send on the wall clock); {sc} \
+         loops of open, CONNECT, leave, close; {pp} polling sessions each POSTing a `chat` and \
+         GETting it back; and the write floor (one small write per loopback socket pair, CPU \
+         per write, in the load generator).\n",
+        si = plan.sio.idle_sessions,
+        secs = plan.tick_seconds,
+        sr = plan.sio.idle_rooms,
+        sp = plan.sio.idle_polling_sessions,
+        sb = plan.sio.big_sessions,
+        fs = plan.sio.fanout_sessions,
+        fr = plan.sio.fanout_rooms,
+        frate = plan.sio.fanout_rate,
+        bs = plan.sio.big_room_sessions,
+        brate = plan.sio.big_room_rate,
+        fsecs = plan.sio.fanout_seconds,
+        sc = plan.sio.churn_concurrency,
+        pp = plan.sio.polling_sessions,
+        );
+    }
     let _ = writeln!(
         out,
         "## Results\n\n### Ticks at {} connections\n",
@@ -415,7 +750,10 @@ pub fn document(
          | HTTP req/s | CPU per request (µs) |\n\
          |---|--:|--:|--:|--:|--:|\n",
     );
-    for row in rows {
+    for row in rows
+        .iter()
+        .filter(|r| r.churn.is_some() || r.http.is_some())
+    {
         let c = row.churn.clone().unwrap_or_default();
         let (req, req_cpu) = match &row.http {
             Some(h) => (sp(h.requests_per_sec, 0), sp(h.cpu_us_per_request, 1)),
@@ -436,6 +774,7 @@ pub fn document(
             sp(c.cpu_us_per_handshake, 1),
         );
     }
+    sio_results(&mut out, &saved.results, rows, plan);
     if !figures.is_empty() {
         out.push_str("\n### Figures\n\nBars are medians over the repeats.\n\n");
         for (title, path) in figures {
@@ -455,7 +794,7 @@ pub fn document(
         .filter_map(|r| Kind::from_key(r.server))
         .collect();
     for &ours in kinds.iter().filter(|k| k.ours()) {
-        for &peer in kinds.iter().filter(|k| !k.ours()) {
+        for &peer in kinds.iter().filter(|k| !k.ours() && k.serves_seed()) {
             let pair = (ours, peer);
             let r = |load, figure: fn(&Report) -> Option<f64>| {
                 ratio(summary::paired_ratio(results, pair, load, figure))
@@ -474,6 +813,7 @@ pub fn document(
             );
         }
     }
+    sio_ratios(&mut out, results, &kinds);
     out.push_str(
         "\n## Targets\n\n| target | server | measured: median (min–max) | limit | median meets it \
          | every repeat meets it |\n|---|---|--:|--:|---|---|\n",
@@ -534,6 +874,108 @@ mod tests {
             "0.045× (0.044–0.046)"
         );
         assert_eq!(ratio(None), "—");
+    }
+
+    fn sio_report(mode: &str, repeat: usize, grown_kb: u64, p99: f64) -> Report {
+        Report {
+            mode: mode.into(),
+            connections: 100,
+            connected: 100,
+            deliveries: 1000,
+            deliveries_expected: 500,
+            deliveries_tracked: 500,
+            latency_ms: Some(crate::histogram::Percentiles {
+                p50: p99 / 2.0,
+                p99,
+                max: p99,
+            }),
+            repeat: Some(repeat),
+            server: Some(crate::procstat::ServerStats {
+                rss_baseline_kb: 1000,
+                rss_steady_kb: 1000 + grown_kb,
+                cpu_window_s: 0.004,
+                ..Default::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn socket_io_targets_are_checked_within_each_repeat() {
+        let mut results = Results::default();
+        let mut put = |kind, load, reports: Vec<Report>| {
+            results
+                .runs
+                .insert(super::super::run_key(kind, load), reports);
+        };
+        // 100 sessions: mio grows 100 KiB (1,024 B each), socket.io 1,600 KiB (16,384 B).
+        put(
+            Kind::Mio,
+            Load::SioIdle,
+            vec![sio_report("sio-idle", 0, 100, 0.0)],
+        );
+        put(
+            Kind::SocketioNode,
+            Load::SioIdle,
+            vec![sio_report("sio-idle", 0, 1600, 0.0)],
+        );
+        put(
+            Kind::Mio,
+            Load::SioFanout,
+            vec![sio_report("sio-fanout", 0, 0, 1.5)],
+        );
+        put(
+            Kind::Mio,
+            Load::SioFanoutBig,
+            vec![sio_report("sio-fanout", 0, 0, 30.0)],
+        );
+        for (kind, p99) in [(Kind::SocketioNode, 100.0), (Kind::Socketioxide, 50.0)] {
+            put(
+                kind,
+                Load::SioFanoutBig,
+                vec![sio_report("sio-fanout", 0, 0, p99)],
+            );
+        }
+        results.runs.insert(
+            super::super::FLOOR_KEY.into(),
+            vec![Report {
+                floor_us_per_write: 2.0,
+                repeat: Some(0),
+                ..Report::default()
+            }],
+        );
+        let kinds = [Kind::Mio, Kind::SocketioNode, Kind::Socketioxide];
+        let rows = summary::rows(&results, &kinds);
+        let found = targets(&results, &rows, &Plan::quick());
+        let get = |start: &str| {
+            found
+                .iter()
+                .find(|t| t.target.starts_with(start))
+                .map(|t| (t.measured.clone(), t.met))
+        };
+        assert_eq!(
+            get("Socket.IO RSS/idle session at 50: ours ÷ socket.io"),
+            Some(("0.062×".into(), true))
+        );
+        assert_eq!(
+            get("Socket.IO RSS/idle session at 50 (issue 9"),
+            Some(("1024 B".into(), true))
+        );
+        // 4 µs per delivery over a 2 µs floor.
+        assert_eq!(
+            get("fan-out 50 in 5 rooms at 5/s"),
+            Some(("2.000×".into(), false))
+        );
+        assert_eq!(
+            get("fan-out 50 in 5 rooms: p99"),
+            Some(("1.50 ms".into(), true))
+        );
+        assert_eq!(
+            get("fan-out 50 in 5 rooms: no loss"),
+            Some(("0 lost".into(), true))
+        );
+        // 30 ms against the better peer's 50 ms.
+        assert_eq!(get("one room of 50: p99"), Some(("0.600×".into(), false)));
     }
 
     #[test]

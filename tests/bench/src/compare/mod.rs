@@ -27,23 +27,143 @@ pub enum Load {
     Echo,
     Churn,
     Http,
+    /// Idle Socket.IO sessions over WebSocket in rooms.
+    SioIdle,
+    /// The same over long-polling.
+    SioIdlePolling,
+    /// The most idle sessions one process holds (ours).
+    SioIdleBig,
+    /// Fan-out in many rooms.
+    SioFanout,
+    /// Fan-out in one big room.
+    SioFanoutBig,
+    SioChurn,
+    /// Long-polling sessions exchanging events.
+    SioPolling,
+    /// The write floor, measured in the load generator (no server): stored under the
+    /// pseudo-server `floor`.
+    WriteFloor,
 }
 
 impl Load {
-    pub const ALL: [Load; 5] = [
+    pub const ALL: [Load; 13] = [
         Load::Ticks,
         Load::TicksBig,
         Load::Echo,
         Load::Churn,
         Load::Http,
+        Load::WriteFloor,
+        Load::SioIdle,
+        Load::SioIdlePolling,
+        Load::SioIdleBig,
+        Load::SioFanout,
+        Load::SioFanoutBig,
+        Load::SioChurn,
+        Load::SioPolling,
     ];
 
     pub fn applies_to(self, kind: Kind) -> bool {
         match self {
             Load::TicksBig => kind.ours(),
             Load::Http => kind.serves_http(),
-            _ => true,
+            Load::Ticks | Load::Echo | Load::Churn => kind.serves_seed(),
+            Load::SioIdleBig => kind.ours(),
+            Load::WriteFloor => false,
+            Load::SioIdle
+            | Load::SioIdlePolling
+            | Load::SioFanout
+            | Load::SioFanoutBig
+            | Load::SioChurn
+            | Load::SioPolling => kind.speaks_sio(),
         }
+    }
+
+    /// A Socket.IO load (the server is started for Socket.IO, see [`Server::start`]).
+    pub fn is_sio(self) -> bool {
+        matches!(
+            self,
+            Load::SioIdle
+                | Load::SioIdlePolling
+                | Load::SioIdleBig
+                | Load::SioFanout
+                | Load::SioFanoutBig
+                | Load::SioChurn
+                | Load::SioPolling
+        )
+    }
+}
+
+/// The key under which the write floor's reports are kept in [`Results::runs`].
+pub const FLOOR_KEY: &str = "floor/WriteFloor";
+
+/// Sizes of the Socket.IO loads (issue 12's scales in [`SioPlan::full`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SioPlan {
+    /// Idle sessions over WebSocket, and their rooms.
+    pub idle_sessions: usize,
+    pub idle_rooms: usize,
+    /// Idle sessions over polling.
+    pub idle_polling_sessions: usize,
+    /// The most idle sessions, ours only.
+    pub big_sessions: usize,
+    /// Fan-out: sessions, rooms, events per second per room.
+    pub fanout_sessions: usize,
+    pub fanout_rooms: usize,
+    pub fanout_rate: f64,
+    /// One big room: its members and events per second.
+    pub big_room_sessions: usize,
+    pub big_room_rate: f64,
+    pub fanout_seconds: f64,
+    pub churn_concurrency: usize,
+    pub polling_sessions: usize,
+    /// Write floor: socket pairs and seconds.
+    pub floor_pairs: usize,
+    pub floor_seconds: f64,
+}
+
+impl SioPlan {
+    pub fn full() -> SioPlan {
+        SioPlan {
+            idle_sessions: 10_000,
+            idle_rooms: 100,
+            idle_polling_sessions: 1000,
+            big_sessions: 19_000,
+            fanout_sessions: 5000,
+            fanout_rooms: 50,
+            fanout_rate: 5.0,
+            big_room_sessions: 5000,
+            big_room_rate: 2.0,
+            fanout_seconds: 10.0,
+            churn_concurrency: 32,
+            polling_sessions: 32,
+            floor_pairs: 1000,
+            floor_seconds: 5.0,
+        }
+    }
+
+    pub fn quick() -> SioPlan {
+        SioPlan {
+            idle_sessions: 50,
+            idle_rooms: 5,
+            idle_polling_sessions: 20,
+            big_sessions: 100,
+            fanout_sessions: 50,
+            fanout_rooms: 5,
+            fanout_rate: 5.0,
+            big_room_sessions: 50,
+            big_room_rate: 2.0,
+            fanout_seconds: 2.0,
+            churn_concurrency: 4,
+            polling_sessions: 4,
+            floor_pairs: 50,
+            floor_seconds: 0.5,
+        }
+    }
+}
+
+impl Default for SioPlan {
+    fn default() -> Self {
+        SioPlan::full()
     }
 }
 
@@ -71,6 +191,9 @@ pub struct Plan {
     /// the test suite already built.
     #[serde(default)]
     pub debug: bool,
+    /// The Socket.IO loads (results saved before them read as the full sizes).
+    #[serde(default)]
+    pub sio: SioPlan,
 }
 
 impl Plan {
@@ -92,6 +215,7 @@ impl Plan {
             pin: true,
             settle_ms: 1000,
             debug: false,
+            sio: SioPlan::full(),
         }
     }
 
@@ -109,6 +233,7 @@ impl Plan {
             churn_concurrency: 4,
             http_connections: 4,
             settle_ms: 200,
+            sio: SioPlan::quick(),
             ..Plan::full()
         }
     }
@@ -179,6 +304,89 @@ impl Plan {
                 s(&self.http_connections),
                 "--seconds".into(),
                 s(&self.seconds),
+            ],
+            Load::SioIdle | Load::SioIdleBig | Load::SioIdlePolling => {
+                let sio = &self.sio;
+                let n = match load {
+                    Load::SioIdle => sio.idle_sessions,
+                    Load::SioIdleBig => sio.big_sessions,
+                    _ => sio.idle_polling_sessions,
+                };
+                let transport = if load == Load::SioIdlePolling {
+                    "polling"
+                } else {
+                    "websocket"
+                };
+                vec![
+                    "sio-idle".into(),
+                    "--url".into(),
+                    format!("http://127.0.0.1:{port}/"),
+                    "--sessions".into(),
+                    s(&n),
+                    "--rooms".into(),
+                    s(&sio.idle_rooms),
+                    "--transport".into(),
+                    transport.into(),
+                    "--seconds".into(),
+                    s(&self.tick_seconds),
+                    "--processes".into(),
+                    s(&n.div_ceil(7000).max(1)),
+                    "--source-addrs".into(),
+                    self.sources.join(","),
+                ]
+            }
+            Load::SioFanout | Load::SioFanoutBig => {
+                let sio = &self.sio;
+                let (n, rooms, rate) = if load == Load::SioFanout {
+                    (sio.fanout_sessions, sio.fanout_rooms, sio.fanout_rate)
+                } else {
+                    (sio.big_room_sessions, 1, sio.big_room_rate)
+                };
+                vec![
+                    "sio-fanout".into(),
+                    "--url".into(),
+                    format!("http://127.0.0.1:{port}/"),
+                    "--sessions".into(),
+                    s(&n),
+                    "--rooms".into(),
+                    s(&rooms),
+                    "--rate".into(),
+                    s(&rate),
+                    "--seconds".into(),
+                    s(&sio.fanout_seconds),
+                    // Two processes: receiving every delivery is the client's heaviest work.
+                    "--processes".into(),
+                    s(&n.div_ceil(7000).max(2).min(n.max(1))),
+                    "--source-addrs".into(),
+                    self.sources.join(","),
+                ]
+            }
+            Load::SioChurn => vec![
+                "sio-churn".into(),
+                "--url".into(),
+                format!("http://127.0.0.1:{port}/"),
+                "--concurrency".into(),
+                s(&self.sio.churn_concurrency),
+                "--seconds".into(),
+                s(&self.seconds),
+                "--source-addrs".into(),
+                self.sources.join(","),
+            ],
+            Load::SioPolling => vec![
+                "sio-polling".into(),
+                "--url".into(),
+                format!("http://127.0.0.1:{port}/"),
+                "--sessions".into(),
+                s(&self.sio.polling_sessions),
+                "--seconds".into(),
+                s(&self.seconds),
+            ],
+            Load::WriteFloor => vec![
+                "write-floor".into(),
+                "--pairs".into(),
+                s(&self.sio.floor_pairs),
+                "--seconds".into(),
+                s(&self.sio.floor_seconds),
             ],
         };
         args.extend(["--settle-ms".into(), s(&self.settle_ms)]);
@@ -266,9 +474,10 @@ pub fn build(root: &Path, kinds: &[Kind], debug: bool, failures: &mut Vec<String
         .collect()
 }
 
-/// Installs the Node peer's packages when missing. Returns whether node can run.
-pub fn prepare_node(root: &Path, failures: &mut Vec<String>) -> bool {
-    let dir = root.join("tests/peers/node-seed");
+/// Installs a Node peer's packages (`folder` under tests/peers) when missing. Returns whether
+/// node can run it.
+pub fn prepare_node(root: &Path, folder: &str, failures: &mut Vec<String>) -> bool {
+    let dir = root.join("tests/peers").join(folder);
     if !dir.join("node_modules").is_dir() {
         eprintln!("compare: npm ci in {}", dir.display());
         let ok = Command::new("npm")
@@ -278,7 +487,7 @@ pub fn prepare_node(root: &Path, failures: &mut Vec<String>) -> bool {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            failures.push("node: `npm ci` failed (is npm installed?)".into());
+            failures.push(format!("{folder}: `npm ci` failed (is npm installed?)"));
             return false;
         }
     }
@@ -298,7 +507,26 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
     let mut results = Results::default();
     let bin_dir = plan.bin_dir(root);
     let pin = plan.pin && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    let sio = kinds.iter().any(|k| k.speaks_sio());
     for repeat in 0..plan.repeats {
+        if sio {
+            eprintln!("compare: [{}/{}] write floor", repeat + 1, plan.repeats);
+            match run_floor(plan, &bin_dir) {
+                Ok(mut report) => {
+                    report.repeat = Some(repeat);
+                    eprintln!(
+                        "compare:   {}",
+                        summary::one_line(Load::WriteFloor, &report)
+                    );
+                    results
+                        .runs
+                        .entry(FLOOR_KEY.to_owned())
+                        .or_default()
+                        .push(report);
+                }
+                Err(error) => results.failures.push(format!("floor WriteFloor: {error}")),
+            }
+        }
         for load in Load::ALL {
             for &kind in kinds.iter().filter(|k| load.applies_to(**k)) {
                 let tag = format!("{load:?}-{repeat}");
@@ -331,6 +559,31 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
     results
 }
 
+/// The last JSON line of a loadgen run.
+fn parse_report(output: &std::process::Output) -> Result<Report, String> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("loadgen printed no report ({})", output.status))?;
+    serde_json::from_str(line).map_err(|e| format!("loadgen report: {e}"))
+}
+
+/// The write floor, in the load generator alone.
+fn run_floor(plan: &Plan, bin_dir: &Path) -> Result<Report, String> {
+    let output = Command::new(bin_dir.join("loadgen"))
+        .args(plan.loadgen_args(Load::WriteFloor, 0))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("loadgen: {e}"))?;
+    let report = parse_report(&output)?;
+    match report.error_samples.first() {
+        Some(error) if report.writes == 0 => Err(error.clone()),
+        _ => Ok(report),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     kind: Kind,
@@ -352,6 +605,7 @@ fn run_one(
         pinned.then_some(0),
         logs,
         tag,
+        load.is_sio(),
     )
     .map_err(|e| e.to_string())?;
     let mut command = if pinned {
@@ -371,11 +625,12 @@ fn run_one(
         .output()
         .map_err(|e| format!("loadgen: {e}"))?;
     server.stop();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| format!("loadgen printed no report ({})", output.status))?;
-    serde_json::from_str(line).map_err(|e| format!("loadgen report: {e}"))
+    let report = parse_report(&output)?;
+    // A server that does not speak the load's protocol fails every connection: say so as a
+    // failure rather than a row of zeros.
+    if report.connected == 0 && report.connections > 0 {
+        let why = report.error_samples.first().cloned().unwrap_or_default();
+        return Err(format!("no connection succeeded: {why}"));
+    }
+    Ok(report)
 }

@@ -23,16 +23,22 @@ pub enum Kind {
     Node,
     Tungstenite,
     Tungstenite4k,
+    /// socket.io 4.8 on Node (`tests/peers/socketio-node`), the `/relay` app.
+    SocketioNode,
+    /// socketioxide on axum and tokio (`tests/peers/socketioxide-server`), the `/relay` app.
+    Socketioxide,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Tokio,
         Kind::Smol,
         Kind::Mio,
         Kind::Node,
         Kind::Tungstenite,
         Kind::Tungstenite4k,
+        Kind::SocketioNode,
+        Kind::Socketioxide,
     ];
 
     /// The name used by `--only` and in tables.
@@ -44,6 +50,8 @@ impl Kind {
             Kind::Node => "node",
             Kind::Tungstenite => "tungstenite",
             Kind::Tungstenite4k => "tungstenite-4k",
+            Kind::SocketioNode => "socketio-node",
+            Kind::Socketioxide => "socketioxide",
         }
     }
 
@@ -60,6 +68,8 @@ impl Kind {
             Kind::Node => "node-seed (Express + ws)",
             Kind::Tungstenite => "tokio-tungstenite",
             Kind::Tungstenite4k => "tokio-tungstenite 4 KiB",
+            Kind::SocketioNode => "socket.io 4.8 (Node)",
+            Kind::Socketioxide => "socketioxide 0.18 (axum)",
         }
     }
 
@@ -70,7 +80,19 @@ impl Kind {
 
     /// Whether it serves the HTTP page (the tokio-tungstenite peer serves only WebSockets).
     pub fn serves_http(self) -> bool {
-        !matches!(self, Kind::Tungstenite | Kind::Tungstenite4k)
+        self.serves_seed() && !matches!(self, Kind::Tungstenite | Kind::Tungstenite4k)
+    }
+
+    /// Whether it runs the seed's WebSocket app (ticks at `/`, `/echo`): all but the Socket.IO
+    /// peers.
+    pub fn serves_seed(self) -> bool {
+        !matches!(self, Kind::SocketioNode | Kind::Socketioxide)
+    }
+
+    /// Whether it serves Socket.IO's `/relay` app: ours (in conformance mode) and the Socket.IO
+    /// peers.
+    pub fn speaks_sio(self) -> bool {
+        self.ours() || !self.serves_seed()
     }
 
     /// The cargo package that builds it, if any.
@@ -80,7 +102,8 @@ impl Kind {
             Kind::Smol => Some("runtime-smol"),
             Kind::Mio => Some("runtime-mio"),
             Kind::Tungstenite | Kind::Tungstenite4k => Some("tungstenite-peer"),
-            Kind::Node => None,
+            Kind::Socketioxide => Some("socketioxide-peer"),
+            Kind::Node | Kind::SocketioNode => None,
         }
     }
 }
@@ -120,8 +143,12 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    /// Starts `kind` (binaries in `release`, the Node app under `root`) with ticks every
-    /// `tick_ms`, pinned to `cpu` if given; logs go to `logs`.
+    /// Starts `kind` (binaries in `release`, the Node apps under `root`) with ticks every
+    /// `tick_ms`, pinned to `cpu` if given; logs go to `logs`. `sio` starts ours in conformance
+    /// mode (`CONFORMANCE=true`, which serves Socket.IO's `/relay` app) and every server with
+    /// connection state recovery off, socket.io's and socketioxide's default
+    /// (`SIO_RECOVERY_MS=0`: the Node peer turns it on otherwise, for the protocol tests).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         kind: Kind,
         root: &Path,
@@ -130,6 +157,7 @@ impl Server {
         cpu: Option<usize>,
         logs: &Path,
         tag: &str,
+        sio: bool,
     ) -> Result<Server, ServerError> {
         let port = match kind {
             Kind::Node => free_port(),
@@ -145,6 +173,16 @@ impl Server {
                 PathBuf::from("node"),
                 vec!["app.js".into()],
                 root.join("tests/peers/node-seed"),
+            ),
+            Kind::SocketioNode => (
+                PathBuf::from("node"),
+                vec!["server.js".into()],
+                root.join("tests/peers/socketio-node"),
+            ),
+            Kind::Socketioxide => (
+                release.join("socketioxide-peer"),
+                Vec::new(),
+                logs.to_path_buf(),
             ),
             Kind::Tungstenite | Kind::Tungstenite4k => {
                 let mut args = Vec::new();
@@ -179,6 +217,12 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        if sio {
+            command.env("SIO_RECOVERY_MS", "0");
+            if kind.ours() {
+                command.env("CONFORMANCE", "true");
+            }
+        }
         let child = command.spawn().map_err(spawn_err)?;
         let mut server = Server {
             kind,
@@ -191,7 +235,7 @@ impl Server {
         Ok(server)
     }
 
-    /// Polls the log for `<port> 번 포트에서 대기 중`.
+    /// Polls the log for its start line (see [`parse_listening`]).
     fn wait_for_port(&mut self, configured: u16) -> Result<u16, ServerError> {
         let started = Instant::now();
         while started.elapsed() < START_TIMEOUT {
@@ -248,8 +292,13 @@ impl Drop for Server {
     }
 }
 
-/// The port of a start line (`8005 번 포트에서 대기 중`), ignoring colour codes.
+/// The port of a start line: the seed's `8005 번 포트에서 대기 중` (ignoring colour codes), or
+/// the Socket.IO peers' `… listening on 127.0.0.1:8005`.
 pub fn parse_listening(line: &str) -> Option<u16> {
+    if let Some((_, address)) = line.split_once("listening on ") {
+        let port = address.trim().rsplit(':').next()?;
+        return port.parse().ok();
+    }
     let (before, _) = line.split_once("번 포트에서 대기 중")?;
     let digits: String = before
         .chars()
@@ -270,6 +319,14 @@ mod tests {
         assert_eq!(parse_listening("41234 번 포트에서 대기 중\n"), Some(41234));
         assert_eq!(parse_listening("GET / 200 1.0 ms - 12"), None);
         assert_eq!(parse_listening("번 포트에서 대기 중"), None);
+        assert_eq!(
+            parse_listening("socket.io conformance app listening on 127.0.0.1:42271"),
+            Some(42271)
+        );
+        assert_eq!(
+            parse_listening("socketioxide relay listening on 127.0.0.1:36179"),
+            Some(36179)
+        );
     }
 
     #[test]
@@ -280,5 +337,7 @@ mod tests {
         assert_eq!(Kind::from_key("apache"), None);
         assert!(Kind::Mio.ours() && !Kind::Node.ours());
         assert!(!Kind::Tungstenite4k.serves_http());
+        assert!(!Kind::SocketioNode.serves_http() && Kind::SocketioNode.speaks_sio());
+        assert!(Kind::Tokio.speaks_sio() && !Kind::Node.speaks_sio());
     }
 }

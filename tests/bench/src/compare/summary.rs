@@ -105,6 +105,56 @@ pub struct Http {
     pub cpu_us_per_request: Spread,
 }
 
+/// Idle Socket.IO sessions, summarised.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SioIdle {
+    pub sessions: Spread,
+    pub connected: Spread,
+    pub connect_failed: Spread,
+    pub dropped: Spread,
+    /// (steady RSS − baseline RSS) / connected, bytes.
+    pub rss_per_session_b: Spread,
+    pub rss_steady_mib: Spread,
+    /// Server CPU over the hold, and the load generator's.
+    pub cpu_window_s: Spread,
+    pub client_cpu_s: Spread,
+}
+
+/// Socket.IO fan-out, summarised.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SioFanout {
+    pub sessions: Spread,
+    pub connected: Spread,
+    pub dropped: Spread,
+    pub deliveries_per_sec: Spread,
+    /// Deliveries owed for the tracked sends that never arrived.
+    pub lost: Spread,
+    pub latency_p50_ms: Spread,
+    pub latency_p99_ms: Spread,
+    pub latency_max_ms: Spread,
+    pub cpu_us_per_delivery: Spread,
+    /// CPU per delivery ÷ the write floor of the same repeat.
+    pub over_floor: Spread,
+    pub client_cpu_s: Spread,
+}
+
+/// Socket.IO session churn and polling exchanges, summarised.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SioChurn {
+    pub sessions_per_sec: Spread,
+    pub clean_close_ratio: Spread,
+    pub cpu_us_per_session: Spread,
+}
+
+/// Long-polling sessions exchanging events, summarised.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SioPolling {
+    pub requests_per_sec: Spread,
+    pub events_per_sec: Spread,
+    pub cpu_us_per_event: Spread,
+    pub rtt_p99_ms: Spread,
+}
+
 /// One server's row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -117,6 +167,13 @@ pub struct Row {
     pub echo: Option<Echo>,
     pub churn: Option<Churn>,
     pub http: Option<Http>,
+    pub sio_idle: Option<SioIdle>,
+    pub sio_idle_polling: Option<SioIdle>,
+    pub sio_idle_big: Option<SioIdle>,
+    pub sio_fanout: Option<SioFanout>,
+    pub sio_fanout_big: Option<SioFanout>,
+    pub sio_churn: Option<SioChurn>,
+    pub sio_polling: Option<SioPolling>,
 }
 
 fn spread(reports: &[Report], f: impl Fn(&Report) -> Option<f64>) -> Spread {
@@ -152,6 +209,94 @@ pub fn others_cpu_s(r: &Report) -> Option<f64> {
     let s = server(r)?;
     (s.machine_busy_window_s > 0.0)
         .then(|| (s.machine_busy_window_s - s.cpu_window_s - r.client_cpu_s).max(0.0))
+}
+
+/// Server CPU in the window per fan-out delivery, µs.
+pub fn cpu_us_per_delivery(r: &Report) -> Option<f64> {
+    let s = server(r)?;
+    (r.deliveries > 0).then(|| s.cpu_window_s * 1e6 / r.deliveries as f64)
+}
+
+/// Server CPU in the window per event exchanged over polling, µs.
+pub fn cpu_us_per_event(r: &Report) -> Option<f64> {
+    let s = server(r)?;
+    (r.events > 0).then(|| s.cpu_window_s * 1e6 / r.events as f64)
+}
+
+/// Fan-out: deliveries owed for tracked sends that did not arrive.
+pub fn lost_deliveries(r: &Report) -> f64 {
+    r.deliveries_expected.saturating_sub(r.deliveries_tracked) as f64
+}
+
+/// Fan-out latency p99, ms.
+pub fn latency_p99_ms(r: &Report) -> Option<f64> {
+    r.latency_ms.map(|p| p.p99)
+}
+
+/// `figure(report) ÷ floor` for each report of (kind, load), the floor being the write floor of
+/// the same repeat.
+pub fn over_floor(
+    results: &Results,
+    kind: Kind,
+    load: Load,
+    figure: impl Fn(&Report) -> Option<f64>,
+) -> Option<Spread> {
+    let floors = results
+        .runs
+        .get(super::FLOOR_KEY)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let ratios = reports(results, kind, load).iter().filter_map(|r| {
+        let floor = floors
+            .iter()
+            .find(|f| f.repeat == r.repeat && r.repeat.is_some())?;
+        let (x, y) = (figure(r)?, floor.floor_us_per_write);
+        (x > 0.0 && y > 0.0).then(|| x / y)
+    });
+    Spread::of(ratios)
+}
+
+/// The write floor over the repeats, µs per write.
+pub fn floor(results: &Results) -> Option<Spread> {
+    let floors = results.runs.get(super::FLOOR_KEY)?;
+    Spread::of(
+        floors
+            .iter()
+            .map(|r| r.floor_us_per_write)
+            .filter(|v| *v > 0.0),
+    )
+}
+
+fn sio_idle(reports: &[Report]) -> Option<SioIdle> {
+    (!reports.is_empty()).then(|| SioIdle {
+        sessions: spread(reports, |r| Some(r.connections as f64)),
+        connected: spread(reports, |r| Some(r.connected as f64)),
+        connect_failed: spread(reports, |r| Some(r.connect_failed as f64)),
+        dropped: spread(reports, |r| Some(r.dropped as f64)),
+        rss_per_session_b: spread(reports, rss_per_conn_b),
+        rss_steady_mib: spread(reports, |r| {
+            server(r).map(|s| s.rss_steady_kb as f64 / 1024.0)
+        }),
+        cpu_window_s: spread(reports, |r| server(r).map(|s| s.cpu_window_s)),
+        client_cpu_s: spread(reports, |r| Some(r.client_cpu_s)),
+    })
+}
+
+fn sio_fanout(results: &Results, kind: Kind, load: Load) -> Option<SioFanout> {
+    let reports = reports(results, kind, load);
+    (!reports.is_empty()).then(|| SioFanout {
+        sessions: spread(reports, |r| Some(r.connections as f64)),
+        connected: spread(reports, |r| Some(r.connected as f64)),
+        dropped: spread(reports, |r| Some(r.dropped as f64)),
+        deliveries_per_sec: spread(reports, |r| Some(r.deliveries_per_sec)),
+        lost: spread(reports, |r| Some(lost_deliveries(r))),
+        latency_p50_ms: spread(reports, |r| r.latency_ms.map(|p| p.p50)),
+        latency_p99_ms: spread(reports, latency_p99_ms),
+        latency_max_ms: spread(reports, |r| r.latency_ms.map(|p| p.max)),
+        cpu_us_per_delivery: spread(reports, cpu_us_per_delivery),
+        over_floor: over_floor(results, kind, load, cpu_us_per_delivery).unwrap_or_default(),
+        client_cpu_s: spread(reports, |r| Some(r.client_cpu_s)),
+    })
 }
 
 fn ticks(reports: &[Report]) -> Option<Ticks> {
@@ -214,6 +359,8 @@ pub fn rows(results: &Results, kinds: &[Kind]) -> Vec<Row> {
             let echo = get(Load::Echo);
             let churn = get(Load::Churn);
             let http = get(Load::Http);
+            let churn_sio = get(Load::SioChurn);
+            let polling = get(Load::SioPolling);
             Row {
                 server: kind.key(),
                 label: kind.label(),
@@ -240,6 +387,26 @@ pub fn rows(results: &Results, kinds: &[Kind]) -> Vec<Row> {
                 http: (!http.is_empty()).then(|| Http {
                     requests_per_sec: spread(http, |r| Some(r.requests_per_sec)),
                     cpu_us_per_request: spread(http, cpu_us_per_op),
+                }),
+                sio_idle: sio_idle(get(Load::SioIdle)),
+                sio_idle_polling: sio_idle(get(Load::SioIdlePolling)),
+                sio_idle_big: sio_idle(get(Load::SioIdleBig)),
+                sio_fanout: sio_fanout(results, kind, Load::SioFanout),
+                sio_fanout_big: sio_fanout(results, kind, Load::SioFanoutBig),
+                sio_churn: (!churn_sio.is_empty()).then(|| SioChurn {
+                    sessions_per_sec: spread(churn_sio, |r| Some(r.handshakes_per_sec)),
+                    clean_close_ratio: spread(churn_sio, |r| {
+                        (r.handshakes > 0).then(|| r.clean_closes as f64 / r.handshakes as f64)
+                    }),
+                    cpu_us_per_session: spread(churn_sio, cpu_us_per_op),
+                }),
+                sio_polling: (!polling.is_empty()).then(|| SioPolling {
+                    requests_per_sec: spread(polling, |r| Some(r.requests_per_sec)),
+                    events_per_sec: spread(polling, |r| {
+                        Some(r.events as f64 / r.seconds.max(f64::MIN_POSITIVE))
+                    }),
+                    cpu_us_per_event: spread(polling, cpu_us_per_event),
+                    rtt_p99_ms: spread(polling, |r| r.rtt_ms.map(|p| p.p99)),
                 }),
             }
         })
@@ -272,6 +439,46 @@ pub fn one_line(load: Load, r: &Report) -> String {
         ),
         Load::Churn => format!("{:.0} handshakes/s, CPU {cpu:.2} s", r.handshakes_per_sec),
         Load::Http => format!("{:.0} req/s, CPU {cpu:.2} s", r.requests_per_sec),
+        Load::SioIdle | Load::SioIdleBig | Load::SioIdlePolling => format!(
+            "{}/{} sessions, {} dropped, {:.0} B RSS/session, RSS {rss} KiB, CPU {cpu:.2} s, client CPU {:.2} s",
+            r.connected,
+            r.connections,
+            r.dropped,
+            rss_per_conn_b(r).unwrap_or(0.0),
+            r.client_cpu_s
+        ),
+        Load::SioFanout | Load::SioFanoutBig => {
+            let lat = r.latency_ms.unwrap_or_default();
+            format!(
+                "{}/{} sessions, {:.0} deliveries/s, lost {}/{}, latency p50/p99/max {:.2}/{:.2}/{:.1} ms, \
+                 {:.2} µs CPU/delivery, client CPU {:.2} s",
+                r.connected,
+                r.connections,
+                r.deliveries_per_sec,
+                lost_deliveries(r),
+                r.deliveries_expected,
+                lat.p50,
+                lat.p99,
+                lat.max,
+                cpu_us_per_delivery(r).unwrap_or(0.0),
+                r.client_cpu_s
+            )
+        }
+        Load::SioChurn => format!(
+            "{:.0} sessions/s, {:.1} µs CPU/session",
+            r.handshakes_per_sec,
+            cpu_us_per_op(r).unwrap_or(0.0)
+        ),
+        Load::SioPolling => format!(
+            "{:.0} req/s, {} events, {:.1} µs CPU/event",
+            r.requests_per_sec,
+            r.events,
+            cpu_us_per_event(r).unwrap_or(0.0)
+        ),
+        Load::WriteFloor => format!(
+            "{} writes, {:.3} µs CPU/write",
+            r.writes, r.floor_us_per_write
+        ),
     };
     body + &errors
 }
@@ -359,6 +566,59 @@ mod tests {
         };
         assert_eq!(repeats(Kind::Mio), [Some(0), Some(1), Some(2)]);
         assert_eq!(repeats(Kind::Node), [None, None]);
+    }
+
+    fn fanout_report(repeat: usize, deliveries: u64, cpu_window_s: f64) -> Report {
+        Report {
+            mode: "sio-fanout".into(),
+            deliveries,
+            deliveries_expected: 100,
+            deliveries_tracked: 97,
+            repeat: Some(repeat),
+            server: Some(crate::procstat::ServerStats {
+                cpu_window_s,
+                ..Default::default()
+            }),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn deliveries_are_divided_by_the_floor_of_their_own_repeat() {
+        let mut results = Results::default();
+        // 10 µs and 20 µs per delivery; floors of 2.5 µs and 5 µs in those repeats.
+        results.runs.insert(
+            run_key(Kind::Mio, Load::SioFanout),
+            vec![
+                fanout_report(0, 100_000, 1.0),
+                fanout_report(1, 100_000, 2.0),
+            ],
+        );
+        let floor = |repeat, us| Report {
+            mode: "write-floor".into(),
+            floor_us_per_write: us,
+            repeat: Some(repeat),
+            ..Report::default()
+        };
+        results.runs.insert(
+            super::super::FLOOR_KEY.into(),
+            vec![floor(1, 5.0), floor(0, 2.5)],
+        );
+        let ratio = over_floor(&results, Kind::Mio, Load::SioFanout, cpu_us_per_delivery);
+        assert_eq!(ratio.map(|s| (s.min, s.max)), Some((4.0, 4.0)));
+        assert_eq!(floor(0, 1.0).floor_us_per_write, 1.0);
+        let rows = rows(&results, &[Kind::Mio]);
+        let fanout = rows
+            .first()
+            .and_then(|r| r.sio_fanout.clone())
+            .unwrap_or_default();
+        assert_eq!(fanout.lost.median, 3.0);
+        assert_eq!(fanout.cpu_us_per_delivery.median, 15.0);
+        assert_eq!(summary_floor(&results), Some((2.5, 5.0)));
+    }
+
+    fn summary_floor(results: &Results) -> Option<(f64, f64)> {
+        super::floor(results).map(|s| (s.min, s.max))
     }
 
     #[test]

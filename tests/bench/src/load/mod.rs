@@ -10,7 +10,13 @@
 pub mod churn;
 pub mod echo;
 pub mod http;
+pub mod sio_churn;
+pub mod sio_fanout;
+pub mod sio_idle;
+pub mod sio_polling;
+pub mod sio_session;
 pub mod ticks;
+pub mod write_floor;
 
 use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
@@ -24,6 +30,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::proto::{self, ProtoError};
 use crate::report::Report;
+use crate::sio::SioError;
 
 /// How long one connect plus handshake may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -42,6 +49,8 @@ pub enum LoadError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Proto(#[from] ProtoError),
+    #[error(transparent)]
+    Sio(#[from] SioError),
     #[error("timed out")]
     Timeout,
     #[error("connection closed by the server")]
