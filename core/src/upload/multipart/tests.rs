@@ -270,3 +270,26 @@ proptest! {
         prop_assert_eq!(parse(boundary, &body, &one_byte_at_a_time), Ok(parts));
     }
 }
+
+proptest! {
+    #[test]
+    fn any_bytes_are_parsed_or_refused_without_holding_more_than_a_header_block(
+        pieces in prop::collection::vec(
+            prop::collection::vec(prop_oneof![any::<u8>(), Just(b'\r'), Just(b'\n'), Just(b'-')], 0..200),
+            0..20,
+        ),
+    ) {
+        let mut parser = MultipartParser::new("xx", MultipartLimits::default());
+        let mut events = Vec::new();
+        let mut prefix = b"--xx\r\nContent-Disposition: form-data; name=a\r\n\r\n".to_vec();
+        for piece in pieces {
+            prefix.extend_from_slice(&piece);
+            if parser.push(&prefix, &mut events).is_err() {
+                break;
+            }
+            prefix.clear();
+            prop_assert!(parser.held() <= MultipartLimits::default().max_header_bytes);
+        }
+        let _ = parser.finish();
+    }
+}
