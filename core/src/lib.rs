@@ -38,6 +38,7 @@ mod proxy;
 mod site;
 pub mod socketio;
 mod tick;
+pub mod upload;
 mod ws;
 
 #[cfg(feature = "internals")]

@@ -24,7 +24,9 @@
 //! - [`start`]: the start sequence and the exit codes;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
 //!   registry that wakes the connection holding a session;
-//! - [`stop`]: the stop broadcast, the open-connection count and the forced exit.
+//! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
+//! - [`upload`]: uploaded images, written to a temporary file as they arrive and renamed into
+//!   `UPLOAD_DIR` when complete.
 
 #![forbid(unsafe_code)]
 
@@ -36,6 +38,7 @@ pub mod start;
 pub mod stop;
 pub mod store;
 pub mod transfer;
+pub mod upload;
 
 pub use event_listener::EventListener;
 pub use hub::{HubLink, SeedError, SharedHub};

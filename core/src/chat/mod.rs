@@ -12,18 +12,32 @@
 //! - stored values: [`Room`], [`NewRoom`], [`Chat`], [`NewChat`], [`ChatKind`], [`Author`],
 //!   [`GifName`];
 //! - the store's protocol: [`StoreRequest`], [`StoreReply`], [`PasswordVerdict`],
-//!   [`StoreError`].
+//!   [`StoreError`];
+//! - visitors: [`SessionId`] in a cookie signed with a [`CookieSecret`], their colour
+//!   ([`colour_of`]) and names unique within a room ([`unique_names`]);
+//! - uploads: [`ImageType`] by the first bytes, the server-chosen [`StoredImage`] name.
 
 mod colour;
 mod ids;
+mod image;
 mod input;
 mod line;
 mod room;
+mod session;
 mod store;
+mod visitor;
 
 pub use colour::Colour;
 pub use ids::{ChatId, RoomId, UnixMillis, ROOM_ID_LEN, ROOM_ID_RANDOM_BYTES};
+pub use image::{
+    ImageType, Sniff, StoredImage, GIF_PATH_PREFIX, SNIFF_LEN, STORED_NAME_RANDOM_BYTES,
+};
 pub use input::{ChatText, InputError, Password, RoomMax, Title};
 pub use line::{Author, Chat, ChatKind, GifName, NewChat};
 pub use room::{NewRoom, Room};
+pub use session::{
+    session_from_cookie_header, set_cookie_header, signed_value, unsign, CookieSecret, SessionId,
+    SESSION_COOKIE, SESSION_ID_LEN, SESSION_ID_RANDOM_BYTES,
+};
 pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest};
+pub use visitor::{colour_hash, colour_of, unique_names};
