@@ -2,11 +2,12 @@
 //!
 //! The thread, its queue and the replies are engine-neutral ([`Store`](super::Store)); a backend
 //! only turns one [`StoreRequest`] into one [`StoreReply`], blocking as long as it must. SQLite
-//! is the one there is; PostgreSQL (issue 11) is a second implementation opened from
+//! serves one file; PostgreSQL (issue 11) serves a fleet of instances from
 //! [`DatabaseUrl::Postgres`], with the same schema and the same replies.
 
 use gif_chat_core::chat::{StoreReply, StoreRequest};
 
+use super::postgres::{self, PostgresBackend};
 use super::{sqlite::SqliteBackend, DatabaseUrl};
 
 /// A database the store's thread can serve requests from.
@@ -41,9 +42,22 @@ pub enum OpenError {
         /// The newest this build knows.
         known: u32,
     },
-    /// `DATABASE_URL` selects PostgreSQL, which this build cannot use yet.
-    #[error("DATABASE_URL selects PostgreSQL, which this gif-chat cannot use yet; use sqlite://")]
-    PostgresNotSupported,
+    /// A `postgres://` `DATABASE_URL` the client cannot read. The message names the option at
+    /// fault, never the URL (it may hold a password).
+    #[error("DATABASE_URL is not a PostgreSQL URL gif-chat can read: {}", postgres::describe(.0))]
+    PostgresUrl(::postgres::Error),
+    /// PostgreSQL cannot be reached or refuses the connection (down, wrong host or port, no such
+    /// database, authentication failed).
+    #[error("cannot connect to PostgreSQL at {server}: {}", postgres::describe(.source))]
+    PostgresConnect {
+        /// Where: host, port and database, without the user or the password.
+        server: String,
+        /// The client's reason.
+        source: ::postgres::Error,
+    },
+    /// PostgreSQL failed while setting up or migrating the schema.
+    #[error("the PostgreSQL database failed while starting: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
     /// The store's thread could not be started.
     #[error("cannot start the store's thread: {0}")]
     Thread(std::io::Error),
@@ -54,6 +68,6 @@ pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Backend>, OpenError> {
     match url {
         DatabaseUrl::SqliteFile(path) => Ok(Box::new(SqliteBackend::open_file(path)?)),
         DatabaseUrl::SqliteMemory => Ok(Box::new(SqliteBackend::open_in_memory()?)),
-        DatabaseUrl::Postgres(_) => Err(OpenError::PostgresNotSupported),
+        DatabaseUrl::Postgres(url) => Ok(Box::new(PostgresBackend::open(url)?)),
     }
 }

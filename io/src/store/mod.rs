@@ -9,13 +9,15 @@
 //!
 //! - a full queue answers [`StoreError::Busy`] at once instead of growing memory;
 //! - dropping the [`Store`] lets the thread answer what is queued, then closes the database;
-//! - the database is named by a [`DatabaseUrl`]; the engine behind it is a [`Backend`] (SQLite
-//!   now, PostgreSQL with issue 11);
+//! - the database is named by a [`DatabaseUrl`]; the engine behind it is a [`Backend`]: SQLite
+//!   for one instance, PostgreSQL for several (issue 11);
 //! - the schema is created and migrated when the store opens ([`SCHEMA_VERSION`]).
 
 mod backend;
 mod migrations;
 mod password;
+mod postgres;
+mod postgres_migrations;
 mod sqlite;
 mod url;
 

@@ -261,7 +261,7 @@ fn enable_wal(connection: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The wall clock, for `created_at`; a clock before 1970 reads as 1970.
-fn now() -> UnixMillis {
+pub(super) fn now() -> UnixMillis {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

@@ -3,8 +3,8 @@
 //! The forms are sqlx's, which operators of Rust services already write: `sqlite://path` (a path
 //! relative to the working directory; `sqlite:///abs/path` for an absolute one), `sqlite:path`,
 //! and `sqlite::memory:` for a database that lives only as long as the process. `postgres://`
-//! and `postgresql://` are recognised, so a fleet's configuration reads right today, and
-//! [`Store::open`](super::Store::open) refuses them until the PostgreSQL backend exists.
+//! and `postgresql://` select PostgreSQL, in libpq's URL form
+//! (`postgres://user:password@host:port/database?connect_timeout=10`).
 
 use std::fmt;
 use std::path::PathBuf;
