@@ -22,6 +22,9 @@ fonts=$(fc-list 2>/dev/null) || fonts=""
 grep -qi nanum <<<"$fonts" || need_apt+=(fonts-nanum)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v prlimit >/dev/null || need_apt+=(util-linux)
+# A real PostgreSQL for the store's tests (io/tests/store_postgres.rs makes and starts its own
+# clusters, as the postgres user when run as root: runuser is util-linux's).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -41,9 +41,9 @@ pub const POSTGRES_MIGRATIONS: &[&str] = &[
 // Both engines reach the same version with the same steps.
 const _: () = assert!(POSTGRES_MIGRATIONS.len() == MIGRATIONS.len());
 
-/// The advisory lock that serialises migrations of one database; any constant no other
-/// application on the database uses ("gifchat" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6769_6663_6861_74;
+/// The advisory lock that serialises migrations of one database: any constant no other
+/// application on the database uses, here "gif-chat" in ASCII.
+const MIGRATION_LOCK: i64 = i64::from_be_bytes(*b"gif-chat");
 
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version it had before.
 pub fn migrate(client: &mut Client) -> Result<u32, OpenError> {
@@ -60,8 +60,7 @@ pub fn migrate(client: &mut Client) -> Result<u32, OpenError> {
         .map(|row| row.try_get(0))
         .transpose()?;
     let found = match found {
-        Some(version) => u32::try_from(version)
-            .map_err(|_| OpenError::SchemaVersion(version))?,
+        Some(version) => u32::try_from(version).map_err(|_| OpenError::SchemaVersion(version))?,
         None => {
             transaction.execute(
                 "INSERT INTO schema_version (one, version) VALUES (1, 0)",

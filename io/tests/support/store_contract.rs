@@ -290,9 +290,15 @@ pub fn deleting_a_room_deletes_its_chats_and_names_its_gifs(db: &impl Database) 
     );
 
     let count = |sql: &str, room: RoomId| db.integers(sql, &[room.as_str()]);
-    assert_eq!(count("SELECT count(*) FROM chats WHERE room = $1", room), [0]);
+    assert_eq!(
+        count("SELECT count(*) FROM chats WHERE room = $1", room),
+        [0]
+    );
     assert_eq!(count("SELECT count(*) FROM rooms WHERE id = $1", room), [0]);
-    assert_eq!(count("SELECT count(*) FROM chats WHERE room = $1", kept), [1]);
+    assert_eq!(
+        count("SELECT count(*) FROM chats WHERE room = $1", kept),
+        [1]
+    );
     assert_eq!(
         list(&store).iter().map(|r| r.id).collect::<Vec<_>>(),
         [kept]
