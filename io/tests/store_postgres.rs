@@ -80,6 +80,21 @@ fn free_port() -> u16 {
 }
 
 #[test]
+fn the_test_server_is_stopped_and_removed_even_when_a_test_fails() {
+    let (where_, told) = std::sync::mpsc::channel();
+    let failing_test = std::thread::spawn(move || {
+        let server = PostgresServer::start();
+        let _ = where_.send((server.url(), server.dir().to_owned()));
+        std::panic::resume_unwind(Box::new("a failing test"));
+    });
+    assert!(failing_test.join().is_err(), "the test failed");
+    let (url, dir) = told.recv().expect("the server had started");
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+    let connected = postgres::Client::connect(&url, postgres::NoTls);
+    assert!(connected.is_err(), "the server still answers");
+}
+
+#[test]
 fn an_unreachable_server_at_start_is_a_typed_error_that_hides_the_password() {
     let port = free_port();
     let url: DatabaseUrl = format!("postgres://chat:hunter2@127.0.0.1:{port}/chat")

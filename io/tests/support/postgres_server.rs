@@ -73,6 +73,11 @@ impl PostgresServer {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// The temporary directory holding the cluster, its socket and its log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Stops the server (fast: connections are closed, nothing is lost), keeping its data.
     pub fn stop(&self) {
         let output = self.pg_ctl_stop();
