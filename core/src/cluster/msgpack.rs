@@ -165,9 +165,8 @@ fn number(n: &Number) -> rmpv::Value {
         return rmpv::Value::from(i);
     }
     let f = n.as_f64().unwrap_or(f64::NAN);
-    // Exactly representable integers only: i64 covers every integral f64 of magnitude < 2^63.
-    if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775_807e18 {
-        #[allow(clippy::cast_possible_truncation)]
+    // i64 holds every integral f64 of magnitude below 2^63 exactly.
+    if f.fract() == 0.0 && f.abs() < 2f64.powi(63) {
         let i = f as i64;
         return if i >= 0 {
             rmpv::Value::from(i as u64)

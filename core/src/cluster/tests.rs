@@ -352,7 +352,8 @@ fn subscribed_channels_list_the_rooms_with_members() {
 
 #[test]
 fn malformed_messages_are_errors() {
-    let cases: [(&[u8], fn(&DecodeError) -> bool); 7] = [
+    type IsExpected = fn(&DecodeError) -> bool;
+    let cases: [(&[u8], IsExpected); 7] = [
         (b"", |e| matches!(e, DecodeError::Empty)),
         (b"{not json", |e| matches!(e, DecodeError::Json(_))),
         (&[0x84, 0xa4], |e| matches!(e, DecodeError::Msgpack(_))),
