@@ -395,3 +395,85 @@ fn an_ack_of_null_keeps_its_packet_key() {
     ));
     assert_eq!(message.encode(), bytes);
 }
+
+#[test]
+fn flags_in_another_order_decode_equal() {
+    let (_, vectors) = vectors();
+    let v = vectors
+        .iter()
+        .find(|v| v.name == "compressed volatile broadcast")
+        .expect("vector");
+    let reordered = String::from_utf8(v.bytes.clone()).expect("JSON").replace(
+        r#""flags":{"compress":true,"volatile":true}"#,
+        r#""flags":{"volatile":true,"compress":true}"#,
+    );
+    assert_ne!(reordered.as_bytes(), v.bytes);
+    let message = Message::decode(reordered.as_bytes()).expect("decodes");
+    assert_eq!(message, Message::decode(&v.bytes).expect("decodes"));
+    // Written back in declaration order: the adapter's bytes for `compress(true).volatile`.
+    assert_eq!(message.encode(), v.bytes);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arg() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..20).prop_map(Value::Array),
+                prop::collection::vec(("[a-z]{1,6}", inner), 0..20)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = Message::decode(&bytes);
+        }
+
+        #[test]
+        fn a_broadcast_survives_the_wire(
+            name in ".{1,20}",
+            values in prop::collection::vec(arg(), 0..4),
+            binaries in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..3),
+            rooms in prop::collection::vec("[a-z]{1,25}", 0..3),
+        ) {
+            let mut args = Args::json(values);
+            // Each attachment once, after the JSON values: the order a decoder numbers them in.
+            for binary in binaries {
+                let placeholder = args.attach(Bytes::from(binary));
+                args.values.push(placeholder);
+            }
+            let has_binary = !args.attachments.is_empty();
+            let chat = ClusterNode::new(Uid::from_random([7; 8]), "/chat");
+            let opts = Options { rooms, ..Options::default() };
+            let publish = chat
+                .broadcast(EventPacket { name: name.clone(), args: args.clone() }, opts.clone())
+                .expect("not local");
+            prop_assert_eq!(publish.payload.first() == Some(&b'{'), !has_binary);
+            let other = ClusterNode::new(Uid::from_random([8; 8]), "/chat");
+            let heard = other.handle_message(&publish.payload).expect("decodes");
+            let expected = Message {
+                uid: "0707070707070707".into(),
+                nsp: "/chat".into(),
+                body: Body::Broadcast(Broadcast {
+                    packet: EventPacket { name, args },
+                    opts,
+                    request_id: None,
+                }),
+            };
+            prop_assert_eq!(heard, Some(expected));
+        }
+    }
+}
