@@ -24,6 +24,7 @@
 mod accept;
 mod app_env;
 pub mod chat;
+pub mod cluster;
 mod config;
 mod connection;
 pub mod defaults;
