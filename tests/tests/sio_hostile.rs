@@ -445,7 +445,7 @@ runtime_matrix! {
         // Nothing is kept per request: a table entry, a log line queued or a buffer per forged
         // sid would be hundreds of bytes each, megabytes over the flood.
         let bound = warm + 1024;
-        eprintln!("{runtime}: RSS {initial} KiB at start, {warm} KiB after the warm-up, peak {peak} KiB over {REQUESTS} forged sids");
+        eprintln!("{runtime}: RSS {warm} KiB after the warm-up, peak {peak} KiB over {REQUESTS} forged sids");
         assert!(peak <= bound, "RSS peaked at {peak} KiB over the forged sids, bound {bound} KiB");
         // The forged sids are still unknown, the real session and a new one work.
         let again = poll(port, SOCKET_PATH, &near).await;
