@@ -51,7 +51,7 @@ pub struct Site {
 /// `public/` files that only work against the conformance app (SPEC E8): the browser check of
 /// gif-chat's Socket.IO client. Served only with `CONFORMANCE=true`; without it they would only
 /// fail, so they are a 404 like any unknown path.
-pub const CONFORMANCE_ONLY: &[&str] = &["/sio-check.html"];
+const CONFORMANCE_ONLY: &[&str] = &["/sio-check.html"];
 
 impl Site {
     /// The embedded demo page of the `demo-page` crate, every `public/` file included.
@@ -64,7 +64,7 @@ impl Site {
     }
 
     /// The embedded demo page as a server in this mode serves it: without `conformance`, the
-    /// [`CONFORMANCE_ONLY`] files are left out.
+    /// conformance-only files (`/sio-check.html`) are left out.
     pub fn demo_for(conformance: bool) -> Site {
         let mut site = Site::demo();
         if !conformance {
