@@ -60,7 +60,7 @@ impl Config {
             origins: OriginPolicy::default(),
             app_env: AppEnv::Development,
             colored_log: false,
-            site: Site::demo(),
+            site: Site::demo_for(defaults::CONFORMANCE),
             hub: HubConfig::new(),
         }
     }

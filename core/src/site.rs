@@ -48,14 +48,30 @@ pub struct Site {
     pub assets: Vec<Asset>,
 }
 
+/// `public/` files that only work against the conformance app (SPEC E8): the browser check of
+/// gif-chat's Socket.IO client. Served only with `CONFORMANCE=true`; without it they would only
+/// fail, so they are a 404 like any unknown path.
+const CONFORMANCE_ONLY: &[&str] = &["/sio-check.html"];
+
 impl Site {
-    /// The embedded demo page of the `demo-page` crate.
+    /// The embedded demo page of the `demo-page` crate, every `public/` file included.
     pub fn demo() -> Site {
         Site::new(
             demo_page::INDEX_HTML,
             demo_page::ERROR_HTML,
             demo_page::PUBLIC,
         )
+    }
+
+    /// The embedded demo page as a server in this mode serves it: without `conformance`, the
+    /// conformance-only files (`/sio-check.html`) are left out.
+    pub fn demo_for(conformance: bool) -> Site {
+        let mut site = Site::demo();
+        if !conformance {
+            site.assets
+                .retain(|asset| !CONFORMANCE_ONLY.contains(&asset.path.as_str()));
+        }
+        site
     }
 
     /// A site from its parts; the page's validator is computed from its bytes.
@@ -138,6 +154,18 @@ mod tests {
             .starts_with(&format!("W/\"{:x}-", favicon.body.len())));
         assert!(httpdate::parse_http_date(&favicon.last_modified).is_ok());
         assert!(site.asset("/favicon.ic").is_none());
+    }
+
+    #[test]
+    fn the_sio_check_page_is_served_only_in_conformance_mode() {
+        assert!(Site::demo_for(true).asset("/sio-check.html").is_some());
+        assert!(Site::demo_for(false).asset("/sio-check.html").is_none());
+        // The client itself is for every page.
+        assert!(Site::demo_for(false).asset("/socket.io-lite.js").is_some());
+        assert_eq!(
+            Site::demo_for(false).assets.len() + 1,
+            Site::demo().assets.len()
+        );
     }
 
     #[test]

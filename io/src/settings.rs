@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use gif_chat_core::{
-    AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, TrustProxy, TrustProxyError,
+    AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, Site, TrustProxy, TrustProxyError,
 };
 
 pub use gif_chat_core::defaults;
@@ -196,6 +196,7 @@ impl Settings {
             AppEnv::Development
         };
         config.colored_log = colored_log;
+        config.site = Site::demo_for(self.conformance);
         let hub = &mut config.hub;
         hub.conformance = self.conformance;
         hub.engine.ping_interval = Duration::from_millis(self.eio_ping_interval_ms);

@@ -31,14 +31,32 @@ pub fn polling_url(path: &str, sid: Option<&str>) -> String {
     }
 }
 
-/// A request with a method and an optional text body, as bytes.
+/// A request with a method and an optional text body, as bytes; the connection closes after it.
 pub fn request(port: u16, method: &str, target: &str, body: Option<&str>) -> Vec<u8> {
+    build_request(port, method, target, body, true)
+}
+
+/// [`request`] without `Connection: close`: the next request may follow on the same connection.
+pub fn keep_alive_request(port: u16, method: &str, target: &str, body: Option<&str>) -> Vec<u8> {
+    build_request(port, method, target, body, false)
+}
+
+fn build_request(
+    port: u16,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+    close: bool,
+) -> Vec<u8> {
     let mut bytes = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
     if let Some(body) = body {
         bytes.push_str("Content-Type: text/plain;charset=UTF-8\r\n");
         bytes.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
-    bytes.push_str("Connection: close\r\n\r\n");
+    if close {
+        bytes.push_str("Connection: close\r\n");
+    }
+    bytes.push_str("\r\n");
     if let Some(body) = body {
         bytes.push_str(body);
     }
