@@ -10,11 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{close_ws, Ctx, LoadError, CONNECT_TIMEOUT, MAX_FRAME};
-use crate::proto::{self, Masker, ProtoError};
+use crate::proto::{self, Masker};
 use crate::sio::{self, Chat, Packet, SioError};
-
-/// Largest polling response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
 
 /// Which Engine.IO transport a session uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -356,29 +353,8 @@ async fn exchange(
     request: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<Vec<u8>, LoadError> {
-    stream.write_all(request).await?;
-    let end = loop {
-        if let Some(end) = proto::head_end(buf) {
-            break end;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ProtoError::HeadTooLarge(MAX_HEAD).into());
-        }
-        if stream.read_buf(buf).await? == 0 {
-            return Err(LoadError::Closed);
-        }
-    };
-    let head = proto::parse_response_head(buf.get(..end).unwrap_or_default())?;
-    if head.status != 200 {
-        return Err(ProtoError::BadResponse("status is not 200").into());
-    }
-    let total = end + head.content_length;
-    while buf.len() < total {
-        if stream.read_buf(buf).await? == 0 {
-            return Err(LoadError::Closed);
-        }
-    }
-    let body = buf.get(end..total).unwrap_or_default().to_vec();
-    buf.drain(..total);
+    let response = super::http::round_trip(stream, request, buf).await?;
+    let body = buf.get(response.body.clone()).unwrap_or_default().to_vec();
+    buf.drain(..response.body.end);
     Ok(body)
 }
