@@ -42,9 +42,16 @@ fn assert_about(what: &str, elapsed: Duration, expected: Duration) {
 async fn polling_opens_a_session(port: u16, path: &str) {
     let response = eio::exchange(port, "GET", &eio::polling_url(path, None), None).await;
     assert_eq!(response.status, 200, "{response:?}");
-    let open = open_packet(&response.body_text());
+    assert_open(
+        &open_packet(&response.body_text()),
+        serde_json::json!(["websocket"]),
+    );
+}
+
+/// The open packet's fields: the suite's reference settings, a sid, and `upgrades`.
+fn assert_open(open: &serde_json::Value, upgrades: serde_json::Value) {
     assert_eq!(
-        keys(&open),
+        keys(open),
         [
             "maxPayload",
             "pingInterval",
@@ -54,7 +61,7 @@ async fn polling_opens_a_session(port: u16, path: &str) {
         ]
     );
     assert!(open["sid"].is_string(), "{open}");
-    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
+    assert_eq!(open["upgrades"], upgrades);
     assert_eq!(open["pingInterval"], PING_INTERVAL_MS);
     assert_eq!(open["pingTimeout"], PING_TIMEOUT_MS);
     assert_eq!(open["maxPayload"], 1_000_000);
@@ -81,23 +88,8 @@ async fn polling_fails_with_an_invalid_method(port: u16, path: &str) {
 }
 
 async fn websocket_opens_a_session(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    let open = open_packet(&ws.next_text(WAIT).await);
-    assert_eq!(
-        keys(&open),
-        [
-            "maxPayload",
-            "pingInterval",
-            "pingTimeout",
-            "sid",
-            "upgrades"
-        ]
-    );
-    assert!(open["sid"].is_string(), "{open}");
-    assert_eq!(open["upgrades"], serde_json::json!([]));
-    assert_eq!(open["pingInterval"], PING_INTERVAL_MS);
-    assert_eq!(open["pingTimeout"], PING_TIMEOUT_MS);
-    assert_eq!(open["maxPayload"], 1_000_000);
+    let (ws, open) = Ws::opened_session(port, path).await;
+    assert_open(&open, serde_json::json!([]));
     ws.close().await;
 }
 
@@ -155,8 +147,7 @@ async fn polling_closes_upon_ping_timeout(port: u16, path: &str) {
 }
 
 async fn websocket_sends_ping_pong(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, path).await;
     let mut since = Instant::now();
     for round in 0..3 {
         assert_eq!(ws.next_text(WAIT).await, "2", "round {round}");
@@ -168,8 +159,7 @@ async fn websocket_sends_ping_pong(port: u16, path: &str) {
 }
 
 async fn websocket_closes_upon_ping_timeout(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, path).await;
     let opened = Instant::now();
     let before = ws.expect_closed(WAIT).await;
     assert_eq!(before, [Received::Text("2".into())]);
@@ -210,8 +200,7 @@ async fn polling_forcefully_closes(port: u16, path: &str) {
 const ATTEMPTS: usize = 10;
 
 async fn websocket_forcefully_closes(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, path).await;
     ws.send_text("1").await;
     // Pings are answered, so only the close packet can end the session (the official client
     // answers none, and a server that ignores the packet passes it on the heartbeat alone); the
@@ -383,16 +372,14 @@ async fn eio_message_polling_closes_the_session_upon_duplicate_poll_requests(por
 }
 
 async fn eio_message_websocket_sends_and_receives_a_plain_text_packet(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_text("4hello").await;
     assert_eq!(ws.next_packet_text(WAIT).await, "4hello");
     ws.close().await;
 }
 
 async fn eio_message_websocket_sends_and_receives_a_binary_packet(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_binary(&[1, 2, 3, 4]).await;
     assert_eq!(
         ws.next_packet(WAIT).await,
@@ -402,8 +389,7 @@ async fn eio_message_websocket_sends_and_receives_a_binary_packet(port: u16) {
 }
 
 async fn eio_message_websocket_closes_the_session_upon_invalid_packet_format(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_text("abc").await;
     let before = ws.expect_closed(WAIT).await;
     assert!(before.is_empty(), "{before:?}");
@@ -434,12 +420,7 @@ async fn eio_close_websocket_forcefully_closes_the_session(port: u16) {
 }
 
 async fn eio_upgrade_successfully_upgrades_from_polling_to_websocket(port: u16) {
-    let (sid, _) = open_polling(port, ENGINE_PATH).await;
-    let mut ws = Ws::open_upgrade(port, ENGINE_PATH, &sid)
-        .await
-        .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
-    ws.send_text("2probe").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
+    let (sid, mut ws) = Ws::probed_upgrade(port, ENGINE_PATH).await;
     // The poll made during the upgrade is released with a noop.
     let released = poll(port, ENGINE_PATH, &sid).await;
     assert_eq!(released.status, 200, "{released:?}");
@@ -514,12 +495,7 @@ async fn sio_close_websocket_should_forcefully_close_the_session(port: u16) {
 }
 
 async fn sio_upgrade_should_successfully_upgrade_from_polling_to_websocket(port: u16) {
-    let (sid, _) = open_polling(port, SOCKET_PATH).await;
-    let mut ws = Ws::open_upgrade(port, SOCKET_PATH, &sid)
-        .await
-        .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
-    ws.send_text("2probe").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
+    let (_, mut ws) = Ws::probed_upgrade(port, SOCKET_PATH).await;
     ws.send_text("5").await;
     // The upgraded session carries Socket.IO.
     ws.send_text("40").await;
@@ -537,9 +513,7 @@ async fn sio_upgrade_should_ignore_websocket_connection_with_same_sid_after_upgr
 
 /// A WebSocket session at /socket.io/ (open packet read).
 async fn socketio_session(port: u16) -> Ws {
-    let mut ws = Ws::open_session(port, SOCKET_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
-    ws
+    Ws::opened_session(port, SOCKET_PATH).await.0
 }
 
 /// Sends `connect` and checks the answer is `{prefix}{"sid":...}` and nothing else.
@@ -555,45 +529,38 @@ async fn expect_connected(ws: &mut Ws, connect: &str, prefix: &str) {
     assert!(handshake["sid"].is_string(), "{answer:?}");
 }
 
-/// The suite's `initSocketIOConnection`: connected to the main namespace, `auth` received.
-async fn main_namespace(port: u16) -> Ws {
+/// A new session connected to a namespace with `connect`: the CONNECT answer is checked
+/// (`{prefix}{"sid":...}`), then `auth`, the event the suite's server emits with the payload.
+async fn connected(port: u16, connect: &str, prefix: &str, auth: &str) -> Ws {
     let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40", "40").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42["auth",{}]"#);
+    expect_connected(&mut ws, connect, prefix).await;
+    assert_eq!(ws.next_packet_text(WAIT).await, auth);
     ws
 }
 
+/// The suite's `initSocketIOConnection`: connected to the main namespace, `auth` received.
+async fn main_namespace(port: u16) -> Ws {
+    connected(port, "40", "40", r#"42["auth",{}]"#).await
+}
+
 async fn sio_connect_should_allow_connection_to_the_main_namespace(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40", "40").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42["auth",{}]"#);
-    ws.close().await;
+    main_namespace(port).await.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_the_main_namespace_with_a_payload(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, r#"40{"token":"123"}"#, "40").await;
-    assert_eq!(
-        ws.next_packet_text(WAIT).await,
-        r#"42["auth",{"token":"123"}]"#
-    );
+    let auth = r#"42["auth",{"token":"123"}]"#;
+    let ws = connected(port, r#"40{"token":"123"}"#, "40", auth).await;
     ws.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_a_custom_namespace(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40/custom,", "40/custom,").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42/custom,["auth",{}]"#);
+    let ws = connected(port, "40/custom,", "40/custom,", r#"42/custom,["auth",{}]"#).await;
     ws.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_a_custom_namespace_with_a_payload(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, r#"40/custom,{"token":"abc"}"#, "40/custom,").await;
-    assert_eq!(
-        ws.next_packet_text(WAIT).await,
-        r#"42/custom,["auth",{"token":"abc"}]"#
-    );
+    let auth = r#"42/custom,["auth",{"token":"abc"}]"#;
+    let ws = connected(port, r#"40/custom,{"token":"abc"}"#, "40/custom,", auth).await;
     ws.close().await;
 }
 
