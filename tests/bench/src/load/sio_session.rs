@@ -4,14 +4,54 @@
 //! Both transports share one shape ([`Session`]) so every Socket.IO mode can run over either;
 //! pings are answered inside [`Session::next_batch`], so a mode only sees what it counts.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
 
-use super::{close_ws, Ctx, LoadError, CONNECT_TIMEOUT, MAX_FRAME};
+use super::{close_ws, Ctx, LoadError, Plan, Stage, CONNECT_TIMEOUT, MAX_FRAME};
 use crate::proto::{self, Masker};
+use crate::report::Report;
 use crate::sio::{self, Chat, Packet, SioError};
+
+/// Starts `count` sessions for a mode that holds them through the window: session `i` has the
+/// global number `first + i` (its seed and source address) and joins room `room(first + i)`;
+/// once open (and counted in the ramp) it is handed to `run` with its number.
+pub fn start_sessions<Run, Fut>(
+    ctx: Arc<Ctx>,
+    transport: Transport,
+    (first, count): (usize, usize),
+    room: impl Fn(usize) -> usize,
+    stage: watch::Receiver<Stage>,
+    run: Run,
+) -> Plan
+where
+    Run: Fn(Session, usize, watch::Receiver<Stage>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Report> + Send + 'static,
+{
+    let (ramp_tx, ramp) = mpsc::unbounded_channel();
+    let handles: Vec<_> = (0..count)
+        .map(|i| {
+            let index = first + i;
+            let room = room(index);
+            let (ctx, stage, ramp, run) =
+                (ctx.clone(), stage.clone(), ramp_tx.clone(), run.clone());
+            tokio::spawn(async move {
+                let opened =
+                    Session::open_limited(&ctx, transport, ctx.source(index), index as u32, room)
+                        .await;
+                let Some(session) = super::ramp_done(ramp, opened) else {
+                    return Report::default();
+                };
+                run(session, index, stage).await
+            })
+        })
+        .collect();
+    Plan::summing(ramp, count, handles)
+}
 
 /// Which Engine.IO transport a session uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
