@@ -232,65 +232,54 @@ impl Plan {
         target.join(if self.debug { "debug" } else { "release" })
     }
 
-    /// The loadgen arguments for `load` against `port`.
+    /// The loadgen arguments for `load` against `port`: the mode, the URL (the seed's loads
+    /// over WebSocket, the others over HTTP), the mode's flags, then `--settle-ms`.
     pub fn loadgen_args(&self, load: Load, port: u16) -> Vec<String> {
         let s = |v: &dyn ToString| v.to_string();
-        let mut args: Vec<String> = match load {
+        let ws = |path: &str| Some(format!("ws://127.0.0.1:{port}{path}"));
+        let http = Some(format!("http://127.0.0.1:{port}/"));
+        let sources = ("--source-addrs", self.sources.join(","));
+        let processes = |n: usize| ("--processes", s(&n.div_ceil(7000).max(1)));
+        let (mode, url, flags) = match load {
             Load::Ticks | Load::TicksBig => {
                 let n = if load == Load::Ticks {
                     self.tick_connections
                 } else {
                     self.big_connections
                 };
-                vec![
-                    "ticks".into(),
-                    "--url".into(),
-                    format!("ws://127.0.0.1:{port}/"),
-                    "--connections".into(),
-                    s(&n),
-                    "--seconds".into(),
-                    s(&self.tick_seconds),
-                    "--interval-ms".into(),
-                    s(&self.interval_ms),
-                    "--processes".into(),
-                    s(&n.div_ceil(7000).max(1)),
-                    "--source-addrs".into(),
-                    self.sources.join(","),
-                ]
+                let flags = vec![
+                    ("--connections", s(&n)),
+                    ("--seconds", s(&self.tick_seconds)),
+                    ("--interval-ms", s(&self.interval_ms)),
+                    processes(n),
+                    sources,
+                ];
+                ("ticks", ws("/"), flags)
             }
-            Load::Echo => vec![
-                "echo".into(),
-                "--url".into(),
-                format!("ws://127.0.0.1:{port}/echo"),
-                "--connections".into(),
-                s(&self.echo_connections),
-                "--in-flight".into(),
-                s(&self.in_flight),
-                "--size".into(),
-                s(&self.message_size),
-                "--seconds".into(),
-                s(&self.seconds),
-            ],
-            Load::Churn => vec![
-                "churn".into(),
-                "--url".into(),
-                format!("ws://127.0.0.1:{port}/"),
-                "--concurrency".into(),
-                s(&self.churn_concurrency),
-                "--seconds".into(),
-                s(&self.seconds),
-                "--source-addrs".into(),
-                self.sources.join(","),
-            ],
-            Load::Http => vec![
-                "http".into(),
-                "--url".into(),
-                format!("http://127.0.0.1:{port}/"),
-                "--connections".into(),
-                s(&self.http_connections),
-                "--seconds".into(),
-                s(&self.seconds),
-            ],
+            Load::Echo => {
+                let flags = vec![
+                    ("--connections", s(&self.echo_connections)),
+                    ("--in-flight", s(&self.in_flight)),
+                    ("--size", s(&self.message_size)),
+                    ("--seconds", s(&self.seconds)),
+                ];
+                ("echo", ws("/echo"), flags)
+            }
+            Load::Churn => {
+                let flags = vec![
+                    ("--concurrency", s(&self.churn_concurrency)),
+                    ("--seconds", s(&self.seconds)),
+                    sources,
+                ];
+                ("churn", ws("/"), flags)
+            }
+            Load::Http => {
+                let flags = vec![
+                    ("--connections", s(&self.http_connections)),
+                    ("--seconds", s(&self.seconds)),
+                ];
+                ("http", http, flags)
+            }
             Load::SioIdle | Load::SioIdleBig | Load::SioIdlePolling => {
                 let sio = &self.sio;
                 let n = match load {
@@ -303,23 +292,15 @@ impl Plan {
                 } else {
                     "websocket"
                 };
-                vec![
-                    "sio-idle".into(),
-                    "--url".into(),
-                    format!("http://127.0.0.1:{port}/"),
-                    "--sessions".into(),
-                    s(&n),
-                    "--rooms".into(),
-                    s(&sio.idle_rooms),
-                    "--transport".into(),
-                    transport.into(),
-                    "--seconds".into(),
-                    s(&self.tick_seconds),
-                    "--processes".into(),
-                    s(&n.div_ceil(7000).max(1)),
-                    "--source-addrs".into(),
-                    self.sources.join(","),
-                ]
+                let flags = vec![
+                    ("--sessions", s(&n)),
+                    ("--rooms", s(&sio.idle_rooms)),
+                    ("--transport", transport.into()),
+                    ("--seconds", s(&self.tick_seconds)),
+                    processes(n),
+                    sources,
+                ];
+                ("sio-idle", http, flags)
             }
             Load::SioFanout | Load::SioFanoutBig => {
                 let sio = &self.sio;
@@ -328,54 +309,50 @@ impl Plan {
                 } else {
                     (sio.big_room_sessions, 1, sio.big_room_rate)
                 };
-                vec![
-                    "sio-fanout".into(),
-                    "--url".into(),
-                    format!("http://127.0.0.1:{port}/"),
-                    "--sessions".into(),
-                    s(&n),
-                    "--rooms".into(),
-                    s(&rooms),
-                    "--rate".into(),
-                    s(&rate),
-                    "--seconds".into(),
-                    s(&sio.fanout_seconds),
+                let flags = vec![
+                    ("--sessions", s(&n)),
+                    ("--rooms", s(&rooms)),
+                    ("--rate", s(&rate)),
+                    ("--seconds", s(&sio.fanout_seconds)),
                     // Two processes: receiving every delivery is the client's heaviest work.
-                    "--processes".into(),
-                    s(&n.div_ceil(7000).max(2).min(n.max(1))),
-                    "--source-addrs".into(),
-                    self.sources.join(","),
-                ]
+                    ("--processes", s(&n.div_ceil(7000).max(2).min(n.max(1)))),
+                    sources,
+                ];
+                ("sio-fanout", http, flags)
             }
-            Load::SioChurn => vec![
-                "sio-churn".into(),
-                "--url".into(),
-                format!("http://127.0.0.1:{port}/"),
-                "--concurrency".into(),
-                s(&self.sio.churn_concurrency),
-                "--seconds".into(),
-                s(&self.seconds),
-                "--source-addrs".into(),
-                self.sources.join(","),
-            ],
-            Load::SioPolling => vec![
-                "sio-polling".into(),
-                "--url".into(),
-                format!("http://127.0.0.1:{port}/"),
-                "--sessions".into(),
-                s(&self.sio.polling_sessions),
-                "--seconds".into(),
-                s(&self.seconds),
-            ],
-            Load::WriteFloor => vec![
-                "write-floor".into(),
-                "--pairs".into(),
-                s(&self.sio.floor_pairs),
-                "--seconds".into(),
-                s(&self.sio.floor_seconds),
-            ],
+            Load::SioChurn => {
+                let flags = vec![
+                    ("--concurrency", s(&self.sio.churn_concurrency)),
+                    ("--seconds", s(&self.seconds)),
+                    sources,
+                ];
+                ("sio-churn", http, flags)
+            }
+            Load::SioPolling => {
+                let flags = vec![
+                    ("--sessions", s(&self.sio.polling_sessions)),
+                    ("--seconds", s(&self.seconds)),
+                ];
+                ("sio-polling", http, flags)
+            }
+            Load::WriteFloor => {
+                let flags = vec![
+                    ("--pairs", s(&self.sio.floor_pairs)),
+                    ("--seconds", s(&self.sio.floor_seconds)),
+                ];
+                ("write-floor", None, flags)
+            }
         };
-        args.extend(["--settle-ms".into(), s(&self.settle_ms)]);
+        let mut args = vec![mode.to_owned()];
+        if let Some(url) = url {
+            args.extend(["--url".to_owned(), url]);
+        }
+        for (flag, value) in flags
+            .into_iter()
+            .chain([("--settle-ms", s(&self.settle_ms))])
+        {
+            args.extend([flag.to_owned(), value]);
+        }
         args
     }
 }
