@@ -31,20 +31,15 @@ fn big_room_vs_best_peer(results: &Results, ours: Kind, peers: &[Kind]) -> Optio
 }
 
 /// Issue 12's targets and issue 9's floors, for one of ours.
-fn sio_targets(out: &mut Vec<Target>, results: &Results, row: &Row, kind: Kind, plan: &Plan) {
-    let name = row.server;
+fn sio_targets(checks: &mut Checks, results: &Results, row: &Row, kind: Kind, plan: &Plan) {
     let sio = &plan.sio;
     let times = |v: f64| format!("{v:.3}×");
     let bytes = |v: f64| format!("{v:.0} B");
     let ms = |v: f64| format!("{v:.2} ms");
     let count = |v: f64| format!("{v:.0} lost");
     let n = sio.idle_sessions;
-    check(
-        out,
-        (
-            &format!("Socket.IO RSS/idle session at {n}: ours ÷ socket.io ≤ 1/10"),
-            name,
-        ),
+    checks.at_most(
+        &format!("Socket.IO RSS/idle session at {n}: ours ÷ socket.io ≤ 1/10"),
         summary::paired_ratio(
             results,
             (kind, Kind::SocketioNode),
@@ -52,91 +47,59 @@ fn sio_targets(out: &mut Vec<Target>, results: &Results, row: &Row, kind: Kind, 
             summary::rss_per_conn_b,
         ),
         0.1,
-        true,
         times,
     );
     // Issue 9's floors: 2 KB on runtime-mio, 3 KB on the multi-threaded runtimes.
     let floor = if kind == Kind::Mio { 2000.0 } else { 3000.0 };
-    check(
-        out,
-        (
-            &format!("Socket.IO RSS/idle session at {n} (issue 9 floor)"),
-            name,
-        ),
+    checks.at_most(
+        &format!("Socket.IO RSS/idle session at {n} (issue 9 floor)"),
         row.sio_idle.as_ref().map(|t| t.rss_per_session_b),
         floor,
-        true,
         bytes,
     );
     let (fs, fr, rate) = (sio.fanout_sessions, sio.fanout_rooms, sio.fanout_rate);
-    check(
-        out,
-        (
-            &format!("fan-out {fs} in {fr} rooms at {rate}/s: CPU/delivery ÷ write floor ≤ 1.5"),
-            name,
-        ),
+    checks.at_most(
+        &format!("fan-out {fs} in {fr} rooms at {rate}/s: CPU/delivery ÷ write floor ≤ 1.5"),
         row.sio_fanout.as_ref().map(|f| f.over_floor),
         1.5,
-        true,
         times,
     );
-    check(
-        out,
-        (&format!("fan-out {fs} in {fr} rooms: p99 ≤ 2 ms"), name),
+    checks.at_most(
+        &format!("fan-out {fs} in {fr} rooms: p99 ≤ 2 ms"),
         row.sio_fanout.as_ref().map(|f| f.latency_p99_ms),
         2.0,
-        true,
         ms,
     );
     let lost = |f: &SioFanout| {
         Spread::of([f.lost.max + (f.sessions.max - f.connected.min) + f.dropped.max])
     };
     if let Some(f) = &row.sio_fanout {
-        check(
-            out,
-            (&format!("fan-out {fs} in {fr} rooms: no loss"), name),
+        checks.at_most(
+            &format!("fan-out {fs} in {fr} rooms: no loss"),
             lost(f),
             0.0,
-            true,
             count,
         );
     }
     let b = sio.big_room_sessions;
     if let Some(f) = &row.sio_fanout_big {
-        check(
-            out,
-            (&format!("one room of {b}: no loss"), name),
-            lost(f),
-            0.0,
-            true,
-            count,
-        );
+        checks.at_most(&format!("one room of {b}: no loss"), lost(f), 0.0, count);
     }
-    check(
-        out,
-        (
-            &format!("one room of {b}: p99 ÷ the best peer's p99 ≤ 1/2"),
-            name,
-        ),
+    checks.at_most(
+        &format!("one room of {b}: p99 ÷ the best peer's p99 ≤ 1/2"),
         big_room_vs_best_peer(results, kind, &[Kind::SocketioNode, Kind::Socketioxide]),
         0.5,
-        true,
         times,
     );
     if let Some(big) = &row.sio_idle_big {
         let m = sio.big_sessions;
-        check(
-            out,
-            (
-                &format!(
-                    "{m} idle Socket.IO sessions: no drops (RSS/session {} B)",
-                    sp(big.rss_per_session_b, 0)
-                ),
-                name,
+        checks.at_most(
+            &format!(
+                "{m} idle Socket.IO sessions: no drops (RSS/session {} B)",
+                sp(big.rss_per_session_b, 0)
             ),
             Spread::of([big.sessions.max - big.connected.min + big.dropped.max]),
             0.0,
-            true,
             count,
         );
     }
@@ -155,33 +118,63 @@ pub struct Target {
     pub met_every_repeat: bool,
 }
 
-/// Adds a check of `measured` against an upper (`upper`) or lower bound, unless it was not
-/// measured. `show` formats a value.
-fn check(
-    out: &mut Vec<Target>,
-    (target, server): (&str, &'static str),
-    measured: Option<Spread>,
-    limit: f64,
-    upper: bool,
-    show: impl Fn(f64) -> String,
-) {
-    let Some(m) = measured.filter(|m| m.n > 0) else {
-        return;
-    };
-    let meets = |v: f64| if upper { v <= limit } else { v >= limit };
-    let spread = if m.min == m.max {
-        show(m.median)
-    } else {
-        format!("{} ({}–{})", show(m.median), show(m.min), show(m.max))
-    };
-    out.push(Target {
-        target: target.to_owned(),
-        server,
-        measured: spread,
-        limit: format!("{} {}", if upper { "≤" } else { "≥" }, show(limit)),
-        met: meets(m.median),
-        met_every_repeat: meets(if upper { m.max } else { m.min }),
-    });
+/// The targets checked for one server, added in order.
+struct Checks<'a> {
+    out: &'a mut Vec<Target>,
+    server: &'static str,
+}
+
+impl Checks<'_> {
+    /// `measured` ≤ `limit`; see [`Checks::check`].
+    fn at_most(
+        &mut self,
+        target: &str,
+        measured: Option<Spread>,
+        limit: f64,
+        show: impl Fn(f64) -> String,
+    ) {
+        self.check(target, measured, limit, true, show);
+    }
+
+    /// `measured` ≥ `limit`; see [`Checks::check`].
+    fn at_least(
+        &mut self,
+        target: &str,
+        measured: Option<Spread>,
+        limit: f64,
+        show: impl Fn(f64) -> String,
+    ) {
+        self.check(target, measured, limit, false, show);
+    }
+
+    /// Adds a check of `measured` against an upper (`upper`) or lower bound, unless it was not
+    /// measured. `show` formats a value.
+    fn check(
+        &mut self,
+        target: &str,
+        measured: Option<Spread>,
+        limit: f64,
+        upper: bool,
+        show: impl Fn(f64) -> String,
+    ) {
+        let Some(m) = measured.filter(|m| m.n > 0) else {
+            return;
+        };
+        let meets = |v: f64| if upper { v <= limit } else { v >= limit };
+        let spread = if m.min == m.max {
+            show(m.median)
+        } else {
+            format!("{} ({}–{})", show(m.median), show(m.min), show(m.max))
+        };
+        self.out.push(Target {
+            target: target.to_owned(),
+            server: self.server,
+            measured: spread,
+            limit: format!("{} {}", if upper { "≤" } else { "≥" }, show(limit)),
+            met: meets(m.median),
+            met_every_repeat: meets(if upper { m.max } else { m.min }),
+        });
+    }
 }
 
 /// Checks the issue's targets for each of ours. Targets relative to a peer are checked on the
@@ -196,122 +189,85 @@ pub fn targets(results: &Results, rows: &[Row], plan: &Plan) -> Vec<Target> {
         let vs = |peer: Kind, load: Load, figure: fn(&Report) -> Option<f64>| {
             summary::paired_ratio(results, (kind, peer), load, figure)
         };
-        let name = row.server;
+        let mut checks = Checks {
+            out: &mut out,
+            server: row.server,
+        };
         let n = plan.tick_connections;
         let ours = row.ticks.clone();
-        check(
-            &mut out,
-            (&format!("RSS/conn at {n}: ours ÷ node ≤ 1/8"), name),
+        checks.at_most(
+            &format!("RSS/conn at {n}: ours ÷ node ≤ 1/8"),
             vs(Kind::Node, Load::Ticks, summary::rss_per_conn_b),
             1.0 / 8.0,
-            true,
             times,
         );
-        check(
-            &mut out,
-            (
-                &format!("RSS/conn at {n}: ours ÷ tokio-tungstenite 4 KiB ≤ 1/4"),
-                name,
-            ),
+        checks.at_most(
+            &format!("RSS/conn at {n}: ours ÷ tokio-tungstenite 4 KiB ≤ 1/4"),
             vs(Kind::Tungstenite4k, Load::Ticks, summary::rss_per_conn_b),
             0.25,
-            true,
             times,
         );
         if row.server == "mio" {
-            check(
-                &mut out,
-                (&format!("RSS/conn at {n} ≤ 600 B"), name),
+            checks.at_most(
+                &format!("RSS/conn at {n} ≤ 600 B"),
                 ours.as_ref().map(|t| t.rss_per_conn_b),
                 600.0,
-                true,
                 |v| format!("{v:.0} B"),
             );
         }
-        check(
-            &mut out,
-            (&format!("CPU of the {n} tick run: ours ÷ node ≤ 1/5"), name),
+        checks.at_most(
+            &format!("CPU of the {n} tick run: ours ÷ node ≤ 1/5"),
             vs(Kind::Node, Load::Ticks, summary::cpu_total_s),
             0.2,
-            true,
             times,
         );
-        check(
-            &mut out,
-            (
-                &format!("CPU of the {n} tick run: ours ÷ tokio-tungstenite 4 KiB ≤ 0.7"),
-                name,
-            ),
+        checks.at_most(
+            &format!("CPU of the {n} tick run: ours ÷ tokio-tungstenite 4 KiB ≤ 0.7"),
             vs(Kind::Tungstenite4k, Load::Ticks, summary::cpu_total_s),
             0.7,
-            true,
             times,
         );
         let ms = |v: f64| format!("{v:.2} ms");
-        check(
-            &mut out,
-            (&format!("tick p99 deviation at {n} ≤ 5 ms"), name),
+        checks.at_most(
+            &format!("tick p99 deviation at {n} ≤ 5 ms"),
             ours.as_ref().map(|t| t.dev_p99_ms),
             5.0,
-            true,
             ms,
         );
         let lost = |t: &Ticks| Spread::of([t.connections.max - t.connected.min + t.dropped.max]);
         let count = |v: f64| format!("{v:.0} lost");
         if let Some(t) = ours.as_ref().filter(|t| t.connections.n > 0) {
-            check(
-                &mut out,
-                (&format!("no drops at {n}"), name),
-                lost(t),
-                0.0,
-                true,
-                count,
-            );
+            checks.at_most(&format!("no drops at {n}"), lost(t), 0.0, count);
         }
         if let Some(big) = &row.ticks_big {
             let m = plan.big_connections;
-            check(
-                &mut out,
-                (&format!("tick p99 deviation at {m} ≤ 10 ms"), name),
+            checks.at_most(
+                &format!("tick p99 deviation at {m} ≤ 10 ms"),
                 Some(big.dev_p99_ms),
                 10.0,
-                true,
                 ms,
             );
-            check(
-                &mut out,
-                (&format!("no drops at {m}"), name),
-                lost(big),
-                0.0,
-                true,
-                count,
-            );
+            checks.at_most(&format!("no drops at {m}"), lost(big), 0.0, count);
         }
-        check(
-            &mut out,
-            ("echo CPU/msg: ours ÷ tokio-tungstenite ≤ 0.7", name),
+        checks.at_most(
+            "echo CPU/msg: ours ÷ tokio-tungstenite ≤ 0.7",
             vs(Kind::Tungstenite, Load::Echo, summary::cpu_us_per_op),
             0.7,
-            true,
             times,
         );
-        check(
-            &mut out,
-            ("echo msgs/s: ours ÷ node ≥ 3", name),
+        checks.at_least(
+            "echo msgs/s: ours ÷ node ≥ 3",
             vs(Kind::Node, Load::Echo, |r| Some(r.msgs_per_sec)),
             3.0,
-            false,
             times,
         );
-        check(
-            &mut out,
-            ("handshakes/s: ours ÷ node ≥ 2", name),
+        checks.at_least(
+            "handshakes/s: ours ÷ node ≥ 2",
             vs(Kind::Node, Load::Churn, |r| Some(r.handshakes_per_sec)),
             2.0,
-            false,
             times,
         );
-        sio_targets(&mut out, results, row, kind, plan);
+        sio_targets(&mut checks, results, row, kind, plan);
     }
     out
 }
