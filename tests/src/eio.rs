@@ -200,6 +200,25 @@ impl Ws {
         Ws::try_open(port, &format!("{path}?EIO=4&transport=websocket&sid={sid}")).await
     }
 
+    /// A new Engine.IO session over WebSocket on `path`, with its open packet read (the JSON).
+    pub async fn opened_session(port: u16, path: &str) -> (Ws, Value) {
+        let mut ws = Ws::open_session(port, path).await;
+        let open = open_packet(&ws.next_text(WAIT).await);
+        (ws, open)
+    }
+
+    /// A polling session opened on `path` and a WebSocket upgrading it whose probe (`2probe`)
+    /// was answered (`3probe`); the upgrade is not yet completed (`5` not sent).
+    pub async fn probed_upgrade(port: u16, path: &str) -> (String, Ws) {
+        let (sid, _) = open_polling(port, path).await;
+        let mut ws = Ws::open_upgrade(port, path, &sid)
+            .await
+            .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
+        ws.send_text("2probe").await;
+        assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
+        (sid, ws)
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.stream
             .send(Message::text(text))

@@ -339,6 +339,20 @@ const INVALID_SOCKET_PACKETS: &[(&str, &str)] = &[
     ("BINARY_ACK without a count", "461[\"a\"]"),
 ];
 
+/// The session left `/` and the server logged why: a parse error at the Engine.IO level, an
+/// invalid packet at the Socket.IO level.
+async fn expect_left_for_invalid(server: &mut Server, engine_level: bool) {
+    server.expect_exact(LEFT_ROOT, WAIT).await;
+    let expected = if engine_level {
+        "Error: Engine.IO session closed: parse error ("
+    } else {
+        "Error: Socket.IO session closed: InvalidPacket("
+    };
+    server
+        .expect_stderr_line(|l| l.starts_with(expected), WAIT)
+        .await;
+}
+
 /// Sends `invalid` on a polling session joined to `/`; the session must end.
 async fn invalid_over_polling(server: &mut Server, invalid: &str, engine_level: bool, what: &str) {
     let port = server.port();
@@ -351,15 +365,7 @@ async fn invalid_over_polling(server: &mut Server, invalid: &str, engine_level: 
         assert_eq!(answer.status, 200, "{what}: {answer:?}");
     }
     expect_session_gone(port, &sid, what).await;
-    server.expect_exact(LEFT_ROOT, WAIT).await;
-    let expected = if engine_level {
-        "Error: Engine.IO session closed: parse error ("
-    } else {
-        "Error: Socket.IO session closed: InvalidPacket("
-    };
-    server
-        .expect_stderr_line(|l| l.starts_with(expected), WAIT)
-        .await;
+    expect_left_for_invalid(server, engine_level).await;
 }
 
 /// Sends `invalid` on a WebSocket session joined to `/`; the server must close it.
@@ -385,15 +391,7 @@ async fn invalid_over_websocket(
     };
     ws.send_text(message).await;
     ws.expect_closed(WAIT).await;
-    server.expect_exact(LEFT_ROOT, WAIT).await;
-    let expected = if engine_level {
-        "Error: Engine.IO session closed: parse error ("
-    } else {
-        "Error: Socket.IO session closed: InvalidPacket("
-    };
-    server
-        .expect_stderr_line(|l| l.starts_with(expected), WAIT)
-        .await;
+    expect_left_for_invalid(server, engine_level).await;
 }
 
 runtime_matrix! {
@@ -641,8 +639,7 @@ runtime_matrix! {
         server.expect_exact(JOINED_ROOT, WAIT).await;
         ws.send_binary(&[1, 2, 3]).await;
         ws.expect_closed(WAIT).await;
-        server.expect_exact(LEFT_ROOT, WAIT).await;
-        server.expect_stderr_line(|l| l.starts_with("Error: Socket.IO session closed: InvalidPacket("), WAIT).await;
+        expect_left_for_invalid(&mut server, false).await;
         expect_fds_back(&mut server, fds).await;
         bystander.finish(&mut server, "invalid packets").await;
     }

@@ -15,13 +15,23 @@
 use std::time::{Duration, Instant};
 
 use gif_chat_tests::eio::{
-    self, keys, open_packet, open_polling, poll, push, InFlight, Received, Refused, Ws,
-    ENGINE_PATH, SOCKET_PATH,
+    self, keys, open_polling, poll, push, InFlight, Received, Ws, ENGINE_PATH, SOCKET_PATH,
 };
-use gif_chat_tests::sio_target::{
-    run_case, CONNECT_TIMEOUT_MS, PING_INTERVAL_MS, PING_TIMEOUT_MS, SUITE_SETTINGS,
-};
+use gif_chat_tests::sio_target::{run_case, CONNECT_TIMEOUT_MS, SUITE_SETTINGS};
 use gif_chat_tests::{EARLY, LATE, WAIT};
+
+// In a sub-folder so cargo does not take it for a test target of its own.
+#[path = "sio_protocol/engine_io.rs"]
+mod engine_io;
+use engine_io::{
+    polling_closes_upon_ping_timeout, polling_fails_with_an_invalid_eio,
+    polling_fails_with_an_invalid_method, polling_fails_with_an_invalid_transport,
+    polling_forcefully_closes, polling_opens_a_session, polling_sends_ping_pong,
+    upgrade_ignores_polling_after_upgrade, upgrade_ignores_websocket_after_upgrade,
+    websocket_closes_upon_ping_timeout, websocket_fails_with_an_invalid_eio,
+    websocket_fails_with_an_invalid_transport, websocket_forcefully_closes,
+    websocket_opens_a_session, websocket_sends_ping_pong,
+};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -33,247 +43,6 @@ fn assert_about(what: &str, elapsed: Duration, expected: Duration) {
         elapsed + EARLY >= expected && elapsed <= expected + LATE,
         "{what} after {elapsed:?}, expected {expected:?}"
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Engine.IO, shared by both suites (the socket.io suite repeats most of the engine.io suite's
-// cases at /socket.io/).
-
-async fn polling_opens_a_session(port: u16, path: &str) {
-    let response = eio::exchange(port, "GET", &eio::polling_url(path, None), None).await;
-    assert_eq!(response.status, 200, "{response:?}");
-    let open = open_packet(&response.body_text());
-    assert_eq!(
-        keys(&open),
-        [
-            "maxPayload",
-            "pingInterval",
-            "pingTimeout",
-            "sid",
-            "upgrades"
-        ]
-    );
-    assert!(open["sid"].is_string(), "{open}");
-    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
-    assert_eq!(open["pingInterval"], PING_INTERVAL_MS);
-    assert_eq!(open["pingTimeout"], PING_TIMEOUT_MS);
-    assert_eq!(open["maxPayload"], 1_000_000);
-}
-
-async fn polling_rejects(port: u16, method: &str, target: &str) {
-    let response = eio::exchange(port, method, target, None).await;
-    assert_eq!(response.status, 400, "{method} {target}: {response:?}");
-}
-
-async fn polling_fails_with_an_invalid_eio(port: u16, path: &str) {
-    polling_rejects(port, "GET", &format!("{path}?transport=polling")).await;
-    polling_rejects(port, "GET", &format!("{path}?EIO=abc&transport=polling")).await;
-}
-
-async fn polling_fails_with_an_invalid_transport(port: u16, path: &str) {
-    polling_rejects(port, "GET", &format!("{path}?EIO=4")).await;
-    polling_rejects(port, "GET", &format!("{path}?EIO=4&transport=abc")).await;
-}
-
-async fn polling_fails_with_an_invalid_method(port: u16, path: &str) {
-    polling_rejects(port, "POST", &eio::polling_url(path, None)).await;
-    polling_rejects(port, "PUT", &eio::polling_url(path, None)).await;
-}
-
-async fn websocket_opens_a_session(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    let open = open_packet(&ws.next_text(WAIT).await);
-    assert_eq!(
-        keys(&open),
-        [
-            "maxPayload",
-            "pingInterval",
-            "pingTimeout",
-            "sid",
-            "upgrades"
-        ]
-    );
-    assert!(open["sid"].is_string(), "{open}");
-    assert_eq!(open["upgrades"], serde_json::json!([]));
-    assert_eq!(open["pingInterval"], PING_INTERVAL_MS);
-    assert_eq!(open["pingTimeout"], PING_TIMEOUT_MS);
-    assert_eq!(open["maxPayload"], 1_000_000);
-    ws.close().await;
-}
-
-/// The server either refuses the upgrade (with 400 when it answers with a status) or closes the
-/// WebSocket at once.
-async fn websocket_refused(port: u16, path_and_query: &str) {
-    match Ws::try_open(port, path_and_query).await {
-        Err(Refused::Status(status)) => assert_eq!(status, 400, "{path_and_query}"),
-        Err(Refused::Other(_)) => {}
-        Ok(mut ws) => {
-            ws.expect_closed(WAIT).await;
-        }
-    }
-}
-
-async fn websocket_fails_with_an_invalid_eio(port: u16, path: &str) {
-    websocket_refused(port, &format!("{path}?transport=websocket")).await;
-    websocket_refused(port, &format!("{path}?EIO=abc&transport=websocket")).await;
-}
-
-async fn websocket_fails_with_an_invalid_transport(port: u16, path: &str) {
-    websocket_refused(port, &format!("{path}?EIO=4")).await;
-    websocket_refused(port, &format!("{path}?EIO=4&transport=abc")).await;
-}
-
-async fn polling_sends_ping_pong(port: u16, path: &str) {
-    let (sid, _) = open_polling(port, path).await;
-    let mut since = Instant::now();
-    for round in 0..3 {
-        let response = poll(port, path, &sid).await;
-        assert_eq!(response.status, 200, "round {round}: {response:?}");
-        assert_eq!(response.body_text(), "2", "round {round}");
-        assert_about("ping", since.elapsed(), ms(PING_INTERVAL_MS));
-        since = Instant::now();
-        let pong = push(port, path, &sid, "3").await;
-        assert_eq!(pong.status, 200, "round {round}: {pong:?}");
-    }
-}
-
-async fn polling_closes_upon_ping_timeout(port: u16, path: &str) {
-    let (sid, _) = open_polling(port, path).await;
-    let ping = poll(port, path, &sid).await;
-    assert_eq!(ping.body_text(), "2", "{ping:?}");
-    let pinged = Instant::now();
-    // Unanswered, the ping ends the session: this poll is held until then.
-    let held = eio::exchange(port, "GET", &eio::polling_url(path, Some(&sid)), None).await;
-    assert_about(
-        "the held poll returned",
-        pinged.elapsed(),
-        ms(PING_TIMEOUT_MS),
-    );
-    assert!(held.status == 200 || held.status == 400, "{held:?}");
-    let after = poll(port, path, &sid).await;
-    assert_eq!(after.status, 400, "{after:?}");
-}
-
-async fn websocket_sends_ping_pong(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
-    let mut since = Instant::now();
-    for round in 0..3 {
-        assert_eq!(ws.next_text(WAIT).await, "2", "round {round}");
-        assert_about("ping", since.elapsed(), ms(PING_INTERVAL_MS));
-        since = Instant::now();
-        ws.send_text("3").await;
-    }
-    ws.close().await;
-}
-
-async fn websocket_closes_upon_ping_timeout(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
-    let opened = Instant::now();
-    let before = ws.expect_closed(WAIT).await;
-    assert_eq!(before, [Received::Text("2".into())]);
-    assert_about(
-        "closed",
-        opened.elapsed(),
-        ms(PING_INTERVAL_MS + PING_TIMEOUT_MS),
-    );
-}
-
-async fn polling_forcefully_closes(port: u16, path: &str) {
-    // The pending GET and the close travel on two connections, and no order holds across
-    // connections on a multi-threaded server: it may take the close first, which ends the
-    // session before the GET is parked (the GET then gets 400, and the run proves nothing). Such
-    // a run is tried again with a new session, a bounded number of times.
-    for _ in 0..ATTEMPTS {
-        let (sid, _) = open_polling(port, path).await;
-        let pending = InFlight::send(port, "GET", &eio::polling_url(path, Some(&sid)), None).await;
-        let close = push(port, path, &sid, "1").await;
-        assert_eq!(close.status, 200, "{close:?}");
-        let pending = pending
-            .response()
-            .await
-            .expect("the pending poll is answered");
-        if pending.status == 400 {
-            continue; // The close came first.
-        }
-        assert_eq!(pending.status, 200, "{pending:?}");
-        assert_eq!(pending.body_text(), "6");
-        let after = poll(port, path, &sid).await;
-        assert_eq!(after.status, 400, "{after:?}");
-        return;
-    }
-    panic!("in {ATTEMPTS} attempts the close always came before the pending poll");
-}
-
-/// Runs of a case whose two connections the server may take in either order.
-const ATTEMPTS: usize = 10;
-
-async fn websocket_forcefully_closes(port: u16, path: &str) {
-    let mut ws = Ws::open_session(port, path).await;
-    open_packet(&ws.next_text(WAIT).await);
-    ws.send_text("1").await;
-    // Pings are answered, so only the close packet can end the session (the official client
-    // answers none, and a server that ignores the packet passes it on the heartbeat alone); the
-    // bound is below the Socket.IO connect timeout, which would end it too.
-    let bound = ms(PING_INTERVAL_MS + PING_TIMEOUT_MS);
-    match ws.next_packet(bound).await {
-        Received::Closed => {}
-        other => panic!("expected the session to close, got {other:?}"),
-    }
-}
-
-/// Opens a polling session on `path` and upgrades it: the probe is answered, and `confirm`
-/// proves the server took the `5` (raw Engine.IO echoes a message; Socket.IO answers CONNECT).
-async fn upgraded(port: u16, path: &str) -> (String, Ws) {
-    let (sid, _) = open_polling(port, path).await;
-    let mut ws = eio::Ws::open_upgrade(port, path, &sid)
-        .await
-        .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
-    ws.send_text("2probe").await;
-    ws.send_text("5").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
-    if path == ENGINE_PATH {
-        ws.send_text("4hello").await;
-        assert_eq!(ws.next_packet_text(WAIT).await, "4hello");
-    } else {
-        ws.send_text("40").await;
-        assert!(ws.next_packet_text(WAIT).await.starts_with("40{"));
-        assert_eq!(ws.next_packet_text(WAIT).await, r#"42["auth",{}]"#);
-    }
-    (sid, ws)
-}
-
-/// After the upgrade the session still answers on the WebSocket.
-async fn still_answers(ws: &mut Ws, path: &str) {
-    if path == ENGINE_PATH {
-        ws.send_text("4hello").await;
-        assert_eq!(ws.next_packet_text(WAIT).await, "4hello");
-    } else {
-        ws.send_text(r#"42["message","still here"]"#).await;
-        assert_eq!(
-            ws.next_packet_text(WAIT).await,
-            r#"42["message-back","still here"]"#
-        );
-    }
-}
-
-async fn upgrade_ignores_polling_after_upgrade(port: u16, path: &str) {
-    let (sid, mut ws) = upgraded(port, path).await;
-    let response = poll(port, path, &sid).await;
-    assert_eq!(response.status, 400, "{response:?}");
-    still_answers(&mut ws, path).await;
-}
-
-async fn upgrade_ignores_websocket_after_upgrade(port: u16, path: &str) {
-    let (sid, mut ws) = upgraded(port, path).await;
-    match Ws::open_upgrade(port, path, &sid).await {
-        Err(_) => {}
-        Ok(mut second) => {
-            second.expect_closed(WAIT).await;
-        }
-    }
-    still_answers(&mut ws, path).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,16 +152,14 @@ async fn eio_message_polling_closes_the_session_upon_duplicate_poll_requests(por
 }
 
 async fn eio_message_websocket_sends_and_receives_a_plain_text_packet(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_text("4hello").await;
     assert_eq!(ws.next_packet_text(WAIT).await, "4hello");
     ws.close().await;
 }
 
 async fn eio_message_websocket_sends_and_receives_a_binary_packet(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_binary(&[1, 2, 3, 4]).await;
     assert_eq!(
         ws.next_packet(WAIT).await,
@@ -402,8 +169,7 @@ async fn eio_message_websocket_sends_and_receives_a_binary_packet(port: u16) {
 }
 
 async fn eio_message_websocket_closes_the_session_upon_invalid_packet_format(port: u16) {
-    let mut ws = Ws::open_session(port, ENGINE_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
+    let (mut ws, _) = Ws::opened_session(port, ENGINE_PATH).await;
     ws.send_text("abc").await;
     let before = ws.expect_closed(WAIT).await;
     assert!(before.is_empty(), "{before:?}");
@@ -434,12 +200,7 @@ async fn eio_close_websocket_forcefully_closes_the_session(port: u16) {
 }
 
 async fn eio_upgrade_successfully_upgrades_from_polling_to_websocket(port: u16) {
-    let (sid, _) = open_polling(port, ENGINE_PATH).await;
-    let mut ws = Ws::open_upgrade(port, ENGINE_PATH, &sid)
-        .await
-        .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
-    ws.send_text("2probe").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
+    let (sid, mut ws) = Ws::probed_upgrade(port, ENGINE_PATH).await;
     // The poll made during the upgrade is released with a noop.
     let released = poll(port, ENGINE_PATH, &sid).await;
     assert_eq!(released.status, 200, "{released:?}");
@@ -514,12 +275,7 @@ async fn sio_close_websocket_should_forcefully_close_the_session(port: u16) {
 }
 
 async fn sio_upgrade_should_successfully_upgrade_from_polling_to_websocket(port: u16) {
-    let (sid, _) = open_polling(port, SOCKET_PATH).await;
-    let mut ws = Ws::open_upgrade(port, SOCKET_PATH, &sid)
-        .await
-        .unwrap_or_else(|e| panic!("upgrade refused: {e:?}"));
-    ws.send_text("2probe").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, "3probe");
+    let (_, mut ws) = Ws::probed_upgrade(port, SOCKET_PATH).await;
     ws.send_text("5").await;
     // The upgraded session carries Socket.IO.
     ws.send_text("40").await;
@@ -537,9 +293,7 @@ async fn sio_upgrade_should_ignore_websocket_connection_with_same_sid_after_upgr
 
 /// A WebSocket session at /socket.io/ (open packet read).
 async fn socketio_session(port: u16) -> Ws {
-    let mut ws = Ws::open_session(port, SOCKET_PATH).await;
-    open_packet(&ws.next_text(WAIT).await);
-    ws
+    Ws::opened_session(port, SOCKET_PATH).await.0
 }
 
 /// Sends `connect` and checks the answer is `{prefix}{"sid":...}` and nothing else.
@@ -555,45 +309,38 @@ async fn expect_connected(ws: &mut Ws, connect: &str, prefix: &str) {
     assert!(handshake["sid"].is_string(), "{answer:?}");
 }
 
-/// The suite's `initSocketIOConnection`: connected to the main namespace, `auth` received.
-async fn main_namespace(port: u16) -> Ws {
+/// A new session connected to a namespace with `connect`: the CONNECT answer is checked
+/// (`{prefix}{"sid":...}`), then `auth`, the event the suite's server emits with the payload.
+async fn connected(port: u16, connect: &str, prefix: &str, auth: &str) -> Ws {
     let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40", "40").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42["auth",{}]"#);
+    expect_connected(&mut ws, connect, prefix).await;
+    assert_eq!(ws.next_packet_text(WAIT).await, auth);
     ws
 }
 
+/// The suite's `initSocketIOConnection`: connected to the main namespace, `auth` received.
+async fn main_namespace(port: u16) -> Ws {
+    connected(port, "40", "40", r#"42["auth",{}]"#).await
+}
+
 async fn sio_connect_should_allow_connection_to_the_main_namespace(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40", "40").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42["auth",{}]"#);
-    ws.close().await;
+    main_namespace(port).await.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_the_main_namespace_with_a_payload(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, r#"40{"token":"123"}"#, "40").await;
-    assert_eq!(
-        ws.next_packet_text(WAIT).await,
-        r#"42["auth",{"token":"123"}]"#
-    );
+    let auth = r#"42["auth",{"token":"123"}]"#;
+    let ws = connected(port, r#"40{"token":"123"}"#, "40", auth).await;
     ws.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_a_custom_namespace(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, "40/custom,", "40/custom,").await;
-    assert_eq!(ws.next_packet_text(WAIT).await, r#"42/custom,["auth",{}]"#);
+    let ws = connected(port, "40/custom,", "40/custom,", r#"42/custom,["auth",{}]"#).await;
     ws.close().await;
 }
 
 async fn sio_connect_should_allow_connection_to_a_custom_namespace_with_a_payload(port: u16) {
-    let mut ws = socketio_session(port).await;
-    expect_connected(&mut ws, r#"40/custom,{"token":"abc"}"#, "40/custom,").await;
-    assert_eq!(
-        ws.next_packet_text(WAIT).await,
-        r#"42/custom,["auth",{"token":"abc"}]"#
-    );
+    let auth = r#"42/custom,["auth",{"token":"abc"}]"#;
+    let ws = connected(port, r#"40/custom,{"token":"abc"}"#, "40/custom,", auth).await;
     ws.close().await;
 }
 

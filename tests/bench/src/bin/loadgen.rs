@@ -282,96 +282,52 @@ fn window_delay(mode: &Mode) -> Duration {
     }
 }
 
+/// Runs this worker's share of the mode: one context (the Socket.IO modes aim at the
+/// Socket.IO endpoint), the mode's tasks built on it.
 fn worker(cli: &Cli, base: Report) -> Report {
+    if let Mode::WriteFloor { .. } = cli.mode {
+        return base;
+    }
     let (first, count) = (cli.worker_first, cli.worker_count);
-    let sources = cli.source_addrs.clone();
+    let (name, url, _, seconds) = cli.mode.describe();
+    let target = if name.starts_with("sio-") {
+        sio_target(url)
+    } else {
+        url.clone()
+    };
     let trace = cli.trace_late_ms.map(Duration::from_millis);
-    match &cli.mode {
-        Mode::Ticks {
-            url,
-            seconds,
-            interval_ms,
-            ..
-        } => {
+    let ctx = Ctx::new(target, cli.source_addrs.clone(), trace);
+    load::run_worker(seconds, base, |stage| match &cli.mode {
+        Mode::Ticks { interval_ms, .. } => {
             let interval = Duration::from_millis((*interval_ms).max(1));
-            let ctx = Ctx::new(url.clone(), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::ticks::plan(ctx, first, count, interval, *seconds, stage)
-            })
+            load::ticks::plan(ctx, first, count, interval, seconds, stage)
         }
         Mode::Echo {
-            url,
-            in_flight,
-            size,
-            seconds,
-            ..
-        } => {
-            let ctx = Ctx::new(url.clone(), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::echo::plan(ctx, first, count, *in_flight, *size, stage)
-            })
-        }
-        Mode::Churn { url, seconds, .. } => {
-            let ctx = Ctx::new(url.clone(), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::churn::plan(ctx, first, count, stage)
-            })
-        }
-        Mode::Http { url, seconds, .. } => {
-            let ctx = Ctx::new(url.clone(), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::http::plan(ctx, first, count, stage)
-            })
-        }
+            in_flight, size, ..
+        } => load::echo::plan(ctx, first, count, *in_flight, *size, stage),
+        Mode::Churn { .. } => load::churn::plan(ctx, first, count, stage),
+        Mode::Http { .. } => load::http::plan(ctx, first, count, stage),
         Mode::SioIdle {
-            url,
-            rooms,
-            seconds,
-            transport,
-            ..
-        } => {
-            let ctx = Ctx::new(sio_target(url), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::sio_idle::plan(ctx, *transport, first, count, *rooms, stage)
-            })
-        }
+            rooms, transport, ..
+        } => load::sio_idle::plan(ctx, *transport, first, count, *rooms, stage),
         Mode::SioFanout {
-            url,
             sessions,
             rooms,
             rate,
-            seconds,
+            ..
         } => {
-            let ctx = Ctx::new(sio_target(url), sources, trace);
             let shape = load::sio_fanout::Shape {
                 sessions: *sessions,
                 rooms: (*rooms).max(1),
                 rate: *rate,
-                seconds: *seconds,
+                seconds,
             };
-            load::run_worker(*seconds, base, |stage| {
-                load::sio_fanout::plan(ctx, shape, first, count, stage)
-            })
+            load::sio_fanout::plan(ctx, shape, first, count, stage)
         }
-        Mode::SioChurn {
-            url,
-            rooms,
-            seconds,
-            ..
-        } => {
-            let ctx = Ctx::new(sio_target(url), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::sio_churn::plan(ctx, first, count, *rooms, stage)
-            })
-        }
-        Mode::SioPolling { url, seconds, .. } => {
-            let ctx = Ctx::new(sio_target(url), sources, trace);
-            load::run_worker(*seconds, base, |stage| {
-                load::sio_polling::plan(ctx, first, count, stage)
-            })
-        }
-        Mode::WriteFloor { .. } => base,
-    }
+        Mode::SioChurn { rooms, .. } => load::sio_churn::plan(ctx, first, count, *rooms, stage),
+        Mode::SioPolling { .. } => load::sio_polling::plan(ctx, first, count, stage),
+        Mode::WriteFloor { .. } => unreachable!("write-floor returned above"),
+    })
 }
 
 /// The Socket.IO WebSocket endpoint on the URL's host (polling builds its own paths).

@@ -1,6 +1,7 @@
 //! `http`: keep-alive connections each repeating `GET <path>` and reading the whole response
 //! (`Content-Length` bodies), as a browser reloading the page would, minus the browser.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,12 +39,20 @@ async fn connect(ctx: &Ctx, index: usize) -> Result<TcpStream, LoadError> {
         .map_err(|_| LoadError::Timeout)?
 }
 
-/// One request and its response; whether the server keeps the connection.
-async fn exchange(
+/// One whole response read into the buffer: where its body is, whether the connection stays.
+pub(super) struct Response {
+    /// The body's bytes in the buffer; the response ends where the body does.
+    pub body: Range<usize>,
+    pub keep_alive: bool,
+}
+
+/// Writes one request on a keep-alive connection and reads its whole response (status 200
+/// expected, `Content-Length` body) into `buf`, leaving it there for the caller to drain.
+pub(super) async fn round_trip(
     stream: &mut TcpStream,
     request: &[u8],
     buf: &mut Vec<u8>,
-) -> Result<bool, LoadError> {
+) -> Result<Response, LoadError> {
     stream.write_all(request).await?;
     let end = loop {
         if let Some(end) = proto::head_end(buf) {
@@ -66,8 +75,21 @@ async fn exchange(
             return Err(LoadError::Closed);
         }
     }
-    buf.drain(..total);
-    Ok(!head.close)
+    Ok(Response {
+        body: end..total,
+        keep_alive: !head.close,
+    })
+}
+
+/// One request and its response; whether the server keeps the connection.
+async fn exchange(
+    stream: &mut TcpStream,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<bool, LoadError> {
+    let response = round_trip(stream, request, buf).await?;
+    buf.drain(..response.body.end);
+    Ok(response.keep_alive)
 }
 
 async fn connection(

@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::sio_session::{Session, Transport, WsSession};
+use super::sio_session::{start_sessions, Session, Transport, WsSession};
 use super::{Ctx, LoadError, Plan, Stage};
 use crate::histogram::Histogram;
 use crate::report::Report;
@@ -47,27 +47,21 @@ pub fn plan(
     count: usize,
     stage: watch::Receiver<Stage>,
 ) -> Plan {
-    let (ramp_tx, ramp) = mpsc::unbounded_channel();
-    let handles: Vec<_> = (0..count)
-        .map(|i| {
-            let index = first + i;
-            let ctx = ctx.clone();
-            let stage = stage.clone();
-            let ramp = ramp_tx.clone();
-            tokio::spawn(async move {
-                let room = sio::room_of(index, shape.rooms);
-                let source = ctx.source(index);
-                let opened =
-                    Session::open_limited(&ctx, Transport::Websocket, source, index as u32, room)
-                        .await;
-                let Some(Session::Websocket(session)) = super::ramp_done(ramp, opened) else {
-                    return Report::default();
-                };
-                member(session, shape, index, stage).await
-            })
-        })
-        .collect();
-    Plan::summing(ramp, count, handles)
+    let room = move |index| sio::room_of(index, shape.rooms);
+    start_sessions(
+        ctx,
+        Transport::Websocket,
+        (first, count),
+        room,
+        stage,
+        move |session, index, stage| async move {
+            // A WebSocket transport opens WebSocket sessions only.
+            let Session::Websocket(session) = session else {
+                return Report::default();
+            };
+            member(session, shape, index, stage).await
+        },
+    )
 }
 
 /// The window in wall-clock µs, tracked part only: `[start, end − tail)`.

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::sio_session::{Session, Transport};
+use super::sio_session::{start_sessions, Session, Transport};
 use super::{Ctx, Plan, Stage};
 use crate::report::Report;
 use crate::sio;
@@ -21,26 +21,15 @@ pub fn plan(
     rooms: usize,
     stage: watch::Receiver<Stage>,
 ) -> Plan {
-    let (ramp_tx, ramp) = mpsc::unbounded_channel();
-    let handles: Vec<_> = (0..count)
-        .map(|i| {
-            let index = first + i;
-            let ctx = ctx.clone();
-            let stage = stage.clone();
-            let ramp = ramp_tx.clone();
-            tokio::spawn(async move {
-                let room = sio::room_of(index, rooms);
-                let opened =
-                    Session::open_limited(&ctx, transport, ctx.source(index), index as u32, room)
-                        .await;
-                let Some(session) = super::ramp_done(ramp, opened) else {
-                    return Report::default();
-                };
-                hold(session, stage).await
-            })
-        })
-        .collect();
-    Plan::summing(ramp, count, handles)
+    let room = move |index| sio::room_of(index, rooms);
+    start_sessions(
+        ctx,
+        transport,
+        (first, count),
+        room,
+        stage,
+        |session, _, stage| hold(session, stage),
+    )
 }
 
 /// Keeps a session answering pings until the stage is `Close`, then closes it (a polling GET

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::sio_session::{Session, Transport};
+use super::sio_session::{start_sessions, Session, Transport};
 use super::{wait_past_ramp, Ctx, Plan, Stage};
 use crate::histogram::Histogram;
 use crate::report::Report;
@@ -16,30 +16,15 @@ use crate::sio;
 
 /// Starts `count` polling sessions; session `i` is alone in room `first + i`.
 pub fn plan(ctx: Arc<Ctx>, first: usize, count: usize, stage: watch::Receiver<Stage>) -> Plan {
-    let (ramp_tx, ramp) = mpsc::unbounded_channel();
-    let handles: Vec<_> = (0..count)
-        .map(|i| {
-            let index = first + i;
-            let ctx = ctx.clone();
-            let stage = stage.clone();
-            let ramp = ramp_tx.clone();
-            tokio::spawn(async move {
-                let opened = Session::open_limited(
-                    &ctx,
-                    Transport::Polling,
-                    ctx.source(index),
-                    index as u32,
-                    index,
-                )
-                .await;
-                let Some(session) = super::ramp_done(ramp, opened) else {
-                    return Report::default();
-                };
-                exchange_loop(session, index, stage).await
-            })
-        })
-        .collect();
-    Plan::summing(ramp, count, handles)
+    // Each session alone in its room: the room is its number.
+    start_sessions(
+        ctx,
+        Transport::Polling,
+        (first, count),
+        |index| index,
+        stage,
+        exchange_loop,
+    )
 }
 
 async fn exchange_loop(

@@ -4,17 +4,54 @@
 //! Both transports share one shape ([`Session`]) so every Socket.IO mode can run over either;
 //! pings are answered inside [`Session::next_batch`], so a mode only sees what it counts.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
 
-use super::{close_ws, Ctx, LoadError, CONNECT_TIMEOUT, MAX_FRAME};
-use crate::proto::{self, Masker, ProtoError};
+use super::{close_ws, Ctx, LoadError, Plan, Stage, CONNECT_TIMEOUT, MAX_FRAME};
+use crate::proto::{self, Masker};
+use crate::report::Report;
 use crate::sio::{self, Chat, Packet, SioError};
 
-/// Largest polling response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
+/// Starts `count` sessions for a mode that holds them through the window: session `i` has the
+/// global number `first + i` (its seed and source address) and joins room `room(first + i)`;
+/// once open (and counted in the ramp) it is handed to `run` with its number.
+pub fn start_sessions<Run, Fut>(
+    ctx: Arc<Ctx>,
+    transport: Transport,
+    (first, count): (usize, usize),
+    room: impl Fn(usize) -> usize,
+    stage: watch::Receiver<Stage>,
+    run: Run,
+) -> Plan
+where
+    Run: Fn(Session, usize, watch::Receiver<Stage>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Report> + Send + 'static,
+{
+    let (ramp_tx, ramp) = mpsc::unbounded_channel();
+    let handles: Vec<_> = (0..count)
+        .map(|i| {
+            let index = first + i;
+            let room = room(index);
+            let (ctx, stage, ramp, run) =
+                (ctx.clone(), stage.clone(), ramp_tx.clone(), run.clone());
+            tokio::spawn(async move {
+                let opened =
+                    Session::open_limited(&ctx, transport, ctx.source(index), index as u32, room)
+                        .await;
+                let Some(session) = super::ramp_done(ramp, opened) else {
+                    return Report::default();
+                };
+                run(session, index, stage).await
+            })
+        })
+        .collect();
+    Plan::summing(ramp, count, handles)
+}
 
 /// Which Engine.IO transport a session uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -356,29 +393,8 @@ async fn exchange(
     request: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<Vec<u8>, LoadError> {
-    stream.write_all(request).await?;
-    let end = loop {
-        if let Some(end) = proto::head_end(buf) {
-            break end;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(ProtoError::HeadTooLarge(MAX_HEAD).into());
-        }
-        if stream.read_buf(buf).await? == 0 {
-            return Err(LoadError::Closed);
-        }
-    };
-    let head = proto::parse_response_head(buf.get(..end).unwrap_or_default())?;
-    if head.status != 200 {
-        return Err(ProtoError::BadResponse("status is not 200").into());
-    }
-    let total = end + head.content_length;
-    while buf.len() < total {
-        if stream.read_buf(buf).await? == 0 {
-            return Err(LoadError::Closed);
-        }
-    }
-    let body = buf.get(end..total).unwrap_or_default().to_vec();
-    buf.drain(..total);
+    let response = super::http::round_trip(stream, request, buf).await?;
+    let body = buf.get(response.body.clone()).unwrap_or_default().to_vec();
+    buf.drain(..response.body.end);
     Ok(body)
 }
