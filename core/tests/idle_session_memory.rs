@@ -150,7 +150,7 @@ impl World {
         written
     }
 
-    /// Opens one session the way the load generator's `sio-idle` does.
+    /// Opens one session over WebSocket: the handshake and Engine.IO's open packet.
     fn open_session(&mut self, index: usize) -> Connection {
         let peer = SocketAddr::from(([127, 0, 0, 1], 10_000 + (index % 50_000) as u16));
         let mut conn = Connection::new(Arc::clone(&self.config), peer, self.now);
@@ -161,14 +161,19 @@ impl World {
               Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         );
         assert!(switching.starts_with(b"HTTP/1.1 101 "), "{switching:?}");
+        conn
+    }
+
+    /// CONNECTs the session to `/relay` with a room among [`ROOMS`] in its auth, as the load
+    /// generator's `sio-idle` does.
+    fn connect_relay(&mut self, conn: &mut Connection, index: usize) {
         let connect = format!("40/relay,{{\"room\":\"r{}\"}}", index % ROOMS);
-        let connected = self.send(&mut conn, &client_text(&connect));
+        let connected = self.send(conn, &client_text(&connect));
         let frames = parse_server_frames(&connected);
         assert!(
             frames.iter().any(|f| f.text().starts_with("40/relay,{")),
             "{frames:?}"
         );
-        conn
     }
 
     /// Time passes to the next heartbeat; every connection gets its ping and answers it.
@@ -193,55 +198,80 @@ impl World {
     }
 }
 
-/// What 10,000 idle sessions hold per session: (everything, the connections' part).
-fn measure() -> (Heap, Heap) {
+/// What 10,000 idle sessions hold per session, step by step.
+#[derive(Debug)]
+struct Report {
+    /// WebSocket handshake and Engine.IO open.
+    opened: Heap,
+    /// Added by the CONNECT to `/relay` and its room.
+    connected: Heap,
+    /// Added by one ping/pong round.
+    pinged: Heap,
+    /// Everything.
+    total: Heap,
+    /// The connections' part of it.
+    connections: Heap,
+}
+
+fn measure() -> Report {
     let mut world = World::new();
     let mut conns = Vec::with_capacity(SESSIONS);
-    LIVE_BYTES.with(|n| n.set(0));
-    CHUNK_BYTES.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    let before = heap_now();
-    for index in 0..SESSIONS {
-        let conn = world.open_session(index);
-        conns.push(conn);
-    }
-    world.ping_round(&mut conns);
-    let held = heap_now() - before;
-    // The connections' own heap: drop them without telling the hub.
-    let before_drop = heap_now();
-    let connections = Vec::with_capacity(0);
-    let dropped = std::mem::replace(&mut conns, connections);
-    drop(dropped);
-    // The vector of connections was not the sessions' cost: add its buffer back.
+    // The vector of connections is not the sessions' cost.
     let vec_buffer = Heap {
         asked: (SESSIONS * std::mem::size_of::<Connection>()) as isize,
         chunks: chunk(SESSIONS * std::mem::size_of::<Connection>()),
     };
-    let in_connections = before_drop - heap_now() - vec_buffer;
+    LIVE_BYTES.with(|n| n.set(0));
+    CHUNK_BYTES.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    let start = heap_now();
+    for index in 0..SESSIONS {
+        let conn = world.open_session(index);
+        conns.push(conn);
+    }
+    let opened = heap_now();
+    for (index, conn) in conns.iter_mut().enumerate() {
+        world.connect_relay(conn, index);
+    }
+    let connected = heap_now();
+    world.ping_round(&mut conns);
+    let pinged = heap_now();
+    // The connections' own heap: drop them without telling the hub.
+    drop(std::mem::take(&mut conns));
+    let in_connections = pinged - heap_now() - vec_buffer;
     COUNTING.with(|c| c.set(false));
-    let held = held - vec_buffer;
     assert_eq!(world.hub.session_count(), SESSIONS);
-    (held.per(SESSIONS), in_connections.per(SESSIONS))
+    Report {
+        opened: (opened - start).per(SESSIONS),
+        connected: (connected - opened).per(SESSIONS),
+        pinged: (pinged - connected).per(SESSIONS),
+        total: (pinged - start).per(SESSIONS),
+        connections: in_connections.per(SESSIONS),
+    }
 }
 
 #[test]
 fn an_idle_websocket_session_keeps_little_heap() {
-    let (total, connections) = measure();
-    let hub = total - connections;
+    let report = measure();
     eprintln!(
-        "idle Socket.IO session over WebSocket, heap per session: {} B asked / {} B in malloc \
-         chunks (connection: {} / {}; hub: {} / {}); Connection value: {} B",
-        total.asked,
-        total.chunks,
-        connections.asked,
-        connections.chunks,
-        hub.asked,
-        hub.chunks,
+        "idle Socket.IO session over WebSocket, heap per session (asked / malloc chunks): \
+         {} / {} B in all; opened {} / {}, CONNECT +{} / +{}, ping round +{} / +{}; \
+         of which its connection {} / {}; the Connection value itself: {} B",
+        report.total.asked,
+        report.total.chunks,
+        report.opened.asked,
+        report.opened.chunks,
+        report.connected.asked,
+        report.connected.chunks,
+        report.pinged.asked,
+        report.pinged.chunks,
+        report.connections.asked,
+        report.connections.chunks,
         std::mem::size_of::<Connection>(),
     );
     assert!(
-        total.chunks <= 4000,
+        report.total.chunks <= 4000,
         "an idle session keeps {} B of heap",
-        total.chunks
+        report.total.chunks
     );
 }

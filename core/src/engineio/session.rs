@@ -418,6 +418,13 @@ impl Session {
         }
         if let Some(packet) = self.queue.pop_front() {
             self.queued_bytes -= packet.wire_len();
+            if self.queue.is_empty() && matches!(packet, Packet::Open(_) | Packet::Ping(_)) {
+                // The queue drained on the session's own packet (its open, a heartbeat): a
+                // quiet moment, at most once per ping interval. An idle session then keeps no
+                // queue buffer (room for four packets), while a busy one keeps its buffer from
+                // one broadcast to the next.
+                self.queue = VecDeque::new();
+            }
             return Some(WsOutput::Message(packet.to_ws_message()));
         }
         if let Phase::Closing { until } = self.phase {

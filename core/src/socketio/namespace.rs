@@ -16,6 +16,9 @@ use super::ids::{IdMap, IdSet, Pid, SocketId};
 use super::recovery::{RecoveryStore, Room, Target};
 use crate::engineio::Sid;
 
+/// Up to this many rooms, a socket's room list grows one at a time.
+const SMALL_ROOM_LIST: usize = 4;
+
 /// A pending server ack's timer key.
 pub type TimerKey = (Instant, u64);
 
@@ -129,6 +132,11 @@ impl NamespaceState {
             None => Arc::from(room),
         };
         self.rooms.entry(room.clone()).or_default().insert(id);
+        if state.rooms.len() < SMALL_ROOM_LIST {
+            // A socket is in its own room and a room or two: room for exactly that, where
+            // `push` would make room for four.
+            state.rooms.reserve_exact(1);
+        }
         state.rooms.push(room);
         Ok(())
     }

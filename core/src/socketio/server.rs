@@ -304,6 +304,8 @@ impl Server {
         namespace.add_socket(socket, sid, pid, rooms);
         let name = namespace.name.clone();
         if let Some(session) = self.sessions.get_mut(&sid) {
+            // Exactly: a session is in one namespace or two, and `push` would make room for four.
+            session.sockets.reserve_exact(1);
             session.sockets.push((ns, socket));
             if let Some(key) = session.connect_timer.take() {
                 self.timers.remove(&key);
@@ -453,4 +455,12 @@ impl Server {
             reason,
         });
     }
+}
+#[cfg(test)]
+pub(crate) fn tmp_sizes() {
+    eprintln!("sio Session {}", std::mem::size_of::<Session>());
+    eprintln!("sio Assembler {}", std::mem::size_of::<Assembler>());
+    eprintln!("sio SocketState {}", std::mem::size_of::<super::namespace::SocketState>());
+    eprintln!("sio Timer {}", std::mem::size_of::<Timer>());
+    eprintln!("Value {}", std::mem::size_of::<Value>());
 }
