@@ -15,7 +15,7 @@ use super::app::{
 };
 use super::ids::SocketId;
 use super::packet::{self, Args, PacketType};
-use super::recovery::RecoveryStore;
+use super::recovery::{RecoveryStore, Room};
 use super::server::{Server, Timer};
 use crate::engineio::{Payload, Sid};
 
@@ -162,8 +162,9 @@ impl Server {
         }
     }
 
-    /// Puts a socket in a room.
-    pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
+    /// Puts a socket in a room; the room's name as the server keeps it, shared, for an app
+    /// that remembers it too.
+    pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<Room, CommandError> {
         let max = self.config.max_rooms_per_socket;
         let ns = self.namespace(ns)?;
         self.namespaces[ns].join(socket, room, max)

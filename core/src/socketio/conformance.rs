@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::app::{AckId, CommandError, Event, ServerAckId, To};
 use super::ids::{IdMap, SocketId};
 use super::packet::Args;
+use super::recovery::Room;
 use super::server::Server;
 
 /// The namespaces the conformance app serves besides `/`.
@@ -30,7 +31,7 @@ const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_millis(1_000);
 /// `ask-ack` waits for.
 #[derive(Default)]
 pub struct ConformanceApp {
-    relay_rooms: IdMap<SocketId, String>,
+    relay_rooms: IdMap<SocketId, Room>,
     /// Server ack id (with its socket) -> the client's ack id to answer.
     asking: std::collections::HashMap<(SocketId, ServerAckId), AckId>,
 }
@@ -68,8 +69,8 @@ impl ConformanceApp {
                     let Some(room) = room else {
                         return server.disconnect(now, "/relay", socket);
                     };
-                    server.join("/relay", socket, room)?;
-                    self.relay_rooms.insert(socket, room.to_owned());
+                    let room = server.join("/relay", socket, room)?;
+                    self.relay_rooms.insert(socket, room);
                     Ok(())
                 }
                 _ => Ok(()),

@@ -116,13 +116,18 @@ impl NamespaceState {
         }
     }
 
-    pub fn join(&mut self, id: SocketId, room: &str, max_rooms: usize) -> Result<(), CommandError> {
+    pub fn join(
+        &mut self,
+        id: SocketId,
+        room: &str,
+        max_rooms: usize,
+    ) -> Result<Room, CommandError> {
         let state = self
             .sockets
             .get_mut(&id)
             .ok_or(CommandError::UnknownSocket)?;
-        if state.rooms.iter().any(|r| &**r == room) {
-            return Ok(());
+        if let Some(joined) = state.rooms.iter().find(|r| &***r == room) {
+            return Ok(joined.clone());
         }
         if state.rooms.len() >= max_rooms {
             return Err(CommandError::TooManyRooms(max_rooms));
@@ -137,8 +142,8 @@ impl NamespaceState {
             // `push` would make room for four.
             state.rooms.reserve_exact(1);
         }
-        state.rooms.push(room);
-        Ok(())
+        state.rooms.push(room.clone());
+        Ok(room)
     }
 
     pub fn leave(&mut self, id: SocketId, room: &str) -> Result<(), CommandError> {
