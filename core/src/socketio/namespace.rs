@@ -47,7 +47,9 @@ pub enum Admission {
 pub struct NamespaceState {
     pub name: Namespace,
     pub admission: Admission,
-    pub sockets: IdMap<SocketId, SocketState>,
+    /// Boxed, as the engine's sessions: an empty slot of the table costs a pointer, not a
+    /// socket.
+    pub sockets: IdMap<SocketId, Box<SocketState>>,
     rooms: BTreeMap<Room, IdSet<SocketId>>,
     pub recovery: Option<RecoveryStore>,
 }
@@ -83,7 +85,7 @@ impl NamespaceState {
                 state.rooms.push(room);
             }
         }
-        self.sockets.insert(id, state);
+        self.sockets.insert(id, Box::new(state));
     }
 
     /// The socket whose own room this is, if it is connected and not also a member of a
@@ -104,7 +106,7 @@ impl NamespaceState {
         for room in &state.rooms {
             self.remove_member(room, id);
         }
-        Some(state)
+        Some(*state)
     }
 
     fn remove_member(&mut self, room: &str, id: SocketId) {
