@@ -343,7 +343,9 @@ impl Engine {
 
     /// The bytes queued for a session and not yet taken by its connections.
     pub fn queued_bytes(&self, sid: Sid) -> Option<usize> {
-        self.sessions.get(&sid).map(|session| session.queued_bytes())
+        self.sessions
+            .get(&sid)
+            .map(|session| session.queued_bytes())
     }
 
     /// Runs `f` on a session with a context, then settles it. `None` if there is no session.

@@ -26,8 +26,6 @@ pub use ids::{Pid, SocketId};
 pub use namespace::Admission;
 pub use packet::{Args, PacketError};
 pub use recovery::{RecoveryConfig, Room};
-#[cfg(test)]
-pub(crate) use server::tmp_sizes;
 pub use server::{Config, Server};
 
 /// `now + after`, with `after` capped at a year: settings and app arguments may be any
