@@ -162,9 +162,8 @@ impl Server {
         }
     }
 
-    /// Puts a socket in a room; the room's name as the server keeps it, shared, for an app
-    /// that remembers it too.
-    pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<Room, CommandError> {
+    /// Puts a socket in a room.
+    pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
         let max = self.config.max_rooms_per_socket;
         let ns = self.namespace(ns)?;
         self.namespaces[ns].join(socket, room, max)
@@ -181,6 +180,13 @@ impl Server {
         let ns = self.namespace_index(ns)?;
         let rooms = self.namespaces[ns].rooms_of(socket)?;
         Some(rooms.iter().map(|r| &**r).collect())
+    }
+
+    /// The rooms a socket is in as the server keeps them, its own id's room first, then in
+    /// the order joined: what an app asks on every message, without a copy.
+    pub fn joined_rooms(&self, ns: &str, socket: SocketId) -> Option<&[Room]> {
+        let ns = self.namespace_index(ns)?;
+        self.namespaces[ns].rooms_of(socket)
     }
 
     /// The sockets in a room (who is in a chat room, C9), in no particular order.

@@ -118,18 +118,13 @@ impl NamespaceState {
         }
     }
 
-    pub fn join(
-        &mut self,
-        id: SocketId,
-        room: &str,
-        max_rooms: usize,
-    ) -> Result<Room, CommandError> {
+    pub fn join(&mut self, id: SocketId, room: &str, max_rooms: usize) -> Result<(), CommandError> {
         let state = self
             .sockets
             .get_mut(&id)
             .ok_or(CommandError::UnknownSocket)?;
-        if let Some(joined) = state.rooms.iter().find(|r| &***r == room) {
-            return Ok(joined.clone());
+        if state.rooms.iter().any(|r| &**r == room) {
+            return Ok(());
         }
         if state.rooms.len() >= max_rooms {
             return Err(CommandError::TooManyRooms(max_rooms));
@@ -144,8 +139,8 @@ impl NamespaceState {
             // `push` would make room for four.
             state.rooms.reserve_exact(1);
         }
-        state.rooms.push(room.clone());
-        Ok(room)
+        state.rooms.push(room);
+        Ok(())
     }
 
     pub fn leave(&mut self, id: SocketId, room: &str) -> Result<(), CommandError> {

@@ -442,7 +442,7 @@ impl Server {
         if let (true, Some(store), Some(pid)) =
             (reason.is_recoverable(), &mut namespace.recovery, state.pid)
         {
-            store.persist(now, pid, socket, state.rooms);
+            store.persist(now, pid, socket, state.rooms.clone());
         }
         if let Some(session) = self.sessions.get_mut(&state.sid) {
             session
@@ -454,6 +454,7 @@ impl Server {
             socket,
             sid: state.sid,
             reason,
+            rooms: state.rooms,
         });
     }
 }
