@@ -114,7 +114,7 @@ impl ConformanceApp {
                     return Ok(());
                 };
                 let args = Args::json(vec![json!(socket.as_str()), json!(reason.as_str())]);
-                server.emit(now, "/relay", To::Room(&room), "left", &args)
+                server.emit(now, "/relay", To::Room(room), "left", &args)
             }
             Event::ConnectRequest { .. } | Event::SessionClosed { .. } => Ok(()),
         }

@@ -30,7 +30,40 @@ pub struct SocketState {
     pub pid: Option<Pid>,
     pub next_ack: u64,
     /// Pending server acks and their timers.
-    pub acks: BTreeMap<u64, TimerKey>,
+    pub acks: PendingAcks,
+}
+
+/// A socket's pending server acks and their timers: boxed and made on the first ack, since
+/// most sockets never wait for one and every socket carries the field (an empty `BTreeMap` is
+/// three words, this one).
+#[derive(Default)]
+// The box is the point: one word in every socket instead of three, the map made when needed.
+#[allow(clippy::box_collection)]
+pub struct PendingAcks(Option<Box<BTreeMap<u64, TimerKey>>>);
+
+impl PendingAcks {
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |acks| acks.len())
+    }
+
+    pub fn insert(&mut self, id: u64, key: TimerKey) {
+        self.0.get_or_insert_default().insert(id, key);
+    }
+
+    /// Removes an ack; the map goes with the last one.
+    pub fn remove(&mut self, id: u64) -> Option<TimerKey> {
+        let acks = self.0.as_mut()?;
+        let key = acks.remove(&id);
+        if acks.is_empty() {
+            self.0 = None;
+        }
+        key
+    }
+
+    /// The timers of every pending ack.
+    pub fn timers(&self) -> impl Iterator<Item = &TimerKey> {
+        self.0.iter().flat_map(|acks| acks.values())
+    }
 }
 
 /// Who decides whether a CONNECT to a namespace is accepted.
@@ -76,7 +109,7 @@ impl NamespaceState {
             rooms: Vec::with_capacity(rooms.len().max(1)),
             pid,
             next_ack: 0,
-            acks: BTreeMap::new(),
+            acks: PendingAcks::default(),
         };
         state.rooms.push(Arc::from(id.as_str()));
         for room in rooms {
