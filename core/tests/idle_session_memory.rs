@@ -269,7 +269,7 @@ fn an_idle_websocket_session_keeps_little_heap() {
         report.connections.chunks,
         std::mem::size_of::<Connection>(),
     );
-    // Measured at 966 B (from 2,221 B before the Engine.IO WebSocket released its buffers and
+    // Measured at 867 B (from 2,221 B before the Engine.IO WebSocket released its buffers and
     // the tables boxed their entries); the bound leaves room for a table's load factor.
     assert!(
         report.total.chunks <= 1_200,
