@@ -377,8 +377,10 @@ impl Connection {
     /// `n` bytes of [`poll_transmit`](Self::poll_transmit)'s slice were written at `now`.
     pub fn handle_written(&mut self, now: Instant, n: usize) {
         self.out.handle_written(now, n);
-        if let Phase::WebSocket(ws) = &self.phase {
-            ws.handle_written(&mut self.out);
+        match &self.phase {
+            Phase::WebSocket(ws) => ws.handle_written(&mut self.out),
+            Phase::EngineWs(ws) => ws.handle_written(&mut self.out),
+            Phase::Http(_) | Phase::Done(_) => {}
         }
         self.after_output_progress(now);
     }

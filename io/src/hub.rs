@@ -5,9 +5,10 @@
 //! A broadcast reaches sessions held by other tasks (other threads on tokio and smol) like
 //! this: the task whose input caused it hands its calls to the hub under the lock, the hub
 //! queues the shared bytes in each recipient session, and names those sessions ready; the task
-//! then wakes each ready session's owner through its [`HubWake`] (an atomic flag plus an
-//! `event_listener::Event`, as `stop.rs`, so that any executor can wait on it, and mio can read
-//! the woken tokens instead). The owner pulls its session's output under the lock when it runs.
+//! then wakes each ready session's owner through its [`HubWake`] (an atomic flag plus one
+//! waker slot, an `AtomicWaker`: a connection is waited on by its own task only, so it needs
+//! no list of listeners, and waiting allocates nothing; any executor can wait on it as a
+//! [`HubWait`], and mio reads the woken tokens instead). The owner pulls its session's output under the lock when it runs.
 //! One lock per batch of input keeps the critical sections short: decoding and framing happen
 //! outside it, in the connection. mio takes the same lock uncontended on its one thread.
 //!
@@ -17,9 +18,14 @@
 //! ([`SharedHub::timer_listener`]).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Instant;
+
+use atomic_waker::AtomicWaker;
 
 use event_listener::{Event, EventListener};
 use gif_chat_core::engineio::Answer;
@@ -36,15 +42,36 @@ pub struct SeedError(String);
 #[derive(Debug)]
 pub struct HubWake {
     woken: AtomicBool,
-    event: Event,
+    /// The task waiting on this connection, if it waits.
+    waker: AtomicWaker,
     /// The runtime's name for the connection (mio's token); unused by the others.
     token: usize,
 }
 
 impl HubWake {
     fn wake(&self) {
+        // The flag first: a waiter that registers after `wake` took its waker sees the flag.
         self.woken.store(true, Ordering::SeqCst);
-        self.event.notify(1);
+        self.waker.wake();
+    }
+}
+
+/// A future that resolves once the connection's session was woken (see
+/// [`HubLink::listen`]). Polling it registers the task's waker, then looks at the flag, so a
+/// wake is never missed; it does not clear the flag: the next [`SharedHub::exchange`] does.
+#[derive(Debug)]
+pub struct HubWait(Arc<HubWake>);
+
+impl Future for HubWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.waker.register(cx.waker());
+        if self.0.woken.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -67,11 +94,11 @@ impl HubLink {
         self.registered.is_some()
     }
 
-    /// A future that resolves on the next wake. Take it *before* checking
-    /// [`is_woken`](Self::is_woken), as with the stop flag.
-    pub fn listen(&self) -> Option<EventListener> {
+    /// A future that resolves on the next wake, while the connection holds a session. It
+    /// allocates nothing (an `Arc` is cloned), so taking one per turn costs nothing.
+    pub fn listen(&self) -> Option<HubWait> {
         let wake = self.wake.as_ref()?;
-        self.registered.is_some().then(|| wake.event.listen())
+        self.registered.is_some().then(|| HubWait(Arc::clone(wake)))
     }
 
     /// Whether a wake came since the last [`SharedHub::exchange`].
@@ -85,6 +112,16 @@ impl HubLink {
         self.wake
             .as_ref()
             .is_some_and(|wake| wake.woken.swap(false, Ordering::SeqCst))
+    }
+}
+
+impl Drop for HubLink {
+    fn drop(&mut self) {
+        // A registry entry that outlived its connection (a task dropped mid-turn) must not
+        // keep the task's waker, and with it the task, alive.
+        if let Some(wake) = &self.wake {
+            drop(wake.waker.take());
+        }
     }
 }
 
@@ -213,7 +250,7 @@ impl SharedHub {
                 let wake = link.wake.get_or_insert_with(|| {
                     Arc::new(HubWake {
                         woken: AtomicBool::new(false),
-                        event: Event::new(),
+                        waker: AtomicWaker::new(),
                         token,
                     })
                 });

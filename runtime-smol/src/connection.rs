@@ -27,7 +27,7 @@ use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{HubLink, Log, SharedHub, StopFlag};
+use gif_chat_io::{HubLink, HubWait, Log, SharedHub, StopFlag};
 
 /// What every connection task shares with the server.
 #[derive(Debug)]
@@ -143,7 +143,7 @@ async fn wait(
     stream: &Async<TcpStream>,
     timer: &mut Timer,
     stop: &mut Option<EventListener>,
-    hub_wake: &mut Option<EventListener>,
+    hub_wake: &mut Option<HubWait>,
     interest: Interest,
 ) -> Ready {
     poll_fn(|cx| poll_ready(cx, stream, timer, stop, hub_wake, interest)).await
@@ -154,7 +154,7 @@ fn poll_ready(
     stream: &Async<TcpStream>,
     timer: &mut Timer,
     stop: &mut Option<EventListener>,
-    hub_wake: &mut Option<EventListener>,
+    hub_wake: &mut Option<HubWait>,
     interest: Interest,
 ) -> Poll<Ready> {
     let mut ready = Ready::default();

@@ -159,7 +159,7 @@ pub fn drive(
 }
 
 /// The hub's wake for this connection, or never.
-async fn wake(listener: &mut Option<gif_chat_io::EventListener>) {
+async fn wake(listener: &mut Option<gif_chat_io::HubWait>) {
     match listener {
         Some(listener) => listener.await,
         None => std::future::pending().await,

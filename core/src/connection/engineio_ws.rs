@@ -46,7 +46,15 @@ impl EngineWsPhase {
 
     /// The next message for the hub.
     pub(super) fn poll_call(&mut self) -> Option<HubCall> {
-        (!self.calls.is_empty()).then(|| self.calls.remove(0))
+        if self.calls.is_empty() {
+            return None;
+        }
+        let call = self.calls.remove(0);
+        if self.calls.is_empty() {
+            // Room for four calls is a few hundred bytes: an idle session should not keep it.
+            self.calls = Vec::new();
+        }
+        Some(call)
     }
 
     /// Whether a message for the hub waits.
@@ -113,7 +121,16 @@ impl EngineWsPhase {
                 });
             }
         }
+        // A session hears a pong every ping interval and little else when idle: as the seed's
+        // ticker, keep no decoder buffer in between (a message cut by the read is kept).
+        self.decoder.release_memory();
         Transition::None
+    }
+
+    /// Output was written: a drained buffer is given back, as the ticker's is, since an idle
+    /// session writes one ping per interval.
+    pub(super) fn handle_written(&self, out: &mut Outbox) {
+        out.shrink();
     }
 
     /// Frames what the session sends; the session's end closes the WebSocket.

@@ -72,7 +72,24 @@ enum Get {
     Idle,
     Parked,
     /// The session is over; answer the parked GET with this packet and forget it.
-    Final(Packet),
+    Final(LastWord),
+}
+
+/// The packet a parked GET of an ended session gets: a byte where a [`Packet`] takes 40, in
+/// every session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LastWord {
+    Noop,
+    Close,
+}
+
+impl LastWord {
+    fn packet(self) -> Packet {
+        match self {
+            LastWord::Noop => Packet::Noop,
+            LastWord::Close => Packet::Close,
+        }
+    }
 }
 
 /// The WebSocket connection the runtime keeps for this session.
@@ -374,7 +391,7 @@ impl Session {
     pub fn take_get_answer(&mut self) -> Option<Bytes> {
         match std::mem::replace(&mut self.get, Get::Idle) {
             Get::Idle => None,
-            Get::Final(packet) => Some(encode_polling([&packet])),
+            Get::Final(last) => Some(encode_polling([&last.packet()])),
             // Upgraded while a GET was pending: release it, the queue belongs to the WebSocket.
             Get::Parked if matches!(self.transport, Transport::WebSocket) => {
                 Some(encode_polling([&Packet::Noop]))
@@ -418,6 +435,13 @@ impl Session {
         }
         if let Some(packet) = self.queue.pop_front() {
             self.queued_bytes -= packet.wire_len();
+            if self.queue.is_empty() && matches!(packet, Packet::Open(_) | Packet::Ping(_)) {
+                // The queue drained on the session's own packet (its open, a heartbeat): a
+                // quiet moment, at most once per ping interval. An idle session then keeps no
+                // queue buffer (room for four packets), while a busy one keeps its buffer from
+                // one broadcast to the next.
+                self.queue = VecDeque::new();
+            }
             return Some(WsOutput::Message(packet.to_ws_message()));
         }
         if let Phase::Closing { until } = self.phase {
@@ -491,8 +515,8 @@ impl Session {
         if self.get == Get::Parked {
             // As the reference server: a client's own close releases the GET with a noop.
             let last = match (&reason, &self.transport) {
-                (CloseReason::ClientClose, _) | (_, Transport::WebSocket) => Packet::Noop,
-                _ => Packet::Close,
+                (CloseReason::ClientClose, _) | (_, Transport::WebSocket) => LastWord::Noop,
+                _ => LastWord::Close,
             };
             self.get = Get::Final(last);
         }

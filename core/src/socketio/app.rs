@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::ids::SocketId;
 use super::packet::{Args, PacketError};
+use super::recovery::Room;
 use crate::engineio::{Payload, Sid};
 
 /// A namespace's name (`/`, `/chat`); cheap to clone into every event.
@@ -179,6 +180,9 @@ pub enum Event {
         socket: SocketId,
         sid: Sid,
         reason: DisconnectReason,
+        /// The rooms it was in, its own id's room first (what socket.io's `disconnecting`
+        /// shows): an app need not keep its own copy of every socket's rooms.
+        rooms: Vec<Room>,
     },
     /// The Socket.IO layer closed a session (for the log).
     SessionClosed {

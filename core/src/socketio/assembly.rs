@@ -25,7 +25,9 @@ struct Partial {
 
 /// One session's packet in progress, if any.
 #[derive(Default)]
-pub struct Assembler(Option<Partial>);
+/// Boxed: a packet with attachments is rare and short-lived, and every session holds an
+/// assembler; inline, the partial packet would make each idle session 150 bytes larger.
+pub struct Assembler(Option<Box<Partial>>);
 
 impl Assembler {
     /// Takes the next message; returns a whole packet with its attachments once complete.
@@ -45,11 +47,11 @@ impl Assembler {
                 if packet.attachments == 0 {
                     return Ok(Some((packet, Vec::new())));
                 }
-                self.0 = Some(Partial {
+                self.0 = Some(Box::new(Partial {
                     attachments: Vec::with_capacity(packet.attachments),
                     packet,
                     bytes: 0,
-                });
+                }));
                 Ok(None)
             }
             Payload::Binary(bytes) => {

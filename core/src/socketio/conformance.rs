@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::app::{AckId, CommandError, Event, ServerAckId, To};
-use super::ids::{IdMap, SocketId};
+use super::ids::SocketId;
 use super::packet::Args;
+use super::recovery::Room;
 use super::server::Server;
 
 /// The namespaces the conformance app serves besides `/`.
@@ -26,11 +27,10 @@ pub const NAMESPACES: [&str; 2] = ["/custom", "/relay"];
 /// `ask-ack`'s timeout when the client gives none.
 const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_millis(1_000);
 
-/// The conformance app's state: the relay room of each `/relay` socket, and the client acks
-/// `ask-ack` waits for.
+/// The conformance app's state: the client acks `ask-ack` waits for. A `/relay` socket's room
+/// is the server's to keep (the first after its own), not a second copy here.
 #[derive(Default)]
 pub struct ConformanceApp {
-    relay_rooms: IdMap<SocketId, String>,
     /// Server ack id (with its socket) -> the client's ack id to answer.
     asking: std::collections::HashMap<(SocketId, ServerAckId), AckId>,
 }
@@ -68,9 +68,7 @@ impl ConformanceApp {
                     let Some(room) = room else {
                         return server.disconnect(now, "/relay", socket);
                     };
-                    server.join("/relay", socket, room)?;
-                    self.relay_rooms.insert(socket, room.to_owned());
-                    Ok(())
+                    server.join("/relay", socket, room)
                 }
                 _ => Ok(()),
             },
@@ -102,17 +100,21 @@ impl ConformanceApp {
                 None => Ok(()),
             },
             Event::Disconnected {
-                ns, socket, reason, ..
+                ns,
+                socket,
+                reason,
+                rooms,
+                ..
             } => {
                 self.asking.retain(|(asked, _), _| *asked != socket);
                 if ns.as_str() != "/relay" {
                     return Ok(());
                 }
-                let Some(room) = self.relay_rooms.remove(&socket) else {
+                let Some(room) = relay_room(&rooms) else {
                     return Ok(());
                 };
                 let args = Args::json(vec![json!(socket.as_str()), json!(reason.as_str())]);
-                server.emit(now, "/relay", To::Room(&room), "left", &args)
+                server.emit(now, "/relay", To::Room(room), "left", &args)
             }
             Event::ConnectRequest { .. } | Event::SessionClosed { .. } => Ok(()),
         }
@@ -147,13 +149,14 @@ impl ConformanceApp {
                 Ok(())
             }
             ("/relay", "chat" | "chat-others" | "chat-all", _) => {
-                let Some(room) = self.relay_rooms.get(&socket) else {
+                let rooms = server.joined_rooms("/relay", socket);
+                let Some(room) = rooms.and_then(relay_room).cloned() else {
                     return Ok(());
                 };
                 let to = match name {
-                    "chat" => To::Room(room),
+                    "chat" => To::Room(&room),
                     "chat-others" => To::RoomExcept {
-                        room,
+                        room: &room,
                         except: socket,
                     },
                     _ => To::Namespace,
@@ -163,4 +166,10 @@ impl ConformanceApp {
             _ => Ok(()),
         }
     }
+}
+
+/// A `/relay` socket's room among the rooms it is in: the one it joined at its CONNECT, after
+/// its own id's.
+fn relay_room(rooms: &[Room]) -> Option<&Room> {
+    rooms.get(1)
 }

@@ -16,6 +16,9 @@ use super::ids::{IdMap, IdSet, Pid, SocketId};
 use super::recovery::{RecoveryStore, Room, Target};
 use crate::engineio::Sid;
 
+/// Up to this many rooms, a socket's room list grows one at a time.
+const SMALL_ROOM_LIST: usize = 4;
+
 /// A pending server ack's timer key.
 pub type TimerKey = (Instant, u64);
 
@@ -27,7 +30,40 @@ pub struct SocketState {
     pub pid: Option<Pid>,
     pub next_ack: u64,
     /// Pending server acks and their timers.
-    pub acks: BTreeMap<u64, TimerKey>,
+    pub acks: PendingAcks,
+}
+
+/// A socket's pending server acks and their timers: boxed and made on the first ack, since
+/// most sockets never wait for one and every socket carries the field (an empty `BTreeMap` is
+/// three words, this one).
+#[derive(Default)]
+// The box is the point: one word in every socket instead of three, the map made when needed.
+#[allow(clippy::box_collection)]
+pub struct PendingAcks(Option<Box<BTreeMap<u64, TimerKey>>>);
+
+impl PendingAcks {
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |acks| acks.len())
+    }
+
+    pub fn insert(&mut self, id: u64, key: TimerKey) {
+        self.0.get_or_insert_default().insert(id, key);
+    }
+
+    /// Removes an ack; the map goes with the last one.
+    pub fn remove(&mut self, id: u64) -> Option<TimerKey> {
+        let acks = self.0.as_mut()?;
+        let key = acks.remove(&id);
+        if acks.is_empty() {
+            self.0 = None;
+        }
+        key
+    }
+
+    /// The timers of every pending ack.
+    pub fn timers(&self) -> impl Iterator<Item = &TimerKey> {
+        self.0.iter().flat_map(|acks| acks.values())
+    }
 }
 
 /// Who decides whether a CONNECT to a namespace is accepted.
@@ -44,7 +80,9 @@ pub enum Admission {
 pub struct NamespaceState {
     pub name: Namespace,
     pub admission: Admission,
-    pub sockets: IdMap<SocketId, SocketState>,
+    /// Boxed, as the engine's sessions: an empty slot of the table costs a pointer, not a
+    /// socket.
+    pub sockets: IdMap<SocketId, Box<SocketState>>,
     rooms: BTreeMap<Room, IdSet<SocketId>>,
     pub recovery: Option<RecoveryStore>,
 }
@@ -71,7 +109,7 @@ impl NamespaceState {
             rooms: Vec::with_capacity(rooms.len().max(1)),
             pid,
             next_ack: 0,
-            acks: BTreeMap::new(),
+            acks: PendingAcks::default(),
         };
         state.rooms.push(Arc::from(id.as_str()));
         for room in rooms {
@@ -80,7 +118,7 @@ impl NamespaceState {
                 state.rooms.push(room);
             }
         }
-        self.sockets.insert(id, state);
+        self.sockets.insert(id, Box::new(state));
     }
 
     /// The socket whose own room this is, if it is connected and not also a member of a
@@ -101,7 +139,7 @@ impl NamespaceState {
         for room in &state.rooms {
             self.remove_member(room, id);
         }
-        Some(state)
+        Some(*state)
     }
 
     fn remove_member(&mut self, room: &str, id: SocketId) {
@@ -129,6 +167,11 @@ impl NamespaceState {
             None => Arc::from(room),
         };
         self.rooms.entry(room.clone()).or_default().insert(id);
+        if state.rooms.len() < SMALL_ROOM_LIST {
+            // A socket is in its own room and a room or two: room for exactly that, where
+            // `push` would make room for four.
+            state.rooms.reserve_exact(1);
+        }
         state.rooms.push(room);
         Ok(())
     }

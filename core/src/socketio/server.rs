@@ -57,8 +57,9 @@ impl Default for Config {
 
 /// One Engine.IO session as Socket.IO sees it.
 pub(super) struct Session {
-    /// Its sockets: namespace index and socket id (at most one per namespace).
-    sockets: Vec<(usize, SocketId)>,
+    /// Its sockets: namespace index and socket id (at most one per namespace). The index is a
+    /// `u32` (a server has a handful of namespaces), so that an entry takes 24 bytes, not 32.
+    sockets: Vec<(u32, SocketId)>,
     connect_timer: Option<TimerKey>,
     /// CONNECTs waiting for the app's answer (`Admission::ByApp`): namespace index and auth.
     pub(super) admitting: Vec<(usize, Value)>,
@@ -79,7 +80,8 @@ pub struct Server {
     pub(super) config: Config,
     ids: IdSource,
     pub(super) namespaces: Vec<NamespaceState>,
-    pub(super) sessions: IdMap<Sid, Session>,
+    /// Boxed, as the engine's: an empty slot of the table costs a pointer, not a session.
+    pub(super) sessions: IdMap<Sid, Box<Session>>,
     timers: BTreeMap<TimerKey, Timer>,
     next_timer: u64,
     pub(super) transmits: VecDeque<Transmit>,
@@ -157,12 +159,12 @@ impl Server {
         );
         self.sessions.insert(
             sid,
-            Session {
+            Box::new(Session {
                 sockets: Vec::new(),
                 connect_timer: Some(key),
                 admitting: Vec::new(),
                 assembler: Assembler::default(),
-            },
+            }),
         );
     }
 
@@ -197,10 +199,12 @@ impl Server {
             }
             return;
         };
-        let socket = self
-            .sessions
-            .get(&sid)
-            .and_then(|s| s.sockets.iter().find(|(i, _)| *i == ns).map(|(_, id)| *id));
+        let socket = self.sessions.get(&sid).and_then(|s| {
+            s.sockets
+                .iter()
+                .find(|(i, _)| *i as usize == ns)
+                .map(|(_, id)| *id)
+        });
         let Some(socket) = socket else {
             // As socket.io: anything but CONNECT for a namespace not joined is ignored.
             if packet.kind == PacketType::Connect {
@@ -245,7 +249,7 @@ impl Server {
                     return;
                 };
                 // An answer to no pending ack (unknown or timed out) is dropped, as socket.io does.
-                let Some(key) = state.acks.remove(&id) else {
+                let Some(key) = state.acks.remove(id) else {
                     return;
                 };
                 self.timers.remove(&key);
@@ -304,7 +308,9 @@ impl Server {
         namespace.add_socket(socket, sid, pid, rooms);
         let name = namespace.name.clone();
         if let Some(session) = self.sessions.get_mut(&sid) {
-            session.sockets.push((ns, socket));
+            // Exactly: a session is in one namespace or two, and `push` would make room for four.
+            session.sockets.reserve_exact(1);
+            session.sockets.push((ns as u32, socket));
             if let Some(key) = session.connect_timer.take() {
                 self.timers.remove(&key);
             }
@@ -353,7 +359,7 @@ impl Server {
                 Timer::Ack { ns, socket, id } => {
                     let namespace = &mut self.namespaces[ns];
                     if let Some(state) = namespace.sockets.get_mut(&socket) {
-                        if state.acks.remove(&id).is_some() {
+                        if state.acks.remove(id).is_some() {
                             self.events.push_back(Event::AckTimedOut {
                                 ns: namespace.name.clone(),
                                 socket,
@@ -418,7 +424,7 @@ impl Server {
             self.timers.remove(&key);
         }
         for (ns, socket) in session.sockets {
-            self.remove_socket(now, ns, socket, reason.clone());
+            self.remove_socket(now, ns as usize, socket, reason.clone());
         }
     }
 
@@ -433,24 +439,25 @@ impl Server {
         let Some(state) = namespace.remove_socket(socket) else {
             return;
         };
-        for key in state.acks.values() {
+        for key in state.acks.timers() {
             self.timers.remove(key);
         }
         if let (true, Some(store), Some(pid)) =
             (reason.is_recoverable(), &mut namespace.recovery, state.pid)
         {
-            store.persist(now, pid, socket, state.rooms);
+            store.persist(now, pid, socket, state.rooms.clone());
         }
         if let Some(session) = self.sessions.get_mut(&state.sid) {
             session
                 .sockets
-                .retain(|(i, id)| !(*i == ns && *id == socket));
+                .retain(|(i, id)| !(*i as usize == ns && *id == socket));
         }
         self.events.push_back(Event::Disconnected {
             ns: namespace.name.clone(),
             socket,
             sid: state.sid,
             reason,
+            rooms: state.rooms,
         });
     }
 }
