@@ -359,8 +359,14 @@ runtime_matrix! {
         assert_eq!(opcode, OP_TEXT);
         assert!(payload == bytes, "the echo differs from the {}-byte message", bytes.len());
         // The wire bytes are about 7 per fragment; a server that kept anything per fragment
-        // (a header, a small allocation) would need at least that much again.
-        let bound = sent_kib / 3;
+        // (a header, a small allocation) would need at least that much again. Allowed on top:
+        // one 64 KiB read buffer, which a multi-threaded runtime allocates once per worker
+        // thread, on the thread's first read; the warm-up cannot make sure every worker has
+        // read (seen on runtime-smol under load: +64 KiB exactly). The bound stays below the
+        // bytes sent.
+        const SCRATCH_KIB: u64 = 64;
+        let bound = SCRATCH_KIB + sent_kib / 4;
+        assert!(bound < sent_kib, "the bound must stay below the bytes sent");
         assert!(
             peak <= before + bound,
             "peak RSS rose from {before} KiB to {peak} KiB taking {sent_kib} KiB of fragments \
