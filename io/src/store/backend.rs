@@ -5,10 +5,9 @@
 //! serves one file; PostgreSQL (issue 11) serves a fleet of instances from
 //! [`DatabaseUrl::Postgres`], with the same schema and the same replies.
 
-use gif_chat_core::chat::{StoreReply, StoreRequest};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::postgres::{self, PostgresBackend};
-use super::{sqlite::SqliteBackend, DatabaseUrl};
+use gif_chat_core::chat::{StoreReply, StoreRequest, UnixMillis};
 
 /// A database the store's thread can serve requests from.
 pub trait Backend: Send {
@@ -44,11 +43,11 @@ pub enum OpenError {
     },
     /// A `postgres://` `DATABASE_URL` the client cannot read. The message names the option at
     /// fault, never the URL (it may hold a password).
-    #[error("DATABASE_URL is not a PostgreSQL URL gif-chat can read: {}", postgres::describe(.0))]
+    #[error("DATABASE_URL is not a PostgreSQL URL gif-chat can read: {}", describe(.0))]
     PostgresUrl(::postgres::Error),
     /// PostgreSQL cannot be reached or refuses the connection (down, wrong host or port, no such
     /// database, authentication failed).
-    #[error("cannot connect to PostgreSQL at {server}: {}", postgres::describe(.source))]
+    #[error("cannot connect to PostgreSQL at {server}: {}", describe(.source))]
     PostgresConnect {
         /// Where: host, port and database, without the user or the password.
         server: String,
@@ -56,18 +55,26 @@ pub enum OpenError {
         source: ::postgres::Error,
     },
     /// PostgreSQL failed while setting up or migrating the schema.
-    #[error("the PostgreSQL database failed while starting: {}", postgres::describe(.0))]
+    #[error("the PostgreSQL database failed while starting: {}", describe(.0))]
     Postgres(#[from] ::postgres::Error),
     /// The store's thread could not be started.
     #[error("cannot start the store's thread: {0}")]
     Thread(std::io::Error),
 }
 
-/// Opens the database a URL names, with its schema up to date.
-pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Backend>, OpenError> {
-    match url {
-        DatabaseUrl::SqliteFile(path) => Ok(Box::new(SqliteBackend::open_file(path)?)),
-        DatabaseUrl::SqliteMemory => Ok(Box::new(SqliteBackend::open_in_memory()?)),
-        DatabaseUrl::Postgres(url) => Ok(Box::new(PostgresBackend::open(url)?)),
+/// The client's error with its cause: `postgres::Error` prints only its kind ("db error"), and
+/// the server's message is what says what went wrong.
+pub(super) fn describe(error: &::postgres::Error) -> String {
+    match std::error::Error::source(error) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
     }
+}
+
+/// The wall clock, for `created_at` in every backend; a clock before 1970 reads as 1970.
+pub(super) fn now() -> UnixMillis {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }

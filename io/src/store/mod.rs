@@ -27,6 +27,9 @@ use std::thread::{self, JoinHandle};
 
 use gif_chat_core::chat::{StoreError, StoreReply, StoreRequest};
 
+use self::postgres::PostgresBackend;
+use self::sqlite::SqliteBackend;
+
 pub use backend::{Backend, OpenError};
 pub use migrations::SCHEMA_VERSION;
 pub use url::{DatabaseUrl, DatabaseUrlError, DEFAULT_DATABASE_URL};
@@ -70,7 +73,7 @@ impl Store {
     /// Opens the database `url` names, creates or migrates its schema, and starts the store's
     /// thread. Blocks while opening: call it at start, before serving.
     pub fn open(url: &DatabaseUrl, options: StoreOptions) -> Result<Store, OpenError> {
-        Store::start(backend::open(url)?, options)
+        Store::start(open_backend(url)?, options)
     }
 
     /// Starts a store's thread on an open backend.
@@ -145,4 +148,13 @@ fn serve(mut backend: Box<dyn Backend>, jobs: Receiver<Job>) {
     }
     // Dropping the backend closes the database (and, for SQLite, checkpoints the WAL).
     drop(backend);
+}
+
+/// Opens the database a URL names, with its schema up to date.
+fn open_backend(url: &DatabaseUrl) -> Result<Box<dyn Backend>, OpenError> {
+    match url {
+        DatabaseUrl::SqliteFile(path) => Ok(Box::new(SqliteBackend::open_file(path)?)),
+        DatabaseUrl::SqliteMemory => Ok(Box::new(SqliteBackend::open_in_memory()?)),
+        DatabaseUrl::Postgres(url) => Ok(Box::new(PostgresBackend::open(url)?)),
+    }
 }

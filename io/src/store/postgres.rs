@@ -29,10 +29,9 @@ use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::backend::{Backend, OpenError};
+use super::backend::{describe, now, Backend, OpenError};
 use super::password::{self, PasswordError};
 use super::postgres_migrations::migrate;
-use super::sqlite::now;
 
 /// How long connecting may take when the URL does not say (`connect_timeout`): a server that
 /// does not answer fails the start, or one request, instead of hanging it.
@@ -439,13 +438,4 @@ fn server_name(config: &Config) -> String {
         .or(config.get_user())
         .unwrap_or("postgres");
     format!("{hosts}:{ports}/{database}")
-}
-
-/// The client's error with its cause: `postgres::Error` prints only its kind ("db error"), and
-/// the server's message is what says what went wrong.
-pub(super) fn describe(error: &postgres::Error) -> String {
-    match std::error::Error::source(error) {
-        Some(cause) => format!("{error}: {cause}"),
-        None => error.to_string(),
-    }
 }

@@ -7,7 +7,7 @@
 //! panic and not a visitor-controlled string passed on unchecked.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gif_chat_core::chat::{
     Author, Chat, ChatId, ChatKind, ChatText, Colour, GifName, NewChat, NewRoom, Password,
@@ -17,7 +17,7 @@ use gif_chat_core::chat::{
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
-use super::backend::{Backend, OpenError};
+use super::backend::{now, Backend, OpenError};
 use super::migrations::migrate;
 use super::password::{self, PasswordError};
 
@@ -258,14 +258,6 @@ fn enable_wal(connection: &Connection) -> rusqlite::Result<()> {
             other => return other.map(drop),
         }
     }
-}
-
-/// The wall clock, for `created_at`; a clock before 1970 reads as 1970.
-pub(super) fn now() -> UnixMillis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
 const ROOM_COLUMNS: &str = "id, title, max_members, owner, password_hash IS NOT NULL, created_at";
