@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blocking;
+pub mod browser;
 pub mod eio;
 pub mod http;
 pub mod proc;

@@ -5,34 +5,16 @@
 //! this test starts the server, runs the script, and checks the server's log agrees with what
 //! the page saw. Missing tools are a failure naming the install step, never a silent skip.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use gif_chat_tests::browser::{browser_dir, require_tools};
 use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, WAIT};
 use regex::Regex;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Bounds the whole browser run (launch, page, two ticks, screenshot) on a busy machine.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// Fails, with the install step, when the browser check cannot run here.
-fn require_tools() {
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "{CHROMIUM} is missing: install it with `apt-get install -y chromium fonts-nanum`"
-    );
-    let playwright = browser_dir().join("node_modules").join("playwright-core");
-    assert!(
-        playwright.is_dir(),
-        "{} is missing: run `cd tests/browser && npm ci` (Node.js 20 or later)",
-        playwright.display()
-    );
-}
 
 runtime_matrix! {
     async fn page_works_in_headless_chromium(runtime: Runtime) {

@@ -9,14 +9,13 @@
 //! server without `CONFORMANCE=true` does not serve it (a 404), which is checked here too.
 //! Missing tools are a failure naming the install step, never a silent skip.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use gif_chat_tests::browser::{browser_dir, require_tools};
 use gif_chat_tests::{http, runtime_matrix, Runtime, Server, ServerBuilder};
 use serde_json::Value;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Bounds the whole browser run (launch, three modes of about three seconds each) on a busy
 /// machine.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -28,24 +27,6 @@ const REQUIRED_CHECKS: [&str; 4] = [
     "ack-from-server",
     "ack-to-server",
 ];
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// Fails, with the install step, when the browser check cannot run here.
-fn require_tools() {
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "{CHROMIUM} is missing: install it with `apt-get install -y chromium fonts-nanum`"
-    );
-    let playwright = browser_dir().join("node_modules").join("playwright-core");
-    assert!(
-        playwright.is_dir(),
-        "{} is missing: run `cd tests/browser && npm ci` (Node.js 20 or later)",
-        playwright.display()
-    );
-}
 
 /// The JSON lines `sio-lite.mjs` printed, one per check and mode.
 fn results(stdout: &str) -> Vec<Value> {
