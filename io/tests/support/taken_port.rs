@@ -8,7 +8,9 @@
 
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 use gif_chat_io::{listener, StartError};
 
@@ -25,7 +27,7 @@ pub fn check(binary: &str) {
 
     // No `.env` and no inherited settings: only what the test sets.
     let empty = tempfile::tempdir().expect("a temporary directory");
-    let mut child = Command::new(binary)
+    let child = Command::new(binary)
         .env_clear()
         .env("HOST", addr.ip().to_string())
         .env("PORT", addr.port().to_string())
@@ -36,17 +38,22 @@ pub fn check(binary: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-    let started = Instant::now();
-    // Bounded, so a runtime that serves anyway fails the test instead of hanging it.
-    while child.try_wait().expect("the child's status").is_none() {
-        if started.elapsed() > PATIENCE {
-            let _ = child.kill();
-            let _ = child.wait();
+    // Waited for on a thread, so the exit is awaited, not polled; bounded, so a runtime that
+    // serves anyway fails the test instead of hanging it.
+    let pid = child.id();
+    let (done, exited) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match exited.recv_timeout(PATIENCE) {
+        Ok(output) => output.expect("the child's output"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{binary} did not exit on a taken port");
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().expect("the child's output");
+    };
     drop(taken);
 
     assert_eq!(
