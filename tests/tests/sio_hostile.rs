@@ -250,9 +250,10 @@ async fn expect_rss_at_most(server: &mut Server, bound: u64, within: Duration, w
             return now;
         }
         if Instant::now() > deadline {
+            // Not the transcript: tens of thousands of lines would bury the numbers.
             panic!(
-                "{what}: RSS {now} KiB, bound {bound} KiB\n{}",
-                server.transcript()
+                "{what}: RSS {now} KiB, bound {bound} KiB (server pid {})",
+                server.pid()
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -556,8 +557,12 @@ runtime_matrix! {
 
     /// 10,000 polling sessions, each joined to `/`, opened and abandoned (three warm-up rounds
     /// of as many first): every one ends at its heartbeat timeout (its disconnect line), and the
-    /// server's RSS comes back within 5 % of what it was after the warm-up once recovery's
-    /// window has passed too.
+    /// server's RSS, once recovery's window has passed too, has grown by less than a quarter
+    /// of what the warm-up rounds cost above the idle server. The allocator keeps freed pages
+    /// for reuse, so a round without a leak costs nothing new; a leak of the sessions' state
+    /// costs a round's worth every round. The slack is a share of what the sessions cost,
+    /// not of the whole process (a fixed 5 % of the process failed once in CI, on a loaded
+    /// machine).
     ///
     /// The ping timeout (6 s) is long enough that a round's 10,000 are all open at once on a
     /// loaded machine, so every round reaches the same peak and ends in the same burst. The server runs with one malloc arena (`MALLOC_ARENA_MAX=1`,
@@ -602,14 +607,15 @@ runtime_matrix! {
         at_once.push(expect_joins_and_leaves(&mut server, SESSIONS).await);
         expect_fds_back(&mut server, fds).await;
         let peak = peak_rss_kib(pid);
-        let bound = warm + warm * 5 / 100;
-        let after = expect_rss_at_most(&mut server, bound, settled, "after 10,000 abandoned sessions").await;
+        // 10,000 sessions at once cost megabytes: the measure can see them.
+        assert!(warm > initial + 2048, "RSS {initial} KiB before, {warm} KiB after the warm-up: the sessions cost nothing visible");
+        let bound = warm + (warm - initial) / 4;
+        let what = format!("after 10,000 abandoned sessions (RSS {initial} KiB at start, {warm} KiB warm, peak {peak} KiB)");
+        let after = expect_rss_at_most(&mut server, bound, settled, &what).await;
         eprintln!(
             "{runtime}: a round took {round:?} (all open at once: {at_once:?}); RSS {initial} KiB at start, {warm} KiB after the warm-up, peak {peak} KiB, \
              {after} KiB once they ended (bound {bound} KiB)"
         );
-        // 10,000 sessions at once cost megabytes: the measure can see them.
-        assert!(warm > initial + 2048, "RSS {initial} KiB before, {warm} KiB after the warm-up: the sessions cost nothing visible");
         // Every session of every round left its namespace, once.
         let lines = server.lines_so_far();
         let left = lines.iter().filter(|l| *l == LEFT_ROOT).count();

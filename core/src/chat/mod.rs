@@ -15,7 +15,8 @@
 //!   [`StoreError`];
 //! - visitors: [`SessionId`] in a cookie signed with a [`CookieSecret`], their colour
 //!   ([`colour_of`]) and names unique within a room ([`unique_names`]);
-//! - uploads: [`ImageType`] by the first bytes, the server-chosen [`StoredImage`] name.
+//! - uploads: [`ImageType`] by the first bytes, the server-chosen [`StoredImage`] name;
+//! - the HTTP side's requests to the chat app in the hub: [`ChatRequest`], [`ChatAnswer`].
 
 mod colour;
 mod ids;
@@ -26,6 +27,7 @@ mod room;
 mod session;
 mod store;
 mod visitor;
+mod web;
 
 pub use colour::Colour;
 pub use ids::{ChatId, RoomId, UnixMillis, ROOM_ID_LEN, ROOM_ID_RANDOM_BYTES};
@@ -41,3 +43,4 @@ pub use session::{
 };
 pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest};
 pub use visitor::{colour_hash, colour_of, unique_names};
+pub use web::{ChatAction, ChatAnswer, ChatRefusal, ChatRequest, ChatTicket};
