@@ -24,11 +24,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
+
+use crate::chat::{ChatAnswer, ChatRequest, GifName};
 use crate::config::Config;
 use crate::engineio::{Answer, Sid, WsOutput};
 use crate::event::{ConnectionError, Event};
 use crate::hub::{HubCall, Mount};
 use crate::lifecycle::Lifecycle;
+use crate::upload::{UploadFailure, UploadStep};
 
 use self::engineio_ws::EngineWsPhase;
 use self::http::HttpPhase;
@@ -412,6 +416,53 @@ impl Connection {
             (Lifecycle::Closing, _) => self.closing.map(|c| c.deadline),
             _ => None,
         }
+    }
+
+    // ---- the chat's HTTP side (SPEC §6): requests for the hub's chat app, uploads, files ----
+    //
+    // The runtime (through `gif-chat-io`) drains these after every `handle_*`, as it drains
+    // hub calls. A connection has at most one of them outstanding: its request pipeline waits.
+
+    /// A checked chat request for the hub ([`Hub::handle_chat_request`](crate::Hub)) under a
+    /// ticket the runtime picks; its answer comes back through
+    /// [`handle_chat_answer`](Self::handle_chat_answer).
+    #[must_use]
+    pub fn poll_chat_request(&mut self) -> Option<ChatRequest> {
+        None
+    }
+
+    /// The hub's answer to this connection's last [`ChatRequest`].
+    pub fn handle_chat_answer(&mut self, now: Instant, answer: ChatAnswer) {
+        let _ = (now, answer);
+    }
+
+    /// The next step of an upload this connection receives, for the I/O layer to write.
+    #[must_use]
+    pub fn poll_upload(&mut self) -> Option<UploadStep> {
+        None
+    }
+
+    /// The I/O layer kept (or could not keep) the upload whose [`UploadStep::Finish`] it took.
+    pub fn handle_upload_stored(&mut self, now: Instant, stored: Result<GifName, UploadFailure>) {
+        let _ = (now, stored);
+    }
+
+    /// An uploaded image to read from the upload directory for `GET /gif/<name>`.
+    #[must_use]
+    pub fn poll_file_read(&mut self) -> Option<GifName> {
+        None
+    }
+
+    /// The image asked for by [`poll_file_read`](Self::poll_file_read): its bytes, or `None`
+    /// when there is no such file.
+    pub fn handle_file(&mut self, now: Instant, file: Option<Bytes>) {
+        let _ = (now, file);
+    }
+
+    /// Whether the connection waits for the I/O layer or the hub (a chat answer, an upload
+    /// stored, a file read): the runtime must not skip its exchange.
+    pub fn awaits_chat_io(&self) -> bool {
+        false
     }
 
     /// The next event to log.

@@ -23,6 +23,7 @@ mod ids;
 mod image;
 mod input;
 mod line;
+pub mod pages;
 mod room;
 mod session;
 mod store;

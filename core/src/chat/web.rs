@@ -15,8 +15,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    Chat, ChatText, Colour, GifName, Password, Room, RoomId, RoomMax, SessionId, StoreError,
-    Title,
+    Chat, ChatText, Colour, GifName, Password, Room, RoomId, RoomMax, SessionId, StoreError, Title,
 };
 
 /// The runtime's name for a [`ChatRequest`] until its answer: unique among the requests it has
@@ -168,8 +167,14 @@ mod tests {
     #[test]
     fn refusals_to_enter_use_the_books_words() {
         assert_eq!(ChatRefusal::NoSuchRoom.message(), "존재하지 않는 방입니다.");
-        assert_eq!(ChatRefusal::RoomFull.message(), "허용 인원이 초과하였습니다.");
-        assert_eq!(ChatRefusal::WrongPassword.message(), "비밀번호가 틀렸습니다.");
+        assert_eq!(
+            ChatRefusal::RoomFull.message(),
+            "허용 인원이 초과하였습니다."
+        );
+        assert_eq!(
+            ChatRefusal::WrongPassword.message(),
+            "비밀번호가 틀렸습니다."
+        );
         let busy = ChatRefusal::TooFast {
             retry_after: Duration::from_secs(1),
         };

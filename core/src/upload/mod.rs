@@ -10,3 +10,29 @@ pub use multipart::{
     boundary_from_content_type, MultipartError, MultipartEvent, MultipartLimits, MultipartParser,
     PartHeaders,
 };
+
+/// What a connection receiving an upload (`POST /room/<id>/gif`) asks the I/O layer to do with
+/// it, in order: one `Begin`, `Piece`s, then `Finish` or `Abort`. The I/O layer answers a
+/// `Finish` with [`Connection::handle_upload_stored`](crate::Connection::handle_upload_stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UploadStep {
+    /// A file part began; its type by its first bytes.
+    Begin {
+        /// The image's type, which picks the stored name's extension.
+        kind: crate::chat::ImageType,
+    },
+    /// The next bytes of the file.
+    Piece(bytes::Bytes),
+    /// The file is complete and accepted: sync it and give it its server-chosen name.
+    Finish,
+    /// The upload failed (too large, not an image, the request cut): leave nothing behind.
+    Abort,
+}
+
+/// Why the I/O layer could not keep a finished upload.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UploadFailure {
+    /// The disk refused it (full, permissions, ...).
+    #[error("the upload could not be stored: {0}")]
+    Storage(String),
+}
