@@ -25,6 +25,8 @@ command -v prlimit >/dev/null || need_apt+=(util-linux)
 # A real PostgreSQL for the store's tests (io/tests/store_postgres.rs makes and starts its own
 # clusters, as the postgres user when run as root: runuser is util-linux's).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || need_apt+=(postgresql)
+# A real Redis 7 for the cluster bridge's tests (each test starts its own on a private port).
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
