@@ -39,3 +39,55 @@ pub const ROOM_HTML: &str = include_str!("../templates/room.html");
 
 /// Every file under `public/`, sorted by path.
 pub static PUBLIC: &[PublicFile] = include!(concat!(env!("OUT_DIR"), "/public.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `/…` paths a template loads with `src="…"` or `href="…"` that name a file (a dot in
+    /// the last segment), as opposed to a route like `/rooms`.
+    fn files_loaded_by(template: &str) -> Vec<&str> {
+        ["src=\"", "href=\""]
+            .iter()
+            .flat_map(|attribute| template.split(attribute).skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|path| path.starts_with('/') && !path.contains("{{"))
+            .filter(|path| {
+                path.rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains('.'))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_file_a_chat_page_loads_is_embedded() {
+        let embedded: Vec<&str> = PUBLIC.iter().map(|file| file.path).collect();
+        for template in [ROOMS_HTML, CREATE_HTML, PASSWORD_HTML, ROOM_HTML] {
+            for path in files_loaded_by(template) {
+                assert!(embedded.contains(&path), "{path} is not under public/");
+            }
+        }
+        let loaded: Vec<&str> = [ROOMS_HTML, ROOM_HTML]
+            .into_iter()
+            .flat_map(files_loaded_by)
+            .collect();
+        for path in ["/rooms.js", "/room.js", "/chat.css"] {
+            assert!(loaded.contains(&path), "no page loads {path}");
+        }
+    }
+
+    #[test]
+    fn the_chat_scripts_import_the_embedded_client() {
+        for path in ["/rooms.js", "/room.js"] {
+            let script = PUBLIC
+                .iter()
+                .find(|file| file.path == path)
+                .map(|file| String::from_utf8_lossy(file.body))
+                .unwrap_or_else(|| panic!("{path} is embedded"));
+            assert!(script.contains("from '/socket.io-lite.js'"), "{path}");
+            // Data goes in with textContent, never as markup.
+            assert!(!script.contains("innerHTML"), "{path}");
+        }
+    }
+}
