@@ -17,7 +17,7 @@
 //   socket.on('chat', (text, ack) => ack?.());  // a last function argument: the server wants an ack
 //   socket.emit('chat', 'hi', new Uint8Array([1]), (reply) => ...); // a last function: ask for an ack
 //   await socket.timeout(5000).emitWithAck('join', room); // rejects when no ack came in time
-//   socket.connected, socket.id, socket.recovered, socket.disconnect(), socket.connect()
+//   socket.connected, socket.active, socket.id, socket.recovered, socket.disconnect(), socket.connect()
 //   socket.io.on('ping' | 'reconnect_attempt', fn), socket.io.engine.close() (drops the transport)
 //
 // Transports: WebSocket first, HTTP long-polling only when the WebSocket cannot open. gif-chat
@@ -391,6 +391,16 @@ export class Socket extends Emitter {
     if (this.opts.autoConnect !== false) this.connect();
   }
 
+  /**
+   * As socket.io-client: whether the socket is connected or will (re)connect by itself. False
+   * after `disconnect()`, after the server refused the connection (CONNECT_ERROR) or disconnected
+   * the socket, and once reconnection is off and the connection is gone: a page tells a refusal
+   * (`connect_error` with `!socket.active`) from a failure that is being retried.
+   */
+  get active() {
+    return !this.#stopped && (this.connected || Boolean(this.io.engine) || this.opts.reconnection);
+  }
+
   /** Opens the connection (again): after `disconnect()`, or when reconnection is off. */
   connect() {
     if (this.io.engine || this.connected) return this;
@@ -526,15 +536,15 @@ export class Socket extends Emitter {
 
   #onEvent({ id, data }) {
     const args = data.slice(1);
-      if (this.#pid && typeof args.at(-1) === 'string') this.#offset = args.at(-1);
-      if (id !== undefined) {
-        let answered = false;
-        args.push((...reply) => {
-          if (answered) return;
-          answered = true;
-          this.#send({ type: ACK, id, data: reply });
-        });
-      }
+    if (this.#pid && typeof args.at(-1) === 'string') this.#offset = args.at(-1);
+    if (id !== undefined) {
+      let answered = false;
+      args.push((...reply) => {
+        if (answered) return;
+        answered = true;
+        this.#send({ type: ACK, id, data: reply });
+      });
+    }
     this.emitLocal(String(data[0]), ...args);
   }
 

@@ -188,7 +188,7 @@ fn decode_path(raw: &str) -> Result<String, PathError> {
 
 /// Fills `{{name}}` placeholders in one pass; values are HTML-escaped, and text put in is
 /// never scanned again, so a path containing `{{detail}}` stays literal text.
-fn render<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+pub(crate) fn render<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -219,7 +219,7 @@ fn render<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String
 }
 
 /// HTML-escapes `text` (as Pug's `=` does, plus `'`) onto `out`.
-fn escape_into(out: &mut String, text: &str) {
+pub(crate) fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
