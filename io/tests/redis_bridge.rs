@@ -6,8 +6,10 @@
 //! Each test starts its own server on a free port and kills it at the end. Waits are on the
 //! bridge's events, never on sleeps.
 
+#[allow(dead_code)]
 #[path = "support/cluster_instance.rs"]
 mod cluster_instance;
+#[allow(dead_code)]
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
