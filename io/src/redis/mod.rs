@@ -16,7 +16,7 @@
 //! - [`backoff`]: the capped exponential delay between reconnection attempts;
 //! - [`subscriptions`]: the set of channels wanted, which survives reconnections;
 //! - [`bridge`]: the handle the rest of the process holds, and the queue into the thread;
-//! - [`worker`]: the thread's loop: connect, subscribe, publish, deliver, and on a lost
+//! - `worker`: the thread's loop: connect, subscribe, publish, deliver, and on a lost
 //!   connection count what is lost, log it, and reconnect.
 
 pub mod backoff;
