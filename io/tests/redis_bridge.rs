@@ -15,7 +15,7 @@ mod redis_server;
 
 use std::time::Instant;
 
-use cluster_instance::{chat_of, Instance, PATIENCE};
+use cluster_instance::{chat_of, eventually, quick_config, Instance, PATIENCE};
 use gif_chat_core::Stream;
 use gif_chat_io::redis::{BridgeEvent, RedisBridge, RedisConfig, StartError};
 use redis_server::RedisServer;
@@ -55,8 +55,9 @@ fn a_broadcast_crosses_from_one_instance_to_another() {
     let (channel, message) = alice.next_message();
     assert_eq!(channel, "socket.io#/chat#");
     assert_eq!(chat_of(&message).1, json!("to everyone"));
-    assert_eq!(alice.bridge.published(), 1);
-    assert_eq!(bob.bridge.published(), 2);
+    // The counters move when Redis answers, which may come after the message itself.
+    eventually("Alice's publish counted", || alice.bridge.published() == 1);
+    eventually("Bob's publishes counted", || bob.bridge.published() == 2);
     assert_eq!(alice.bridge.lost(), 0);
 }
 
@@ -170,14 +171,7 @@ fn a_redis_restart_is_survived_and_reported_with_what_was_lost() {
     // Bob's thread takes them off its queue between attempts; Redis comes back only once it has.
     bob.broadcast(&["lobby"], "lost 1");
     bob.broadcast(&["lobby"], "lost 2");
-    let deadline = Instant::now() + PATIENCE;
-    while bob.bridge.lost() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the bridge never counted the lost publishes"
-        );
-        std::thread::yield_now();
-    }
+    eventually("the lost publishes counted", || bob.bridge.lost() == 2);
 
     redis.restart();
     alice.wait_for(|event| *event == BridgeEvent::Connected);
@@ -263,4 +257,53 @@ fn dropping_the_bridge_flushes_its_queue() {
     for i in 0..100 {
         assert_eq!(alice.next_text(), json!(i.to_string()));
     }
+}
+
+/// A Redis too slow for the instance's broadcasts never makes the caller wait: once the queue
+/// is full, publishes are refused at once, counted, and the count is logged.
+#[test]
+fn a_full_queue_drops_counts_and_logs_without_waiting() {
+    let redis = RedisServer::start();
+    let mut alice = Instance::start(&redis.url(), "/chat", 0xa1);
+    alice.join("a-1", "lobby");
+    alice.wait_subscribed();
+    let mut config = quick_config(&redis.url());
+    config.queue_capacity = 4;
+    config.batch = 1;
+    // Longer than the test: the frozen Redis must not be taken for a lost one.
+    config.response_timeout = PATIENCE * 3;
+    let bob = Instance::start_with(config, "/chat", 0xb0);
+    bob.wait_subscribed();
+    assert_eq!(
+        bob.next_log().text,
+        "Redis connected: broadcasts are shared with the other instances"
+    );
+
+    redis.pause();
+    let started = Instant::now();
+    let taken: Vec<bool> = (0..50)
+        .map(|i| bob.try_broadcast(&["lobby"], &i.to_string()))
+        .collect();
+    assert!(
+        started.elapsed() < PATIENCE,
+        "publishing waited on the frozen Redis"
+    );
+    let accepted = taken.iter().filter(|taken| **taken).count();
+    let refused = taken.len() - accepted;
+    // The queue's four, and at most one the bridge's thread took out before it got stuck
+    // (waiting for Redis to answer the one it sent).
+    assert!((4..=5).contains(&accepted), "{accepted} accepted");
+    redis.resume();
+
+    // What went through arrives, in order; nothing refused does.
+    for (i, _) in taken.iter().enumerate().filter(|(_, taken)| **taken) {
+        assert_eq!(alice.next_text(), json!(i.to_string()));
+    }
+    bob.broadcast(&["lobby"], "end");
+    assert_eq!(alice.next_text(), json!("end"));
+    assert_eq!(
+        bob.next_log().text,
+        format!("Error: Redis publish queue full: {refused} broadcasts to other instances dropped")
+    );
+    assert_eq!(bob.bridge.lost(), 0);
 }

@@ -35,10 +35,15 @@ pub fn quick_config(url: &str) -> RedisConfig {
 impl Instance {
     /// An instance of namespace `nsp` whose uid is `uid_byte` repeated.
     pub fn start(url: &str, nsp: &str, uid_byte: u8) -> Instance {
+        Instance::start_with(quick_config(url), nsp, uid_byte)
+    }
+
+    /// An instance whose bridge has `config`.
+    pub fn start_with(config: RedisConfig, nsp: &str, uid_byte: u8) -> Instance {
         let (event_tx, events) = mpsc::channel();
         let (log_tx, logs) = mpsc::channel();
         let bridge = RedisBridge::start(
-            quick_config(url),
+            config,
             move |event| {
                 let _ = event_tx.send(event);
             },
@@ -76,6 +81,14 @@ impl Instance {
 
     /// Broadcasts `chat` with `text` to `rooms` (the whole namespace when empty).
     pub fn broadcast(&self, rooms: &[&str], text: &str) {
+        assert!(
+            self.try_broadcast(rooms, text),
+            "the bridge's queue took it"
+        );
+    }
+
+    /// [`broadcast`](Self::broadcast), saying whether the bridge's queue took it.
+    pub fn try_broadcast(&self, rooms: &[&str], text: &str) -> bool {
         let packet = EventPacket {
             name: "chat".to_owned(),
             args: Args::json(vec![serde_json::Value::String(text.to_owned())]),
@@ -88,7 +101,7 @@ impl Instance {
             .node
             .broadcast(packet, opts)
             .expect("not a local-only broadcast");
-        assert!(self.bridge.publish(publish), "the bridge's queue took it");
+        self.bridge.publish(publish)
     }
 
     /// The next event, or a failure after [`PATIENCE`].
@@ -144,6 +157,16 @@ impl Instance {
         self.logs
             .recv_timeout(PATIENCE)
             .expect("the bridge logged something in time")
+    }
+}
+
+/// Waits until `condition` holds (a counter the bridge's thread updates after the event that a
+/// test can see), failing after [`PATIENCE`].
+pub fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::yield_now();
     }
 }
 
