@@ -21,7 +21,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use cluster_instance::{chat_of, Instance, PATIENCE};
+use gif_chat_core::cluster::{Body, EventPacket, Options};
+use gif_chat_core::socketio::Args;
 use redis_server::RedisServer;
 use serde_json::{json, Value};
 
@@ -191,6 +194,67 @@ fn exchange(recovery: Recovery) {
     gif_chat.broadcast(&[], "to all of /relay");
     let client_saw: Value = serde_json::from_str(&client.next_line()).expect("JSON");
     assert_eq!(client_saw, json!({"chat": to_all}));
+}
+
+/// Binary arguments make the adapter switch to msgpack (notepack): a Buffer sent by the Node
+/// client reaches gif-chat as an attachment, and gif-chat's attachment reaches the client as
+/// binary data.
+#[test]
+fn binary_arguments_cross_the_mixed_fleet_as_msgpack() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let server = NodeProcess::spawn(
+        "server.js",
+        &[],
+        &[("PORT", "0"), ("REDIS_URL", &url), ("SIO_RECOVERY_MS", "0")],
+    );
+    let listening = server.next_line();
+    let port = listening.rsplit(':').next().expect("a port");
+    let server_url = format!("http://127.0.0.1:{port}");
+    let mut gif_chat = Instance::start(&url, "/relay", 0x9c);
+    gif_chat.join("gif-chat-socket", "lobby");
+    gif_chat.wait_subscribed();
+    let mut client = NodeProcess::spawn("relay-client.js", &[&server_url, "lobby"], &[]);
+    assert!(client.next_line().contains("connected"));
+    wait_for_subscribers(&redis, "socket.io#/relay#lobby#", 2);
+
+    client.send_line(r#"["picture", {"$binary": "AAEC/w=="}]"#);
+    let (_, message) = gif_chat.next_message();
+    let Body::Broadcast(broadcast) = &message.body else {
+        panic!("not a broadcast: {message:?}");
+    };
+    assert_eq!(
+        broadcast.packet.args.values,
+        [json!("picture"), json!({"_placeholder": true, "num": 0})]
+    );
+    assert_eq!(
+        broadcast.packet.args.attachments,
+        [Bytes::from_static(&[0, 1, 2, 0xff])]
+    );
+    let _local_echo = client.next_line();
+
+    let packet = EventPacket {
+        name: "chat".to_owned(),
+        args: Args {
+            values: vec![
+                json!("from gif-chat"),
+                json!({"_placeholder": true, "num": 0}),
+            ],
+            attachments: vec![Bytes::from_static(b"\x89PNG")],
+        },
+    };
+    let opts = Options {
+        rooms: vec!["lobby".to_owned()],
+        ..Options::default()
+    };
+    let publish = gif_chat.node.broadcast(packet, opts).expect("published");
+    assert_ne!(publish.payload.first(), Some(&b'{'), "msgpack, not JSON");
+    assert!(gif_chat.bridge.publish(publish));
+    let client_saw: Value = serde_json::from_str(&client.next_line()).expect("JSON");
+    assert_eq!(
+        client_saw,
+        json!({"chat": ["from gif-chat", {"$binary": "iVBORw=="}]})
+    );
 }
 
 fn push(array: &mut Value, item: Value) {

@@ -7,6 +7,7 @@
 // Prints one JSON line per thing that happens: {"connected": "<socket id>"} once joined, then
 // {"chat": [...args]} for each `chat` event received. Each line read on stdin is a JSON array,
 // emitted as `chat` with those arguments (the app relays it to the room). Exits when stdin ends.
+// Binary data is written {"$binary": "<base64>"} both ways (a Buffer on the socket.io side).
 "use strict";
 
 const readline = require("node:readline");
@@ -18,7 +19,23 @@ if (!url || !room) {
   process.exit(2);
 }
 
-const print = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
+const print = (value) => process.stdout.write(`${JSON.stringify(value, toJson)}\n`);
+
+// Buffers as {"$binary": base64} (JSON.stringify has already turned them into {type, data}).
+function toJson(_key, value) {
+  if (value && value.type === "Buffer" && Array.isArray(value.data)) {
+    return { $binary: Buffer.from(value.data).toString("base64") };
+  }
+  if (value instanceof ArrayBuffer) return { $binary: Buffer.from(value).toString("base64") };
+  return value;
+}
+
+function fromJson(_key, value) {
+  if (value && typeof value === "object" && typeof value.$binary === "string") {
+    return Buffer.from(value.$binary, "base64");
+  }
+  return value;
+}
 
 const socket = io(`${url}/relay`, { auth: { room }, transports: ["websocket"] });
 socket.on("connect", () => print({ connected: socket.id }));
@@ -26,7 +43,7 @@ socket.on("chat", (...args) => print({ chat: args }));
 socket.on("connect_error", (error) => console.error(`connect_error: ${error.message}`));
 
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
-  socket.emit("chat", ...JSON.parse(line));
+  socket.emit("chat", ...JSON.parse(line, fromJson));
 }).on("close", () => {
   socket.close();
   process.exit(0);
