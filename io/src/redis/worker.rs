@@ -56,7 +56,13 @@ enum End {
     /// The handle was dropped and the queue is empty.
     Stopped,
     /// The connection failed; `in_flight` publishes were being sent and may not have arrived.
-    Lost { error: String, in_flight: u64 },
+    /// `served`: the wanted channels had been subscribed (a Redis that accepts connections but
+    /// refuses the subscriptions is not taken for healthy: its back-off keeps growing).
+    Lost {
+        error: String,
+        in_flight: u64,
+        served: bool,
+    },
 }
 
 /// Redis being away: since when, and how many publishes it cost so far.
@@ -80,7 +86,6 @@ impl Worker {
             };
             match attempt {
                 Ok((connection, pushes)) => {
-                    backoff.reset();
                     match outage.take() {
                         Some(outage) => {
                             let dropped = self.counters.queue_full.swap(0, Ordering::Relaxed);
@@ -93,7 +98,14 @@ impl Worker {
                     (self.on_event)(BridgeEvent::Connected);
                     match self.session(connection, pushes).await {
                         End::Stopped => return,
-                        End::Lost { error, in_flight } => {
+                        End::Lost {
+                            error,
+                            in_flight,
+                            served,
+                        } => {
+                            if served {
+                                backoff.reset();
+                            }
                             self.count_lost(in_flight);
                             outage = Some(Outage {
                                 since: Instant::now(),
@@ -168,13 +180,16 @@ impl Worker {
     ) -> End {
         let subscriptions = Arc::clone(&self.subscriptions);
         let mut subscribed = BTreeSet::new();
+        let mut served = false;
         loop {
             if let Err(error) = self.align(&mut connection, &mut subscribed).await {
                 return End::Lost {
                     error: error.to_string(),
                     in_flight: 0,
+                    served,
                 };
             }
+            served = true;
             self.report_queue_full();
             tokio::select! {
                 _ = subscriptions.changed() => {}
@@ -184,6 +199,7 @@ impl Worker {
                         return End::Lost {
                             error: "connection closed".to_owned(),
                             in_flight: 0,
+                            served,
                         };
                     }
                 }
@@ -197,6 +213,7 @@ impl Worker {
                         return End::Lost {
                             error: error.to_string(),
                             in_flight: count,
+                            served,
                         };
                     }
                     self.counters.published.fetch_add(count, Ordering::Relaxed);
