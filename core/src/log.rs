@@ -104,6 +104,40 @@ impl LogLine {
     pub fn forced_stop() -> LogLine {
         LogLine::stderr("종료 신호를 다시 받아 즉시 종료합니다".to_owned())
     }
+
+    // The Redis bridge (SPEC M1-M3). An outage is told twice, when it starts and when it ends,
+    // with what it cost: never once per reconnection attempt, which would flood the log.
+
+    /// The Redis bridge connected (at start, before any outage).
+    pub fn redis_connected() -> LogLine {
+        LogLine::stdout(
+            "Redis connected: broadcasts are shared with the other instances".to_owned(),
+        )
+    }
+
+    /// Redis went away or cannot be reached: the instance goes on alone and retries.
+    pub fn redis_down(error: &dyn Display) -> LogLine {
+        LogLine::stderr(format!(
+            "Error: Redis unreachable ({error}); serving local clients only, reconnecting"
+        ))
+    }
+
+    /// Redis is back after `down_for`; `lost` broadcasts to other instances could not be sent
+    /// meanwhile, and whatever the others sent then was not received.
+    pub fn redis_back(down_for: Duration, lost: u64) -> LogLine {
+        LogLine::stderr(format!(
+            "Warning: Redis back after {:.1} s: {lost} broadcasts to other instances lost while it \
+             was down (and those they sent meanwhile not received); subscriptions restored",
+            down_for.as_secs_f64()
+        ))
+    }
+
+    /// The bridge's queue was full: `dropped` broadcasts to other instances were not sent.
+    pub fn redis_queue_full(dropped: u64) -> LogLine {
+        LogLine::stderr(format!(
+            "Error: Redis publish queue full: {dropped} broadcasts to other instances dropped"
+        ))
+    }
 }
 
 /// Why the listening socket could not be made on `addr` (port in use, address not ours, ...);

@@ -25,6 +25,8 @@
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
 //!   registry that wakes the connection holding a session;
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
+//! - [`redis`]: the Redis bridge (`REDIS_URL`), on its own thread, that carries the cluster's
+//!   subscriptions, publishes and messages;
 //! - [`upload`]: uploaded images, written to a temporary file as they arrive and renamed into
 //!   `UPLOAD_DIR` when complete.
 
@@ -33,6 +35,7 @@
 pub mod hub;
 pub mod listener;
 pub mod log_writer;
+pub mod redis;
 pub mod settings;
 pub mod start;
 pub mod stop;

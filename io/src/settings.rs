@@ -105,6 +105,14 @@ pub struct Settings {
     /// Secret of the seed's (unused) signed cookies; missing is only a warning.
     #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
     pub cookie_secret: Option<String>,
+    /// `redis://host:port`: share rooms and broadcasts with other instances through Redis 7
+    /// (sharded pub/sub, wire-compatible with @socket.io/redis-adapter 8). Unset: one instance.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Longest wait in milliseconds between attempts to reach a lost Redis (the wait doubles up
+    /// to it).
+    #[arg(long, env = "REDIS_RECONNECT_MAX_MS", default_value_t = crate::redis::config::DEFAULT_RECONNECT_MAX_MS)]
+    pub redis_reconnect_max_ms: u64,
 }
 
 /// A setting that does not make sense.
@@ -145,6 +153,14 @@ impl Settings {
     /// Whether the listening socket should also take IPv4 (an unspecified IPv6 host).
     pub fn dual_stack(&self) -> bool {
         self.host == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    }
+
+    /// The Redis bridge's settings, when `REDIS_URL` is set (and not empty).
+    pub fn redis(&self) -> Option<crate::redis::RedisConfig> {
+        let url = self.redis_url.as_deref().filter(|url| !url.is_empty())?;
+        let mut config = crate::redis::RedisConfig::new(url);
+        config.reconnect_max = Duration::from_millis(self.redis_reconnect_max_ms);
+        Some(config)
     }
 
     /// How long a graceful stop may take.

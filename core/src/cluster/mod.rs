@@ -51,12 +51,14 @@
 //!
 //! [`Message`] encodes and decodes; [`Channels`] names channels; [`ClusterNode`] keeps one
 //! instance's subscriptions in step with its rooms and turns broadcasts into [`Publish`]es and
-//! received payloads into messages.
+//! received payloads into messages; [`options_for`], [`ClusterNode::publish_emit`] and
+//! [`delivery`] translate between the Socket.IO server's emits and the cluster's broadcasts.
 
 mod channel;
 mod message;
 mod msgpack;
 mod node;
+mod route;
 
 pub use channel::{looks_like_socket_id, Channels, DEFAULT_PREFIX};
 pub use message::{
@@ -64,6 +66,7 @@ pub use message::{
 };
 pub use msgpack::MsgpackError;
 pub use node::{ClusterNode, Publish, Subscription, Uid};
+pub use route::{delivery, options_for, Delivery, LocalSockets, ServerSockets};
 
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,10 @@
 //   PUBLIC_DIR              optional: also serve that folder's files (GET), as gif-chat serves
 //                           demo-page/public, so browser checks of gif-chat's own client
 //                           (tests/browser/sio-lite.mjs) load their page from the same origin
+//   REDIS_URL               optional: share rooms and broadcasts with other servers through
+//                           Redis with @socket.io/redis-adapter 8 in its sharded mode
+//                           (createShardedAdapter, node-redis 4), the Node side of gif-chat's
+//                           mixed-fleet tests (SPEC M2, io/tests/redis_node.rs)
 "use strict";
 
 const fs = require("node:fs");
@@ -145,10 +149,33 @@ relay.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, "127.0.0.1", () => {
-  // Tests wait for this line and read the port from it.
-  console.log(`socket.io conformance app listening on 127.0.0.1:${httpServer.address().port}`);
-});
+// With REDIS_URL, the adapter replaces the in-memory one of every namespace before any client
+// can connect: node-redis refuses commands until connected, so listening waits for both clients.
+async function useRedis(url) {
+  const { createClient } = require("redis");
+  const { createShardedAdapter } = require("@socket.io/redis-adapter");
+  const pubClient = createClient({ url });
+  const subClient = pubClient.duplicate();
+  // node-redis reconnects by itself; an unhandled `error` event would end the process.
+  for (const client of [pubClient, subClient]) {
+    client.on("error", (error) => console.error(`redis: ${error.message}`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createShardedAdapter(pubClient, subClient));
+}
+
+(process.env.REDIS_URL ? useRedis(process.env.REDIS_URL) : Promise.resolve()).then(
+  () => {
+    httpServer.listen(port, "127.0.0.1", () => {
+      // Tests wait for this line and read the port from it.
+      console.log(`socket.io conformance app listening on 127.0.0.1:${httpServer.address().port}`);
+    });
+  },
+  (error) => {
+    console.error(`cannot use Redis at REDIS_URL: ${error.message}`);
+    process.exit(1);
+  },
+);
 
 function stop() {
   io.close();
