@@ -37,14 +37,18 @@ if ! command -v kosoku >/dev/null; then
   step "pip install kosoku"
   python3 -m pip install -q kosoku
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  step "npm ci (tests/browser)"
-  (cd tests/browser && npm ci --no-audit --no-fund)
-fi
-if [ ! -d tests/peers/socketio-node/node_modules/socket.io ]; then
-  step "npm ci (tests/peers/socketio-node: the reference socket.io server)"
-  (cd tests/peers/socketio-node && npm ci --no-audit --no-fund)
-fi
+# npm ci wherever the lock file changed since the last install (npm keeps a copy of the lock
+# it installed in node_modules/.package-lock.json), so a new dependency is never skipped.
+npm_ci() {
+  local dir=$1 why=$2
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    step "npm ci ($dir: $why)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}
+npm_ci tests/browser "Playwright for the browser tests"
+npm_ci tests/peers/socketio-node "the reference socket.io server, its Redis adapter and client"
+npm_ci tests/sio "socket.io-client for the client scenarios and the chat tests"
 if [ "$FUZZ_SECONDS" != 0 ] && ! cargo fuzz --version >/dev/null 2>&1; then
   step "cargo install cargo-fuzz"
   cargo install cargo-fuzz --locked
