@@ -54,3 +54,5 @@ pub const SIO_RECOVERY_MS: u64 = 120_000;
 pub const SIO_RECOVERY_MAX_PACKETS: usize = 10_000;
 /// `SIO_RECOVERY_MAX_BYTES`: bytes of those packets kept per namespace, 16 MiB.
 pub const SIO_RECOVERY_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// `UPLOAD_MAX_BYTES`: the largest image a visitor may upload (C7), 5 MiB.
+pub const UPLOAD_MAX_BYTES: u64 = 5 * 1024 * 1024;

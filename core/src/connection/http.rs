@@ -7,22 +7,29 @@
 //! The phase writes responses and access-log lines into the [`Outbox`] it is lent and returns what
 //! the connection as a whole should do as a [`Transition`]: linger after a final response, close,
 //! or become a WebSocket.
+//!
+//! A request to a chat route (SPEC §6) becomes a [`ChatExchange`] that holds the pipeline, as
+//! an Engine.IO request does, until the hub answered it (and the I/O layer stored its upload or
+//! read its file); its response is written here like every other, access-log line included.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::chat::{ChatExchange, Outcome};
 use super::engineio_http::{self, HubRequest};
 use super::outbox::Outbox;
 use super::transition::{EngineUpgrade, Transition, Upgrade};
+use crate::chat::{session_from_cookie_header, ChatAnswer, ChatRequest, GifName};
 use crate::config::Config;
 use crate::engineio::{Answer, RequestError, Sid};
 use crate::event::{AccessLog, ConnectionError};
 use crate::http::{
-    accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
-    RequestHead,
+    accept_upgrade_for, error_response, parse_request, route, BodyDecoder, ChatRoute, Endpoint,
+    HttpError, RequestHead,
 };
 use crate::hub::{HubCall, Mount};
+use crate::upload::{UploadFailure, UploadStep};
 
 /// Input and timers of a connection serving plain HTTP.
 #[derive(Debug)]
@@ -51,6 +58,9 @@ enum AfterHead {
     Body(BodyDecoder),
     /// A request the hub has (or will have once its body is read).
     Hub(Box<HubRequest>),
+    /// A request to a chat route, until its response is written (and, when the connection
+    /// closes after it, until what it owes the I/O layer is handed over).
+    Chat(Box<ChatExchange>),
 }
 
 /// What one step of the request pipeline leads to.
@@ -80,9 +90,25 @@ impl HttpPhase {
     /// The header or keep-alive deadline; none while the hub has the request (a parked GET
     /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match self.hub() {
-            Some(hub) if hub.body.is_none() => None,
+        match &self.after {
+            AfterHead::Hub(hub) if hub.body.is_none() => None,
+            // The hub or the I/O layer always answers (a stop answers too).
+            AfterHead::Chat(chat) if chat.is_waiting() => None,
             _ => Some(self.deadline),
+        }
+    }
+
+    fn chat(&self) -> Option<&ChatExchange> {
+        match &self.after {
+            AfterHead::Chat(chat) => Some(chat),
+            _ => None,
+        }
+    }
+
+    fn chat_mut(&mut self) -> Option<&mut ChatExchange> {
+        match &mut self.after {
+            AfterHead::Chat(chat) => Some(chat),
+            _ => None,
         }
     }
 
@@ -109,8 +135,114 @@ impl HttpPhase {
     /// Whether input waiting behind a request the hub holds has grown past a request head's
     /// limit: read no more until the hub answers (a parked GET must not buffer without bound).
     pub(super) fn backlog_full(&self, config: &Config) -> bool {
-        self.hub().is_some_and(|hub| hub.body.is_none())
-            && self.pending().len() > config.http_limits.max_header_bytes
+        // Upload pieces not taken yet: the I/O layer sets the pace (backpressure).
+        if self.chat().is_some_and(ChatExchange::has_upload_steps) {
+            return true;
+        }
+        let waiting = self.hub().is_some_and(|hub| hub.body.is_none())
+            || self.chat().is_some_and(ChatExchange::is_waiting);
+        waiting && self.pending().len() > config.http_limits.max_header_bytes
+    }
+
+    // ---- the chat (SPEC §6) ----
+
+    /// The chat request for the hub, once.
+    pub(super) fn poll_chat_request(&mut self) -> Option<ChatRequest> {
+        self.chat_mut()?.poll_chat_request()
+    }
+
+    /// The next upload step for the I/O layer.
+    pub(super) fn poll_upload(&mut self) -> Option<UploadStep> {
+        self.chat_mut()?.poll_upload()
+    }
+
+    /// The uploaded image to read, once.
+    pub(super) fn poll_file_read(&mut self) -> Option<GifName> {
+        self.chat_mut()?.poll_file_read()
+    }
+
+    /// Whether a chat exchange waits for the hub or the I/O layer, or has steps for it.
+    pub(super) fn awaits_chat_io(&self) -> bool {
+        self.chat().is_some_and(ChatExchange::awaits_io)
+    }
+
+    /// The hub's answer to the chat request.
+    pub(super) fn handle_chat_answer(
+        &mut self,
+        now: Instant,
+        answer: ChatAnswer,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        let Some(chat) = self.chat_mut() else {
+            return Transition::None;
+        };
+        let outcome = chat.handle_answer(answer, config);
+        self.after_chat(now, outcome, config, out)
+    }
+
+    /// The I/O layer stored the upload (or could not).
+    pub(super) fn handle_upload_stored(
+        &mut self,
+        now: Instant,
+        stored: Result<GifName, UploadFailure>,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        let Some(chat) = self.chat_mut() else {
+            return Transition::None;
+        };
+        let outcome = chat.handle_stored(stored);
+        self.after_chat(now, outcome, config, out)
+    }
+
+    /// The I/O layer read the file (or there is none).
+    pub(super) fn handle_file(
+        &mut self,
+        now: Instant,
+        file: Option<Bytes>,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        let Some(chat) = self.chat_mut() else {
+            return Transition::None;
+        };
+        let outcome = chat.handle_file(file, config);
+        self.after_chat(now, outcome, config, out)
+    }
+
+    /// What the phase still owes the hub and the I/O layer when the connection ends: the end
+    /// of a parked GET, the mount of an unanswered Engine.IO request, an upload's last steps
+    /// (an upload under way is aborted).
+    pub(super) fn into_leftovers(self) -> (Option<Mount>, Vec<HubCall>, Vec<UploadStep>) {
+        let asked = self.awaiting_answer();
+        let mut calls = Vec::new();
+        if let Some((mount, sid)) = self.parked() {
+            calls.push(HubCall::GetAborted { mount, sid });
+        }
+        let steps = match self.after {
+            AfterHead::Chat(chat) => chat.into_upload_steps(),
+            _ => Vec::new(),
+        };
+        (asked, calls, steps)
+    }
+
+    /// Applies what the exchange decided after an answer: a response, or reading on.
+    fn after_chat(
+        &mut self,
+        now: Instant,
+        outcome: Outcome,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
+        if matches!(outcome, Outcome::Read) {
+            // The body is read from now on: it must keep arriving.
+            self.deadline = now + config.header_timeout;
+        }
+        match self.chat_outcome(now, outcome, config, out) {
+            Step::Done(transition) => transition,
+            Step::Continue | Step::Wait => Transition::None,
+        }
     }
 
     /// Whether a call for the hub is ready.
@@ -242,7 +374,9 @@ impl HttpPhase {
             return Transition::None;
         }
         self.stopping = true;
-        if self.hub().is_some_and(|hub| hub.body.is_none()) {
+        if self.hub().is_some_and(|hub| hub.body.is_none())
+            || self.chat().is_some_and(ChatExchange::is_waiting)
+        {
             // The hub has the request (a parked GET is released by the hub's own shutdown):
             // its answer goes out, then the connection closes.
             return Transition::None;
@@ -254,6 +388,7 @@ impl HttpPhase {
     fn is_mid_request(&self) -> bool {
         self.request_started.is_some()
             || matches!(self.after, AfterHead::Body(_))
+            || self.chat().is_some_and(ChatExchange::is_reading)
             || self.pos < self.buf.len()
     }
 
@@ -272,6 +407,22 @@ impl HttpPhase {
     }
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
+        if let AfterHead::Chat(chat) = &mut self.after {
+            if !chat.is_reading() {
+                return Step::Wait;
+            }
+            let pending = self.buf.get(self.pos..).unwrap_or_default();
+            if pending.is_empty() {
+                return Step::Wait;
+            }
+            let (n, outcome) = chat.input(pending, config);
+            self.pos += n;
+            if chat.is_reading() {
+                // A body that keeps arriving keeps the connection; a stalled one does not.
+                self.deadline = now + config.header_timeout;
+            }
+            return self.chat_outcome(now, outcome, config, out);
+        }
         if let AfterHead::Hub(hub) = &mut self.after {
             let step = hub_body_step(
                 hub,
@@ -326,9 +477,74 @@ impl HttpPhase {
                     self.pos = self.buf.len();
                     return Step::Done(self.upgrade(started, head, rest, config, out));
                 }
+                if let Some(route) = ChatRoute::for_request(&head.method, head.path()) {
+                    return self.chat_request(now, route, started, head, config, out);
+                }
                 self.respond(now, started, head, config, out)
             }
         }
+    }
+
+    /// Starts a chat exchange for a request to a chat route.
+    fn chat_request(
+        &mut self,
+        now: Instant,
+        route: ChatRoute,
+        started: Instant,
+        head: RequestHead,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        let client_ip = config
+            .trust_proxy
+            .client_ip(out.client_ip(), head.x_forwarded_for.as_deref());
+        let (chat, outcome) = ChatExchange::start(route, head, started, client_ip, config);
+        if chat.is_reading() {
+            self.deadline = now + config.header_timeout;
+        }
+        self.after = AfterHead::Chat(Box::new(chat));
+        self.chat_outcome(now, outcome, config, out)
+    }
+
+    /// Does what a chat exchange decided: wait, read on, or write its response (with the new
+    /// visitor's cookie) and go on to the next request or close.
+    fn chat_outcome(
+        &mut self,
+        now: Instant,
+        outcome: Outcome,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Step {
+        let AfterHead::Chat(chat) = &self.after else {
+            return Step::Wait;
+        };
+        let (mut response, close) = match outcome {
+            Outcome::Wait => return Step::Wait,
+            Outcome::Read => return Step::Continue,
+            Outcome::Fail(error) => {
+                let request = Some((chat.started, &chat.head));
+                return Step::Done(fail_request(config, out, request, error));
+            }
+            Outcome::Respond { response, close } => (response, close),
+        };
+        if let Some(cookie) = chat.new_cookie() {
+            response.headers.push(("Set-Cookie", cookie.to_owned()));
+        }
+        let keep_alive = !close && chat.head.keep_alive() && !self.stopping;
+        let ka = keep_alive.then_some(config.keep_alive_timeout);
+        response.write_to(out.bytes_mut(), chat.head.is_head(), ka);
+        out.push_access(
+            chat.started,
+            access_entry(&chat.head, response.status, response.content_length()),
+        );
+        if !keep_alive {
+            // The exchange stays until the phase ends: it may owe the I/O layer an `Abort`.
+            return Step::Done(Transition::AwaitPeerEof);
+        }
+        self.after = AfterHead::Idle;
+        self.request_started = None;
+        self.deadline = now + config.keep_alive_timeout;
+        Step::Continue
     }
 
     /// Takes a request to an Engine.IO path: checks what the HTTP layer checks (origin, the
@@ -354,6 +570,7 @@ impl HttpPhase {
                 Err(_) => Step::Done(self.upgrade(started, head, rest, config, out)),
                 Ok(switching) => {
                     let mut hub = HubRequest::new(mount, head, client_ip);
+                    hub.visitor = visitor_of(&hub.head, config);
                     hub.upgrade = Some((switching, rest));
                     hub.complete(Bytes::new());
                     self.after = AfterHead::Hub(Box::new(hub));
@@ -385,6 +602,7 @@ impl HttpPhase {
             }
         };
         let mut hub = HubRequest::new(mount, head, client_ip);
+        hub.visitor = visitor_of(&hub.head, config);
         match body {
             Some(mut body) => {
                 body.keep();
@@ -561,6 +779,12 @@ fn fail_request(
         None => out.push_error(ConnectionError::Http(error)),
     }
     Transition::AwaitPeerEof
+}
+
+/// The visitor whose signed cookie a request carries, if any (no session is made here).
+fn visitor_of(head: &RequestHead, config: &Config) -> Option<crate::chat::SessionId> {
+    let cookie = head.cookie.as_deref()?;
+    session_from_cookie_header(cookie, &config.cookie_secret)
 }
 
 fn access_entry(head: &RequestHead, status: u16, content_length: Option<usize>) -> AccessLog {

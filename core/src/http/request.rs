@@ -55,6 +55,12 @@ pub struct RequestHead {
     pub content_length: Option<u64>,
     /// `Transfer-Encoding: chunked` (as the final coding).
     pub chunked: bool,
+    /// All `Cookie` headers joined with `; ` (the chat's session cookie is among them).
+    pub cookie: Option<String>,
+    /// `Content-Type` (the chat's forms: urlencoded, JSON or multipart).
+    pub content_type: Option<String>,
+    /// `Referer`: the chat's same-origin check falls back on it when `Origin` is missing.
+    pub referer: Option<String>,
 }
 
 impl RequestHead {
@@ -182,6 +188,19 @@ pub fn parse_request(
             // A date is not a list: Node keeps the first and drops repeats.
             head.if_modified_since
                 .get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("cookie") {
+            // Several `Cookie` fields are one list, `; `-separated (RFC 6265 §5.4).
+            match &mut head.cookie {
+                Some(joined) => {
+                    joined.push_str("; ");
+                    joined.push_str(value);
+                }
+                None => head.cookie = Some(value.to_owned()),
+            }
+        } else if name.eq_ignore_ascii_case("content-type") {
+            head.content_type.get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("referer") {
+            head.referer.get_or_insert_with(|| value.to_owned());
         } else if name.eq_ignore_ascii_case("content-length") {
             framing.content_length(value)?;
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
