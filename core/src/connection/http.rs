@@ -519,6 +519,8 @@ impl HttpPhase {
             return Step::Wait;
         };
         let (mut response, close) = match outcome {
+            // Reading a body: the loop goes on to the bytes already here.
+            Outcome::Wait if chat.is_reading() => return Step::Continue,
             Outcome::Wait => return Step::Wait,
             Outcome::Read => return Step::Continue,
             Outcome::Fail(error) => {
