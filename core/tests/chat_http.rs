@@ -40,13 +40,17 @@ fn the_room_list_asks_the_hub_and_a_new_visitor_gets_a_session_cookie() {
     );
     let cookie = response.header("Set-Cookie").unwrap();
     assert_eq!(cookie, set_cookie(&asked.visitor));
-    assert!(cookie.contains("; Path=/; HttpOnly; SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("; Path=/; HttpOnly; SameSite=Lax"),
+        "{cookie}"
+    );
     assert!(response.text().contains("GIF 채팅방"));
     assert_eq!(response.header("Connection"), Some("keep-alive"));
     assert!(
-        client.log.iter().any(|l| l.starts_with(
-            "GET /rooms?error=%EC%97%86%EC%96%B4 200 "
-        )),
+        client
+            .log
+            .iter()
+            .any(|l| l.starts_with("GET /rooms?error=%EC%97%86%EC%96%B4 200 ")),
         "{:?}",
         client.log
     );
@@ -172,7 +176,9 @@ fn entering_a_room_its_page_its_password_form_or_back_to_the_list() {
 
     client.send(&request("GET", &path, &cookie_line, b""));
     client.take_request();
-    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(5, true))));
+    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(
+        5, true,
+    ))));
     assert_eq!(client.take_response().status, 200, "the password form");
 
     for refusal in [ChatRefusal::NoSuchRoom, ChatRefusal::RoomFull] {
@@ -225,7 +231,10 @@ fn the_password_form_lets_in_or_shows_the_error() {
     client.send(&form_post(&path, &cookie_line, "password=wrong"));
     client.take_request();
     client.answer(ChatAnswer::Refused(ChatRefusal::WrongPassword));
-    assert!(client.take_written().is_empty(), "no answer before the form");
+    assert!(
+        client.take_written().is_empty(),
+        "no answer before the form"
+    );
     // The room is asked for again, to show its form.
     assert_eq!(
         client.take_request().action,
@@ -234,7 +243,9 @@ fn the_password_form_lets_in_or_shows_the_error() {
             password: None
         }
     );
-    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(6, true))));
+    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(
+        6, true,
+    ))));
     let form = client.take_response();
     assert_eq!(form.status, 403);
     assert!(form.text().starts_with("<!DOCTYPE html>"));
@@ -248,7 +259,9 @@ fn the_password_form_lets_in_or_shows_the_error() {
             password: None
         }
     );
-    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(6, true))));
+    client.answer(ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room(
+        6, true,
+    ))));
     assert_eq!(client.take_response().status, 403);
 }
 
@@ -275,7 +288,10 @@ fn posting_a_chat_as_json_or_a_form() {
             text: ChatText::new("<script>x</script>").unwrap()
         }
     );
-    client.answer(ChatAnswer::Posted(text_chat(room_id(7), "<script>x</script>")));
+    client.answer(ChatAnswer::Posted(text_chat(
+        room_id(7),
+        "<script>x</script>",
+    )));
     let posted = client.take_response();
     assert_eq!(posted.status, 200);
     assert_eq!(
@@ -306,9 +322,19 @@ fn posting_a_chat_as_json_or_a_form() {
     let busy = client.take_response();
     assert_eq!(busy.status, 429);
     assert_eq!(busy.header("Retry-After"), Some("2"));
-    assert_eq!(busy.json()["error"], ChatRefusal::TooFast { retry_after: Duration::ZERO }.message());
+    assert_eq!(
+        busy.json()["error"],
+        ChatRefusal::TooFast {
+            retry_after: Duration::ZERO
+        }
+        .message()
+    );
 
-    client.send(&form_post(&path, &format!("Cookie: {cookie}\r\n"), "chat=hi"));
+    client.send(&form_post(
+        &path,
+        &format!("Cookie: {cookie}\r\n"),
+        "chat=hi",
+    ));
     client.take_request();
     client.answer(ChatAnswer::Refused(ChatRefusal::NotAMember));
     let refused = client.take_response();
@@ -401,8 +427,15 @@ fn pipelined_requests_wait_for_the_chat_answer_and_are_answered_in_order() {
     let responses = parse_responses(&client.take_written(), &[false, false, true]);
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [200, 200, 200]);
-    assert!(responses[1].text().contains("F12를 눌러"), "the seed's page");
-    assert_eq!(responses[1].header("Set-Cookie"), None, "S14: not on the seed's page");
+    assert!(
+        responses[1].text().contains("F12를 눌러"),
+        "the seed's page"
+    );
+    assert_eq!(
+        responses[1].header("Set-Cookie"),
+        None,
+        "S14: not on the seed's page"
+    );
     assert!(responses[2].body.is_empty(), "HEAD");
     assert_ne!(responses[2].header("Content-Length"), Some("0"));
 }
@@ -434,12 +467,20 @@ fn engine_io_requests_carry_the_visitor_of_a_valid_cookie_only() {
         (String::new(), None),
     ] {
         let mut client = Client::new(config());
-        client.send(&request("GET", "/socket.io/?EIO=4&transport=polling", &cookie, b""));
+        client.send(&request(
+            "GET",
+            "/socket.io/?EIO=4&transport=polling",
+            &cookie,
+            b"",
+        ));
         match client.conn.poll_hub_call() {
             Some(HubCall::Request { visitor, .. }) => assert_eq!(visitor, expected),
             other => panic!("{other:?}"),
         }
-        assert!(client.requests.is_empty(), "no session is made for Engine.IO");
+        assert!(
+            client.requests.is_empty(),
+            "no session is made for Engine.IO"
+        );
     }
 }
 

@@ -109,13 +109,17 @@ fn one_byte_past_the_limit_is_413_and_aborted_in_any_chunking() {
         // Begun (its first bytes came in an earlier piece): aborted; else never begun.
         assert_eq!(kept_file(&client.steps), None, "cut at {cut}");
         if !client.steps.is_empty() || begun_early.contains(&cut) {
-            assert_eq!(client.steps.last(), Some(&UploadStep::Abort), "cut at {cut}");
+            assert_eq!(
+                client.steps.last(),
+                Some(&UploadStep::Abort),
+                "cut at {cut}"
+            );
         }
         assert!(
-            client.log.iter().any(|l| l.starts_with(&format!(
-                "POST /room/{}/gif 413 ",
-                room_id(1)
-            ))),
+            client
+                .log
+                .iter()
+                .any(|l| l.starts_with(&format!("POST /room/{}/gif 413 ", room_id(1)))),
             "{:?}",
             client.log
         );
@@ -134,7 +138,12 @@ fn a_declared_length_past_the_limit_is_413_before_the_hub_is_asked() {
 
 #[test]
 fn bytes_that_are_no_image_are_refused_whatever_the_name_says() {
-    for file in [&b"<svg onload=alert(1)>"[..], b"GIF8", b"", b"\x89PNG\r\n\x1a\r...."] {
+    for file in [
+        &b"<svg onload=alert(1)>"[..],
+        b"GIF8",
+        b"",
+        b"\x89PNG\r\n\x1a\r....",
+    ] {
         let body = multipart(file);
         for cut in [0, body.len() / 2, body.len()] {
             let (client, response) = upload_cut_at(config(), file, cut);
@@ -254,7 +263,11 @@ fn a_stored_image_is_served_with_its_type_and_nosniff() {
         .unwrap()
         .starts_with("public, max-age="));
     assert_eq!(response.body, b"\x89PNG\r\n\x1a\nrest");
-    assert_eq!(response.header("Set-Cookie"), None, "a file makes no session");
+    assert_eq!(
+        response.header("Set-Cookie"),
+        None,
+        "a file makes no session"
+    );
 
     client.reads.clear();
     client.send(&request("HEAD", &image.path(), "", b""));

@@ -253,7 +253,10 @@ mod tests {
             assert!(seen.insert(clone.next_id()));
         }
         let first = SessionIds::new([7; 32]).next_id();
-        assert!(seen.contains(&first), "the same key gives the same sequence");
+        assert!(
+            seen.contains(&first),
+            "the same key gives the same sequence"
+        );
         assert!(!seen.contains(&SessionIds::new([8; 32]).next_id()));
         assert_eq!(first.as_str().len(), SESSION_ID_LEN);
         assert!(SessionId::parse(first.as_str()).is_some());

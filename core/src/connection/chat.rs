@@ -146,7 +146,11 @@ impl ChatExchange {
     pub(super) fn is_waiting(&self) -> bool {
         matches!(
             self.stage,
-            Stage::Ask(..) | Stage::Asked(_) | Stage::Storing | Stage::ReadFile(_) | Stage::Reading(_)
+            Stage::Ask(..)
+                | Stage::Asked(_)
+                | Stage::Storing
+                | Stage::ReadFile(_)
+                | Stage::Reading(_)
         )
     }
 
@@ -276,9 +280,10 @@ impl ChatExchange {
             (Purpose::GifStored, ChatAnswer::Refused(refusal)) => {
                 self.respond_api_refusal(&refusal, false)
             }
-            (Purpose::PasswordRetry(message), ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room))) => {
-                respond(page(403, password_page(&room, Some(message))))
-            }
+            (
+                Purpose::PasswordRetry(message),
+                ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room)),
+            ) => respond(page(403, password_page(&room, Some(message)))),
             (Purpose::PasswordRetry(_), answer) => self.entered_or_away(answer),
             (Purpose::Action, answer) => self.action_answer(answer, config),
             (_, answer) => unexpected(&answer, config),
@@ -351,9 +356,10 @@ impl ChatExchange {
                     Ok((title, max, Password::optional(&password)?))
                 });
                 match checked {
-                    Err(error) => {
-                        respond(page(400, create_page(Some(input_message(error)), &title, &max)))
-                    }
+                    Err(error) => respond(page(
+                        400,
+                        create_page(Some(input_message(error)), &title, &max),
+                    )),
                     Ok((title_ok, max_ok, password)) => {
                         self.typed = Some((title, max));
                         let action = ChatAction::CreateRoom {
@@ -365,9 +371,9 @@ impl ChatExchange {
                     }
                 }
             }
-            ChatRoute::Enter(None) | ChatRoute::Password(None) => {
-                respond(redirect(rooms_with_error(ChatRefusal::NoSuchRoom.message())))
-            }
+            ChatRoute::Enter(None) | ChatRoute::Password(None) => respond(redirect(
+                rooms_with_error(ChatRefusal::NoSuchRoom.message()),
+            )),
             ChatRoute::Enter(Some(room)) => self.ask(
                 ChatAction::Enter {
                     room,
@@ -395,9 +401,14 @@ impl ChatExchange {
             ChatRoute::PostChat(Some(room)) => {
                 let text = chat_text(self.head.content_type.as_deref(), form);
                 match text.as_deref().map(ChatText::new) {
-                    None => respond(json_error(400, input_message(crate::chat::InputError::ChatEmpty))),
+                    None => respond(json_error(
+                        400,
+                        input_message(crate::chat::InputError::ChatEmpty),
+                    )),
                     Some(Err(error)) => respond(json_error(400, input_message(error))),
-                    Some(Ok(text)) => self.ask(ChatAction::PostChat { room, text }, Purpose::Action),
+                    Some(Ok(text)) => {
+                        self.ask(ChatAction::PostChat { room, text }, Purpose::Action)
+                    }
                 }
             }
             ChatRoute::Upload(Some(_)) => unexpected(&ChatAnswer::UploadAllowed, config),
@@ -471,9 +482,10 @@ impl ChatExchange {
                 let error = query_field(&self.head.target, "error");
                 respond(page(200, rooms_page(&rooms, error.as_deref())))
             }
-            (ChatRoute::Rooms, ChatAnswer::Refused(refusal)) => {
-                respond(page(refusal.status(), rooms_page(&[], Some(refusal.message()))))
-            }
+            (ChatRoute::Rooms, ChatAnswer::Refused(refusal)) => respond(page(
+                refusal.status(),
+                rooms_page(&[], Some(refusal.message())),
+            )),
             (ChatRoute::Create, ChatAnswer::Created(room)) => {
                 respond(redirect(room_location(room.id)))
             }
@@ -509,9 +521,10 @@ impl ChatExchange {
             (ChatRoute::Password(Some(room)), ChatAnswer::Entered { .. }) => {
                 respond(redirect(room_location(*room)))
             }
-            (ChatRoute::Password(Some(_)), ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room))) => {
-                respond(page(200, password_page(&room, None)))
-            }
+            (
+                ChatRoute::Password(Some(_)),
+                ChatAnswer::Refused(ChatRefusal::PasswordNeeded(room)),
+            ) => respond(page(200, password_page(&room, None))),
             (_, ChatAnswer::Refused(refusal)) => {
                 respond(redirect(rooms_with_error(refusal.message())))
             }
@@ -556,7 +569,12 @@ impl ChatExchange {
         if self.route.is_api() {
             return respond(json_error(403, CROSS_SITE));
         }
-        respond(error_response(403, CROSS_SITE, &config.site, config.app_env))
+        respond(error_response(
+            403,
+            CROSS_SITE,
+            &config.site,
+            config.app_env,
+        ))
     }
 
     /// An API refusal; `close` when the upload's body is not (wholly) read.

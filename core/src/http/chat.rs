@@ -234,7 +234,10 @@ pub fn image(kind: ImageType, bytes: Vec<u8>) -> Response {
         headers: vec![
             ("Content-Type", kind.mime().to_owned()),
             ("X-Content-Type-Options", "nosniff".to_owned()),
-            ("Cache-Control", "public, max-age=31536000, immutable".to_owned()),
+            (
+                "Cache-Control",
+                "public, max-age=31536000, immutable".to_owned(),
+            ),
         ],
         body: Body::Owned(bytes),
     }
@@ -259,16 +262,28 @@ mod tests {
             ("GET", &path, Some(ChatRoute::Enter(Some(id)))),
             ("POST", &path, Some(ChatRoute::Password(Some(id)))),
             ("GET", "/room/nope", Some(ChatRoute::Enter(None))),
-            ("POST", &format!("{path}/chat"), Some(ChatRoute::PostChat(Some(id)))),
+            (
+                "POST",
+                &format!("{path}/chat"),
+                Some(ChatRoute::PostChat(Some(id))),
+            ),
             ("GET", &format!("{path}/chat"), None),
-            ("POST", &format!("{path}/gif"), Some(ChatRoute::Upload(Some(id)))),
+            (
+                "POST",
+                &format!("{path}/gif"),
+                Some(ChatRoute::Upload(Some(id))),
+            ),
             ("POST", &format!("{path}/other"), None),
             ("GET", "/", None),
             ("GET", "/favicon.ico", None),
             ("GET", "/gif/../etc/passwd", None),
         ];
         for (method, path, route) in cases {
-            assert_eq!(ChatRoute::for_request(method, path), route, "{method} {path}");
+            assert_eq!(
+                ChatRoute::for_request(method, path),
+                route,
+                "{method} {path}"
+            );
         }
         let name = format!("/gif/{}.png", "0a".repeat(16));
         assert!(matches!(
@@ -338,7 +353,10 @@ mod tests {
     #[test]
     fn iso_dates_match_javascript() {
         assert_eq!(iso_8601(UnixMillis(0)), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_8601(UnixMillis(951_782_400_000)), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            iso_8601(UnixMillis(951_782_400_000)),
+            "2000-02-29T00:00:00.000Z"
+        );
         assert_eq!(iso_8601(UnixMillis(-1)), "1969-12-31T23:59:59.999Z");
         assert_eq!(
             iso_8601(UnixMillis(4_102_444_799_999)),

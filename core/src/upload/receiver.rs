@@ -330,7 +330,11 @@ mod tests {
         assert_eq!(refusal.map(|r| r.status()), Some(415));
         assert!(steps.is_empty(), "{steps:?}");
         let (steps, refusal) = receive(&body(&[("gif", b"GIF8")]), 1024);
-        assert_eq!(refusal, Some(UploadRefusal::NotAnImage), "too short to tell");
+        assert_eq!(
+            refusal,
+            Some(UploadRefusal::NotAnImage),
+            "too short to tell"
+        );
         assert!(steps.is_empty());
     }
 
