@@ -54,6 +54,15 @@ use self::websocket::WsPhase;
 ///    [`handle_timeout`](Self::handle_timeout) when that deadline passed;
 /// 5. close the socket once [`is_closed`](Self::is_closed).
 ///
+/// The chat's routes (SPEC §6) add one exchange to step 1's input and every other `handle_*`:
+/// take every [`poll_chat_request`](Self::poll_chat_request) (answer it, later, with
+/// [`handle_chat_answer`](Self::handle_chat_answer)), [`poll_upload`](Self::poll_upload)
+/// (write the steps; answer a `Finish` with
+/// [`handle_upload_stored`](Self::handle_upload_stored)) and
+/// [`poll_file_read`](Self::poll_file_read) (answer with [`handle_file`](Self::handle_file)).
+/// While [`awaits_chat_io`](Self::awaits_chat_io) the connection has no deadline and may
+/// want no input: only those answers move it on.
+///
 /// # Example
 ///
 /// That loop around a socket in memory, whose peer sends two requests, in pieces, then hangs
@@ -478,7 +487,12 @@ impl Connection {
         }
     }
 
-    /// The I/O layer kept (or could not keep) the upload whose [`UploadStep::Finish`] it took.
+    /// The I/O layer kept (or could not keep) the upload whose [`UploadStep::Finish`] it took:
+    /// the connection then asks the hub to post it ([`ChatAction::GifStored`]). A connection
+    /// that closed meanwhile ([`is_closed`](Self::is_closed)) posts nothing: the I/O layer
+    /// should remove the file it kept for it.
+    ///
+    /// [`ChatAction::GifStored`]: crate::chat::ChatAction::GifStored
     pub fn handle_upload_stored(&mut self, now: Instant, stored: Result<GifName, UploadFailure>) {
         let transition = match &mut self.phase {
             Phase::Http(http) if self.lifecycle == Lifecycle::Http => {

@@ -342,7 +342,7 @@ impl ChatExchange {
     fn act(&mut self, form: &[u8], config: &Config) -> Outcome {
         self.stage = Stage::Answered;
         if self.route.is_post() && !self.same_origin(config) {
-            return self.cross_site(config);
+            return respond(self.cross_site(config));
         }
         match self.route.clone() {
             ChatRoute::Rooms => self.ask(ChatAction::ListRooms, Purpose::Action),
@@ -394,7 +394,7 @@ impl ChatExchange {
                     Err(error) => self.retry_password(room, input_message(error)),
                 }
             }
-            ChatRoute::PostChat(None) | ChatRoute::Upload(None) => {
+            ChatRoute::PostChat(None) => {
                 let refusal = ChatRefusal::NoSuchRoom;
                 respond(json_error(refusal.status(), refusal.message()))
             }
@@ -411,7 +411,8 @@ impl ChatExchange {
                     }
                 }
             }
-            ChatRoute::Upload(Some(_)) => unexpected(&ChatAnswer::UploadAllowed, config),
+            // `begin` already sent an upload here, before its body: not reached again.
+            ChatRoute::Upload(room) => self.begin_upload(room, config),
             ChatRoute::File(image) => {
                 self.stage = Stage::ReadFile(image);
                 Outcome::Wait
@@ -427,10 +428,7 @@ impl ChatExchange {
             close: true,
         };
         if !self.same_origin(config) {
-            let Outcome::Respond { response, .. } = self.cross_site(config) else {
-                return Outcome::Fail(HttpError::BadRequest("cross-site upload"));
-            };
-            return closing(response);
+            return closing(self.cross_site(config));
         }
         let Some(room) = room else {
             let refusal = ChatRefusal::NoSuchRoom;
@@ -564,17 +562,12 @@ impl ChatExchange {
         )
     }
 
-    fn cross_site(&mut self, config: &Config) -> Outcome {
-        self.stage = Stage::Answered;
+    /// The refusal of a POST from another site: JSON for the API, the error page for a form.
+    fn cross_site(&self, config: &Config) -> Response {
         if self.route.is_api() {
-            return respond(json_error(403, CROSS_SITE));
+            return json_error(403, CROSS_SITE);
         }
-        respond(error_response(
-            403,
-            CROSS_SITE,
-            &config.site,
-            config.app_env,
-        ))
+        error_response(403, CROSS_SITE, &config.site, config.app_env)
     }
 
     /// An API refusal; `close` when the upload's body is not (wholly) read.
@@ -609,7 +602,16 @@ fn respond(response: Response) -> Outcome {
 /// An answer that does not fit the request: the hub and this side disagree; a 500, and the
 /// request is not retried.
 fn unexpected(answer: &ChatAnswer, config: &Config) -> Outcome {
-    let detail = format!("unexpected answer from the chat: {answer:?}");
+    // Its kind only: a visitor's text has no place on an error page.
+    let kind = match answer {
+        ChatAnswer::Rooms(_) => "Rooms",
+        ChatAnswer::Created(_) => "Created",
+        ChatAnswer::Entered { .. } => "Entered",
+        ChatAnswer::Posted(_) => "Posted",
+        ChatAnswer::UploadAllowed => "UploadAllowed",
+        ChatAnswer::Refused(_) => "Refused",
+    };
+    let detail = format!("unexpected answer from the chat: {kind}");
     respond(error_response(500, &detail, &config.site, config.app_env))
 }
 
