@@ -266,4 +266,19 @@ mod tests {
         );
         assert!(parse(&["--cookie-secret=s3cret"]).warnings().is_empty());
     }
+
+    #[test]
+    fn cookies_are_signed_with_the_secret_or_a_key_drawn_per_start() {
+        use gif_chat_core::chat::signed_value;
+        let signed = |args: &[&str]| {
+            let config = parse(args).to_config(false).expect("valid settings");
+            let id = config.session_ids.next_id();
+            (signed_value(&id, &config.cookie_secret), id)
+        };
+        let (value, id) = signed(&["--cookie-secret=gifchat"]);
+        assert_eq!(value, signed_value(&id, &CookieSecret::new("gifchat")));
+        let (value, id) = signed(&["--cookie-secret="]);
+        assert_ne!(value, signed_value(&id, &CookieSecret::new("")));
+        assert_ne!(signed(&[]).1, signed(&[]).1, "session ids keyed per start");
+    }
 }
