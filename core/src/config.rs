@@ -50,6 +50,9 @@ pub struct Config {
     pub session_ids: SessionIds,
     /// `UPLOAD_MAX_BYTES`: the largest image upload (C7, default 5 MiB): over it, 413.
     pub upload_max_bytes: u64,
+    /// How long a chat request may wait for the hub (and the store behind it) or the I/O layer
+    /// (an upload stored, a file read) before the visitor gets a 503 (default 30 s).
+    pub chat_answer_timeout: Duration,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             cookie_secret: CookieSecret::new(Vec::new()),
             session_ids: SessionIds::new([0; 32]),
             upload_max_bytes: defaults::UPLOAD_MAX_BYTES,
+            chat_answer_timeout: Duration::from_millis(defaults::CHAT_ANSWER_TIMEOUT_MS),
         }
     }
 }

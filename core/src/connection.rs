@@ -60,8 +60,8 @@ use self::websocket::WsPhase;
 /// (write the steps; answer a `Finish` with
 /// [`handle_upload_stored`](Self::handle_upload_stored)) and
 /// [`poll_file_read`](Self::poll_file_read) (answer with [`handle_file`](Self::handle_file)).
-/// While [`awaits_chat_io`](Self::awaits_chat_io) the connection has no deadline and may
-/// want no input: only those answers move it on.
+/// While [`awaits_chat_io`](Self::awaits_chat_io) the connection may want no input: those
+/// answers move it on (or, past [`Config::chat_answer_timeout`], a 503).
 ///
 /// # Example
 ///
@@ -382,7 +382,9 @@ impl Connection {
     /// are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
         let transition = match (self.lifecycle, &mut self.phase) {
-            (Lifecycle::Http, Phase::Http(http)) => http.handle_timeout(now, &self.config),
+            (Lifecycle::Http, Phase::Http(http)) => {
+                http.handle_timeout(now, &self.config, &mut self.out)
+            }
             (Lifecycle::Open, Phase::WebSocket(ws)) => {
                 ws.handle_timeout(now, &self.config, &mut self.out)
             }
@@ -529,8 +531,8 @@ impl Connection {
 
     /// Whether the connection waits for the I/O layer or the hub (a chat request to take or
     /// answer, upload steps to take, an upload to store, a file to read): the runtime must not
-    /// skip its exchange, and must not end the connection for want of a deadline (there is
-    /// none while it waits).
+    /// skip its exchange. Meanwhile the deadline is the answer timeout
+    /// ([`Config::chat_answer_timeout`]), past which the visitor gets a 503.
     pub fn awaits_chat_io(&self) -> bool {
         match &self.phase {
             Phase::Http(http) => http.awaits_chat_io(),

@@ -56,3 +56,5 @@ pub const SIO_RECOVERY_MAX_PACKETS: usize = 10_000;
 pub const SIO_RECOVERY_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// `UPLOAD_MAX_BYTES`: the largest image a visitor may upload (C7), 5 MiB.
 pub const UPLOAD_MAX_BYTES: u64 = 5 * 1024 * 1024;
+/// How long a chat request waits for the hub or the I/O layer before a 503 (no setting).
+pub const CHAT_ANSWER_TIMEOUT_MS: u64 = 30_000;

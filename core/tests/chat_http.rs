@@ -9,6 +9,7 @@ use chat_http_support::*;
 use gif_chat_core::chat::{
     ChatAction, ChatAnswer, ChatRefusal, ChatText, Colour, Password, RoomMax, SessionIds, Title,
 };
+use gif_chat_core::testing::Driver;
 use gif_chat_core::{HubCall, OriginPolicy};
 
 fn visitor_cookie() -> (gif_chat_core::chat::SessionId, String) {
@@ -23,7 +24,11 @@ fn the_room_list_asks_the_hub_and_a_new_visitor_gets_a_session_cookie() {
     client.send(&request("GET", "/rooms?error=%EC%97%86%EC%96%B4", "", b""));
     assert!(client.written.is_empty(), "nothing before the hub answers");
     assert!(client.conn.awaits_chat_io());
-    assert_eq!(client.conn.poll_timeout(), None, "the hub always answers");
+    assert_eq!(
+        client.conn.poll_timeout(),
+        Some(client.now + gif_chat_core::Config::new().chat_answer_timeout),
+        "the answer timeout"
+    );
     let asked = client.take_request();
     assert_eq!(asked.action, ChatAction::ListRooms);
     assert_eq!(asked.client_ip.to_string(), "127.0.0.1");
@@ -482,6 +487,45 @@ fn engine_io_requests_carry_the_visitor_of_a_valid_cookie_only() {
             "no session is made for Engine.IO"
         );
     }
+}
+
+#[test]
+fn a_hub_that_does_not_answer_in_time_gets_the_visitor_a_503() {
+    // Through the testing driver, which checks the runtime contract after every step.
+    let mut config = config();
+    config.chat_answer_timeout = Duration::from_secs(2);
+    let mut driver = Driver::new(config);
+    driver.send(&request("GET", "/rooms", "", b""));
+    assert!(driver.conn().awaits_chat_io());
+    assert!(driver.take_written().is_empty());
+    driver.advance(Duration::from_millis(1999));
+    assert!(driver.take_written().is_empty());
+    driver.advance(Duration::from_millis(1));
+    let response = parse_responses(&driver.take_written(), &[]).remove(0);
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("Connection"), Some("close"));
+    assert!(driver
+        .log_lines()
+        .iter()
+        .any(|l| l.starts_with("GET /rooms 503 ")));
+    assert!(!driver.conn().awaits_chat_io());
+
+    // A late answer finds the connection gone.
+    let mut client = Client::new(config_with_timeout(Duration::from_secs(2)));
+    client.send(&request("GET", "/rooms", "", b""));
+    client.take_request();
+    client.now += Duration::from_secs(2);
+    client.conn.handle_timeout(client.now);
+    client.pump();
+    assert_eq!(client.take_response().status, 503);
+    client.answer(ChatAnswer::Rooms(Vec::new()));
+    assert!(client.take_written().is_empty());
+}
+
+fn config_with_timeout(timeout: Duration) -> gif_chat_core::Config {
+    let mut config = config();
+    config.chat_answer_timeout = timeout;
+    config
 }
 
 #[test]

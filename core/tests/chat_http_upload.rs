@@ -252,7 +252,10 @@ fn a_stored_image_is_served_with_its_type_and_nosniff() {
     let mut client = Client::new(config());
     client.send(&request("GET", &image.path(), "", b""));
     assert_eq!(client.reads, [image.name().clone()]);
-    assert_eq!(client.conn.poll_timeout(), None);
+    assert_eq!(
+        client.conn.poll_timeout(),
+        Some(client.now + gif_chat_core::Config::new().chat_answer_timeout)
+    );
     client.file(Some(Bytes::from_static(b"\x89PNG\r\n\x1a\nrest")));
     let response = client.take_response();
     assert_eq!(response.status, 200);

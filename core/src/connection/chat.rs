@@ -321,6 +321,25 @@ impl ChatExchange {
         }
     }
 
+    /// The hub or the I/O layer did not answer within the answer timeout: 503, and the
+    /// connection closes (a late answer finds it gone). An upload under way is aborted.
+    pub(super) fn timed_out(&mut self, config: &Config) -> Outcome {
+        self.stage = Stage::Answered;
+        if let Some(upload) = &mut self.upload {
+            upload.abort();
+        }
+        let refusal = ChatRefusal::Store(crate::chat::StoreError::Busy);
+        let response = if self.route.is_api() {
+            json_error(503, refusal.message())
+        } else {
+            error_response(503, refusal.message(), &config.site, config.app_env)
+        };
+        Outcome::Respond {
+            response,
+            close: true,
+        }
+    }
+
     // ---- deciding ----
 
     fn begin(&mut self, config: &Config) -> Outcome {

@@ -87,13 +87,12 @@ impl HttpPhase {
         }
     }
 
-    /// The header or keep-alive deadline; none while the hub has the request (a parked GET
-    /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
+    /// The header or keep-alive deadline, or the chat's answer timeout; none while the hub has
+    /// an Engine.IO request (a parked GET waits as long as its session has nothing to say; the
+    /// session's heartbeat bounds that).
     pub(super) fn deadline(&self) -> Option<Instant> {
         match &self.after {
             AfterHead::Hub(hub) if hub.body.is_none() => None,
-            // The hub or the I/O layer always answers (a stop answers too).
-            AfterHead::Chat(chat) if chat.is_waiting() => None,
             _ => Some(self.deadline),
         }
     }
@@ -356,9 +355,19 @@ impl HttpPhase {
 
     /// The deadline passed (or not yet: early calls change nothing): a request that is still
     /// arriving, or a keep-alive connection left idle, is closed.
-    pub(super) fn handle_timeout(&mut self, now: Instant, config: &Config) -> Transition {
+    pub(super) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
         if now < self.deadline || self.deadline().is_none() {
             return Transition::None;
+        }
+        if let Some(chat) = self.chat_mut().filter(|chat| chat.is_waiting()) {
+            // The hub or the I/O layer did not answer in time: the visitor hears so.
+            let outcome = chat.timed_out(config);
+            return self.after_chat(now, outcome, config, out);
         }
         let reason = self
             .is_mid_request()
@@ -521,7 +530,13 @@ impl HttpPhase {
         let (mut response, close) = match outcome {
             // Reading a body: the loop goes on to the bytes already here.
             Outcome::Wait if chat.is_reading() => return Step::Continue,
-            Outcome::Wait => return Step::Wait,
+            Outcome::Wait => {
+                if chat.is_waiting() {
+                    // Bounded: a store that never answers does not hold the connection.
+                    self.deadline = now + config.chat_answer_timeout;
+                }
+                return Step::Wait;
+            }
             Outcome::Read => return Step::Continue,
             Outcome::Fail(error) => {
                 let request = Some((chat.started, &chat.head));
