@@ -127,6 +127,25 @@ fn one_byte_past_the_limit_is_413_and_aborted_in_any_chunking() {
 }
 
 #[test]
+fn a_client_that_expects_100_continue_gets_it_once_the_upload_is_allowed() {
+    let cookie = cookie_for(&visitor(3), SECRET);
+    let body = multipart(&gif_bytes(30));
+    let head = String::from_utf8(upload_head(room_id(1), &cookie, body.len())).unwrap();
+    let head = head.replacen("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n", 1);
+    let mut client = Client::new(config());
+    client.send(head.as_bytes());
+    client.take_request();
+    assert!(
+        client.take_written().is_empty(),
+        "nothing before the hub says yes"
+    );
+    client.answer(ChatAnswer::UploadAllowed);
+    assert_eq!(client.take_written(), b"HTTP/1.1 100 Continue\r\n\r\n");
+    client.send(&body);
+    assert_eq!(client.steps.last(), Some(&UploadStep::Finish));
+}
+
+#[test]
 fn a_declared_length_past_the_limit_is_413_before_the_hub_is_asked() {
     let mut client = Client::new(small_limit(64));
     client.send(&upload_head(room_id(1), "", 10_000_000));

@@ -237,6 +237,7 @@ impl HttpPhase {
         if matches!(outcome, Outcome::Read) {
             // The body is read from now on: it must keep arriving.
             self.deadline = now + config.header_timeout;
+            self.send_continue(out);
         }
         match self.chat_outcome(now, outcome, config, out) {
             Step::Done(transition) => transition,
@@ -508,11 +509,22 @@ impl HttpPhase {
             .trust_proxy
             .client_ip(out.client_ip(), head.x_forwarded_for.as_deref());
         let (chat, outcome) = ChatExchange::start(route, head, started, client_ip, config);
-        if chat.is_reading() {
-            self.deadline = now + config.header_timeout;
-        }
+        let reading = chat.is_reading();
         self.after = AfterHead::Chat(Box::new(chat));
+        if reading {
+            self.deadline = now + config.header_timeout;
+            self.send_continue(out);
+        }
         self.chat_outcome(now, outcome, config, out)
+    }
+
+    /// `100 Continue` for a chat request whose client waits for it before sending its body,
+    /// once the body is to be read (an upload: once the hub allowed it).
+    fn send_continue(&self, out: &mut Outbox) {
+        if self.chat().is_some_and(|chat| chat.head.expect_continue) {
+            out.bytes_mut()
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
     }
 
     /// Does what a chat exchange decided: wait, read on, or write its response (with the new

@@ -61,6 +61,9 @@ pub struct RequestHead {
     pub content_type: Option<String>,
     /// `Referer`: the chat's same-origin check falls back on it when `Origin` is missing.
     pub referer: Option<String>,
+    /// `Expect: 100-continue`: the client waits for a `100 Continue` before its body (curl
+    /// does for larger uploads); the chat sends one when it reads the body.
+    pub expect_continue: bool,
 }
 
 impl RequestHead {
@@ -199,6 +202,8 @@ pub fn parse_request(
             }
         } else if name.eq_ignore_ascii_case("content-type") {
             head.content_type.get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("expect") {
+            head.expect_continue |= value.eq_ignore_ascii_case("100-continue");
         } else if name.eq_ignore_ascii_case("referer") {
             head.referer.get_or_insert_with(|| value.to_owned());
         } else if name.eq_ignore_ascii_case("content-length") {
