@@ -301,9 +301,10 @@ impl ChatExchange {
         };
         match stored {
             Ok(gif) => self.ask(ChatAction::GifStored { room, gif }, Purpose::GifStored),
-            Err(failure) => {
+            Err(UploadFailure::Storage(_)) => {
+                // What the disk said is for the server's log, not the visitor.
                 self.stage = Stage::Answered;
-                respond(json_error(500, &failure.to_string()))
+                respond(json_error(500, "파일을 저장하지 못했습니다."))
             }
         }
     }

@@ -50,12 +50,10 @@ impl UploadRefusal {
     /// The text a visitor reads.
     pub fn message(&self) -> &'static str {
         match self {
-            UploadRefusal::TooLarge(_) => "파일이 너무 큽니다. 5MB까지 올릴 수 있습니다.",
+            UploadRefusal::TooLarge(_) => "파일이 너무 큽니다.",
             UploadRefusal::NotAnImage => "GIF, PNG, JPEG, WebP 이미지만 올릴 수 있습니다.",
             UploadRefusal::NoFile => "올릴 파일이 없습니다.",
-            UploadRefusal::Multipart(error) if error.status() == 413 => {
-                "파일이 너무 큽니다. 5MB까지 올릴 수 있습니다."
-            }
+            UploadRefusal::Multipart(error) if error.status() == 413 => "파일이 너무 큽니다.",
             UploadRefusal::Multipart(_) => "잘못된 업로드 요청입니다.",
         }
     }
