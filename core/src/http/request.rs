@@ -380,6 +380,24 @@ mod tests {
     }
 
     #[test]
+    fn the_chats_headers_are_kept() {
+        let h = head(
+            b"POST /room HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\ncookie: connect.sid=x\r\n\
+              Content-Type: multipart/form-data; boundary=b\r\nContent-Type: text/plain\r\n\
+              Referer: http://a/rooms\r\nExpect: 100-Continue\r\n\r\n",
+        );
+        assert_eq!(h.cookie.as_deref(), Some("a=1; connect.sid=x"));
+        assert_eq!(
+            h.content_type.as_deref(),
+            Some("multipart/form-data; boundary=b"),
+            "the first Content-Type counts"
+        );
+        assert_eq!(h.referer.as_deref(), Some("http://a/rooms"));
+        assert!(h.expect_continue);
+        assert!(!head(b"GET / HTTP/1.1\r\nExpect: nothing\r\n\r\n").expect_continue);
+    }
+
+    #[test]
     fn pipelined_requests_report_their_own_lengths() {
         let first = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".as_slice();
         let second = b"HEAD /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".as_slice();
