@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::app_env::AppEnv;
+use crate::chat::{CookieSecret, SessionIds};
 use crate::defaults;
 use crate::http::HttpLimits;
 use crate::hub::HubConfig;
@@ -41,6 +42,17 @@ pub struct Config {
     /// The Socket.IO hub's settings; the connection reads `conformance` (whether
     /// `/engine.io/` is served) and the engine's `max_payload` (the largest POST body).
     pub hub: HubConfig,
+    /// `COOKIE_SECRET`: signs the chat's session cookies (C4). Empty by default; the settings
+    /// reader puts a random key per start here when none is set (S14).
+    pub cookie_secret: CookieSecret,
+    /// New visitors' session ids. Keyed with zeros by default: the runtime must key it from
+    /// the OS random source (the settings reader does), or ids are predictable.
+    pub session_ids: SessionIds,
+    /// `UPLOAD_MAX_BYTES`: the largest image upload (C7, default 5 MiB): over it, 413.
+    pub upload_max_bytes: u64,
+    /// How long a chat request may wait for the hub (and the store behind it) or the I/O layer
+    /// (an upload stored, a file read) before the visitor gets a 503 (default 30 s).
+    pub chat_answer_timeout: Duration,
 }
 
 impl Config {
@@ -62,6 +74,10 @@ impl Config {
             colored_log: false,
             site: Site::demo_for(defaults::CONFORMANCE),
             hub: HubConfig::new(),
+            cookie_secret: CookieSecret::new(Vec::new()),
+            session_ids: SessionIds::new([0; 32]),
+            upload_max_bytes: defaults::UPLOAD_MAX_BYTES,
+            chat_answer_timeout: Duration::from_millis(defaults::CHAT_ANSWER_TIMEOUT_MS),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! answer to a stop, and return a [`Transition`](transition::Transition); this file owns the
 //! lifecycle, the closing handshake's waits and our FIN, and applies those transitions.
 
+mod chat;
 mod engineio_http;
 mod engineio_ws;
 mod http;
@@ -52,6 +53,15 @@ use self::websocket::WsPhase;
 /// 4. sleep until input, writability, or [`poll_timeout`](Self::poll_timeout), then call
 ///    [`handle_timeout`](Self::handle_timeout) when that deadline passed;
 /// 5. close the socket once [`is_closed`](Self::is_closed).
+///
+/// The chat's routes (SPEC §6) add one exchange to step 1's input and every other `handle_*`:
+/// take every [`poll_chat_request`](Self::poll_chat_request) (answer it, later, with
+/// [`handle_chat_answer`](Self::handle_chat_answer)), [`poll_upload`](Self::poll_upload)
+/// (write the steps; answer a `Finish` with
+/// [`handle_upload_stored`](Self::handle_upload_stored)) and
+/// [`poll_file_read`](Self::poll_file_read) (answer with [`handle_file`](Self::handle_file)).
+/// While [`awaits_chat_io`](Self::awaits_chat_io) the connection may want no input: those
+/// answers move it on (or, past [`Config::chat_answer_timeout`], a 503).
 ///
 /// # Example
 ///
@@ -139,13 +149,29 @@ pub struct Connection {
     eof: bool,
 }
 
-/// What a closed connection still owes the hub: the end of the session it held, and the
-/// mount of a request the hub has not answered yet (its answer, when it comes, may park a GET
-/// or accept a WebSocket that must be reported gone at once).
+/// What a closed connection still owes the hub and the I/O layer: the end of the session it
+/// held, the mount of a request the hub has not answered yet (its answer, when it comes, may
+/// park a GET or accept a WebSocket that must be reported gone at once), and the last steps of
+/// an upload (an `Abort` for one cut short).
 #[derive(Debug, Default)]
 struct HubLeftovers {
     calls: VecDeque<HubCall>,
     asked: Option<Mount>,
+    upload: VecDeque<UploadStep>,
+}
+
+impl HubLeftovers {
+    /// What an HTTP phase leaves behind, if anything.
+    fn of_http(http: HttpPhase) -> Option<Box<HubLeftovers>> {
+        let (asked, calls, upload) = http.into_leftovers();
+        let leftovers = HubLeftovers {
+            calls: calls.into(),
+            asked,
+            upload: upload.into(),
+        };
+        (leftovers.asked.is_some() || !leftovers.calls.is_empty() || !leftovers.upload.is_empty())
+            .then(|| Box::new(leftovers))
+    }
 }
 
 /// The Engine.IO session a connection holds for the hub, so that the runtime can wake it when
@@ -356,7 +382,9 @@ impl Connection {
     /// are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
         let transition = match (self.lifecycle, &mut self.phase) {
-            (Lifecycle::Http, Phase::Http(http)) => http.handle_timeout(now, &self.config),
+            (Lifecycle::Http, Phase::Http(http)) => {
+                http.handle_timeout(now, &self.config, &mut self.out)
+            }
             (Lifecycle::Open, Phase::WebSocket(ws)) => {
                 ws.handle_timeout(now, &self.config, &mut self.out)
             }
@@ -425,44 +453,92 @@ impl Connection {
 
     /// A checked chat request for the hub ([`Hub::handle_chat_request`](crate::Hub)) under a
     /// ticket the runtime picks; its answer comes back through
-    /// [`handle_chat_answer`](Self::handle_chat_answer).
+    /// [`handle_chat_answer`](Self::handle_chat_answer). At most one is outstanding: the
+    /// request pipeline waits for its answer.
     #[must_use]
     pub fn poll_chat_request(&mut self) -> Option<ChatRequest> {
-        None
+        match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => http.poll_chat_request(),
+            _ => None,
+        }
     }
 
-    /// The hub's answer to this connection's last [`ChatRequest`].
+    /// The hub's answer to this connection's last [`ChatRequest`]. Ignored once the connection
+    /// is closed (nobody is left to answer).
     pub fn handle_chat_answer(&mut self, now: Instant, answer: ChatAnswer) {
-        let _ = (now, answer);
+        let transition = match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
+                http.handle_chat_answer(now, answer, &self.config, &mut self.out)
+            }
+            _ => return,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
     }
 
-    /// The next step of an upload this connection receives, for the I/O layer to write.
+    /// The next step of an upload this connection receives, for the I/O layer to write: one
+    /// [`UploadStep::Begin`], pieces, then [`UploadStep::Finish`] or [`UploadStep::Abort`]. The
+    /// connection reads no more input while steps wait here (backpressure), and it hands out an
+    /// `Abort` even after it closed, for an upload cut short.
     #[must_use]
     pub fn poll_upload(&mut self) -> Option<UploadStep> {
-        None
+        match &mut self.phase {
+            Phase::Http(http) => http.poll_upload(),
+            Phase::Done(Some(leftovers)) => leftovers.upload.pop_front(),
+            _ => None,
+        }
     }
 
-    /// The I/O layer kept (or could not keep) the upload whose [`UploadStep::Finish`] it took.
+    /// The I/O layer kept (or could not keep) the upload whose [`UploadStep::Finish`] it took:
+    /// the connection then asks the hub to post it ([`ChatAction::GifStored`]). A connection
+    /// that closed meanwhile ([`is_closed`](Self::is_closed)) posts nothing: the I/O layer
+    /// should remove the file it kept for it.
+    ///
+    /// [`ChatAction::GifStored`]: crate::chat::ChatAction::GifStored
     pub fn handle_upload_stored(&mut self, now: Instant, stored: Result<GifName, UploadFailure>) {
-        let _ = (now, stored);
+        let transition = match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
+                http.handle_upload_stored(now, stored, &self.config, &mut self.out)
+            }
+            _ => return,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
     }
 
-    /// An uploaded image to read from the upload directory for `GET /gif/<name>`.
+    /// An uploaded image to read from the upload directory for `GET /gif/<name>`, once;
+    /// answer with [`handle_file`](Self::handle_file).
     #[must_use]
     pub fn poll_file_read(&mut self) -> Option<GifName> {
-        None
+        match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => http.poll_file_read(),
+            _ => None,
+        }
     }
 
     /// The image asked for by [`poll_file_read`](Self::poll_file_read): its bytes, or `None`
     /// when there is no such file.
     pub fn handle_file(&mut self, now: Instant, file: Option<Bytes>) {
-        let _ = (now, file);
+        let transition = match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
+                http.handle_file(now, file, &self.config, &mut self.out)
+            }
+            _ => return,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
     }
 
-    /// Whether the connection waits for the I/O layer or the hub (a chat answer, an upload
-    /// stored, a file read): the runtime must not skip its exchange.
+    /// Whether the connection waits for the I/O layer or the hub (a chat request to take or
+    /// answer, upload steps to take, an upload to store, a file to read): the runtime must not
+    /// skip its exchange. Meanwhile the deadline is the answer timeout
+    /// ([`Config::chat_answer_timeout`]), past which the visitor gets a 503.
     pub fn awaits_chat_io(&self) -> bool {
-        false
+        match &self.phase {
+            Phase::Http(http) => http.awaits_chat_io(),
+            Phase::Done(Some(leftovers)) => !leftovers.upload.is_empty(),
+            _ => false,
+        }
     }
 
     /// The next event to log.
@@ -612,7 +688,11 @@ impl Connection {
         self.closing = Some(Closing { until, deadline });
         if until == Until::PeerEof {
             // Lingering: what the peer still sends is read and dropped.
-            self.phase = Phase::Done(None);
+            self.phase = match std::mem::replace(&mut self.phase, Phase::Done(None)) {
+                Phase::Http(http) => Phase::Done(HubLeftovers::of_http(http)),
+                Phase::Done(leftovers) => Phase::Done(leftovers),
+                _ => Phase::Done(None),
+            };
         }
         self.after_output_progress(now);
     }
@@ -629,19 +709,7 @@ impl Connection {
             });
         }
         let leftovers = match std::mem::replace(&mut self.phase, Phase::Done(None)) {
-            Phase::Http(http) => {
-                let mut leftovers = HubLeftovers {
-                    asked: http.awaiting_answer(),
-                    ..HubLeftovers::default()
-                };
-                if let Some((mount, sid)) = http.parked() {
-                    leftovers
-                        .calls
-                        .push_back(HubCall::GetAborted { mount, sid });
-                }
-                (leftovers.asked.is_some() || !leftovers.calls.is_empty())
-                    .then(|| Box::new(leftovers))
-            }
+            Phase::Http(http) => HubLeftovers::of_http(http),
             Phase::EngineWs(mut ws) => {
                 let mut leftovers = HubLeftovers::default();
                 while let Some(call) = ws.poll_call() {

@@ -54,3 +54,7 @@ pub const SIO_RECOVERY_MS: u64 = 120_000;
 pub const SIO_RECOVERY_MAX_PACKETS: usize = 10_000;
 /// `SIO_RECOVERY_MAX_BYTES`: bytes of those packets kept per namespace, 16 MiB.
 pub const SIO_RECOVERY_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// `UPLOAD_MAX_BYTES`: the largest image a visitor may upload (C7), 5 MiB.
+pub const UPLOAD_MAX_BYTES: u64 = 5 * 1024 * 1024;
+/// How long a chat request waits for the hub or the I/O layer before a 503 (no setting).
+pub const CHAT_ANSWER_TIMEOUT_MS: u64 = 30_000;

@@ -73,6 +73,8 @@ pub enum HubCall {
         websocket_upgrade: bool,
         /// The client's address, as logged.
         client_ip: IpAddr,
+        /// The visitor of the request's signed `connect.sid` cookie, if valid (SPEC §6).
+        visitor: Option<crate::chat::SessionId>,
     },
     /// A message arrived on a session's WebSocket.
     WsMessage {
@@ -225,6 +227,7 @@ impl Hub {
                 body,
                 websocket_upgrade,
                 client_ip,
+                ..
             } => {
                 let request = Request {
                     method,

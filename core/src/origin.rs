@@ -4,6 +4,10 @@
 //! only thing that tells our server the page is not ours is the `Origin` header. By default an
 //! upgrade is accepted only when `Origin` names the host the request was sent to. Clients that
 //! are not browsers send no `Origin` and cannot be hijacked, so they are let through.
+//!
+//! The chat's POSTs (forms and API, SPEC §6) are checked the same way against cross-site request
+//! forgery ([`OriginPolicy::allows_post`]): there the request's own host is always allowed, the
+//! listed origins too, and a `Referer` stands in for a missing `Origin`.
 
 /// `ALLOWED_ORIGINS`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,6 +80,37 @@ impl OriginPolicy {
                 }),
         }
     }
+}
+
+impl OriginPolicy {
+    /// Whether a chat POST comes from a page of ours: its `Origin`, or without one the origin
+    /// of its `Referer`, must name the request's `Host` or an origin `ALLOWED_ORIGINS` lets in.
+    /// A request with neither header was not sent by a browser page (browsers send `Origin` on
+    /// every POST), so no visitor's cookie is being abused: it passes, as for upgrades.
+    pub fn allows_post(
+        &self,
+        origin: Option<&str>,
+        referer: Option<&str>,
+        host: Option<&str>,
+    ) -> bool {
+        let claimed = match (origin, referer) {
+            (Some(origin), _) => origin.trim().to_owned(),
+            (None, Some(referer)) => match referer_origin(referer.trim()) {
+                Some(origin) => origin,
+                None => return false,
+            },
+            (None, None) => return true,
+        };
+        let same_host = OriginPolicy::default().allows(Some(&claimed), host);
+        same_host || (self.rule != Rule::SameHost && self.allows(Some(&claimed), host))
+    }
+}
+
+/// The `scheme://authority` a `Referer` URL begins with.
+fn referer_origin(referer: &str) -> Option<String> {
+    let (scheme, rest) = referer.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(format!("{scheme}://{}", rest.get(..end)?))
 }
 
 /// `scheme://host[:port]`, lower-cased, the scheme's default port dropped.
@@ -248,6 +283,42 @@ mod tests {
             // The Host header does not matter with a list.
             assert_eq!(p.allows(origin, Some("c.example")), allowed, "{origin:?}");
         }
+    }
+
+    #[test]
+    fn a_post_must_come_from_the_host_or_a_listed_origin() {
+        let host = Some("localhost:8005");
+        let same = OriginPolicy::default();
+        let cases = [
+            (None, None, true),
+            (Some("http://localhost:8005"), None, true),
+            (Some("http://evil.example"), None, false),
+            (Some("null"), None, false),
+            // Origin decides when both are sent.
+            (
+                Some("http://evil.example"),
+                Some("http://localhost:8005/room"),
+                false,
+            ),
+            (None, Some("http://localhost:8005/room/abc?x=1"), true),
+            (None, Some("http://localhost:8005?x"), true),
+            (None, Some("http://evil.example/room"), false),
+            (None, Some("http://localhost:8005.evil.example/"), false),
+            (None, Some("/room"), false),
+            (None, Some("garbage"), false),
+        ];
+        for (origin, referer, allowed) in cases {
+            assert_eq!(
+                same.allows_post(origin, referer, host),
+                allowed,
+                "{origin:?} {referer:?}"
+            );
+        }
+        let listed = policy("https://chat.example");
+        assert!(listed.allows_post(Some("https://chat.example"), None, host));
+        assert!(listed.allows_post(Some("http://localhost:8005"), None, host));
+        assert!(!listed.allows_post(Some("https://evil.example"), None, host));
+        assert!(policy("*").allows_post(Some("https://any.example"), None, host));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
+use gif_chat_core::chat::{CookieSecret, SessionIds};
 use gif_chat_core::{
     AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, Site, TrustProxy, TrustProxyError,
 };
@@ -124,6 +125,9 @@ pub enum SettingsError {
     Origins(#[from] OriginPolicyError),
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    /// The OS random source failed (session ids and a missing cookie secret need it).
+    #[error("the OS random source failed: {0}")]
+    Random(String),
 }
 
 impl Settings {
@@ -213,6 +217,17 @@ impl Settings {
         };
         config.colored_log = colored_log;
         config.site = Site::demo_for(self.conformance);
+        // Session ids keyed from the OS; without COOKIE_SECRET, cookies are signed with a key
+        // drawn per start (S14), so no session outlives a restart but none can be forged.
+        let (mut ids_key, mut random_secret) = ([0u8; 32], [0u8; 32]);
+        for key in [&mut ids_key, &mut random_secret] {
+            getrandom::fill(key).map_err(|e| SettingsError::Random(e.to_string()))?;
+        }
+        config.session_ids = SessionIds::new(ids_key);
+        config.cookie_secret = match self.cookie_secret.as_deref() {
+            Some(secret) if !secret.is_empty() => CookieSecret::new(secret),
+            _ => CookieSecret::new(random_secret),
+        };
         let hub = &mut config.hub;
         hub.conformance = self.conformance;
         hub.engine.ping_interval = Duration::from_millis(self.eio_ping_interval_ms);
@@ -266,5 +281,20 @@ mod tests {
             vec![LogLine::missing_cookie_secret()]
         );
         assert!(parse(&["--cookie-secret=s3cret"]).warnings().is_empty());
+    }
+
+    #[test]
+    fn cookies_are_signed_with_the_secret_or_a_key_drawn_per_start() {
+        use gif_chat_core::chat::signed_value;
+        let signed = |args: &[&str]| {
+            let config = parse(args).to_config(false).expect("valid settings");
+            let id = config.session_ids.next_id();
+            (signed_value(&id, &config.cookie_secret), id)
+        };
+        let (value, id) = signed(&["--cookie-secret=gifchat"]);
+        assert_eq!(value, signed_value(&id, &CookieSecret::new("gifchat")));
+        let (value, id) = signed(&["--cookie-secret="]);
+        assert_ne!(value, signed_value(&id, &CookieSecret::new("")));
+        assert_ne!(signed(&[]).1, signed(&[]).1, "session ids keyed per start");
     }
 }

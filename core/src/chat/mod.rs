@@ -40,7 +40,7 @@ pub use line::{Author, Chat, ChatKind, GifName, NewChat};
 pub use room::{NewRoom, Room};
 pub use session::{
     session_from_cookie_header, set_cookie_header, signed_value, unsign, CookieSecret, SessionId,
-    SESSION_COOKIE, SESSION_ID_LEN, SESSION_ID_RANDOM_BYTES,
+    SessionIds, SESSION_COOKIE, SESSION_ID_LEN, SESSION_ID_RANDOM_BYTES,
 };
 pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest};
 pub use visitor::{colour_hash, colour_of, unique_names};

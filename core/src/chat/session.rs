@@ -7,9 +7,12 @@
 //! someone edited is simply not a session: the visitor gets a new one. The check runs in constant
 //! time (`hmac`'s `verify_slice`) so the signature cannot be guessed byte by byte.
 //!
-//! The core has no random source: the id's bytes are passed in by the caller.
+//! The core has no random source: the id's bytes are passed in by the caller, or drawn from a
+//! [`SessionIds`] keyed by the runtime with bytes from the OS random source.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -52,6 +55,52 @@ impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // An id is a bearer credential: logs get its first characters only.
         write!(f, "SessionId({}…)", &self.0[..6.min(self.0.len())])
+    }
+}
+
+/// Where new visitors' session ids come from: HMAC-SHA256, under a key the runtime draws from
+/// the OS random source at start, over a counter shared by every connection of the process.
+///
+/// A keyed PRF over inputs that never repeat gives ids that never repeat and that nobody without
+/// the key can predict from the ones they were given, with no random source in the core and no
+/// state per connection. Clones share the counter (the [`Config`](crate::Config) that carries
+/// it is cloned into every runtime thread).
+#[derive(Clone)]
+pub struct SessionIds {
+    key: [u8; 32],
+    counter: Arc<AtomicU64>,
+}
+
+impl SessionIds {
+    /// A generator keyed by `key`: 32 bytes from the OS random source (a fixed key in tests
+    /// only: anyone who knows it can compute every id).
+    pub fn new(key: [u8; 32]) -> SessionIds {
+        SessionIds {
+            key,
+            counter: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A new session id, unlike every other this generator (or a clone of it) gave.
+    pub fn next_id(&self) -> SessionId {
+        // Only uniqueness matters, not the order in which threads see the counter.
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC accepts keys of every length"),
+        };
+        mac.update(b"gif-chat session id ");
+        mac.update(&n.to_be_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut random = [0u8; SESSION_ID_RANDOM_BYTES];
+        random.copy_from_slice(&digest[..SESSION_ID_RANDOM_BYTES]);
+        SessionId::from_random(random)
+    }
+}
+
+impl fmt::Debug for SessionIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionIds(..)")
     }
 }
 
@@ -192,6 +241,25 @@ mod tests {
         ] {
             assert_eq!(SessionId::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn generated_ids_differ_per_call_and_per_key_and_clones_share_the_counter() {
+        let ids = SessionIds::new([7; 32]);
+        let clone = ids.clone();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100 {
+            assert!(seen.insert(ids.next_id()));
+            assert!(seen.insert(clone.next_id()));
+        }
+        let first = SessionIds::new([7; 32]).next_id();
+        assert!(
+            seen.contains(&first),
+            "the same key gives the same sequence"
+        );
+        assert!(!seen.contains(&SessionIds::new([8; 32]).next_id()));
+        assert_eq!(first.as_str().len(), SESSION_ID_LEN);
+        assert!(SessionId::parse(first.as_str()).is_some());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use bytes::Bytes;
 
+use crate::chat::SessionId;
 use crate::config::Config;
 use crate::engineio::{Method, RequestError, Sid};
 use crate::http::{BodyDecoder, RequestHead};
@@ -29,6 +30,8 @@ pub(super) struct HubRequest {
     /// For an upgrade: the `101` to send if the hub accepts, and the bytes after the request.
     pub(super) upgrade: Option<(Vec<u8>, Vec<u8>)>,
     pub(super) client_ip: std::net::IpAddr,
+    /// The visitor of the signed session cookie, if the request carries a valid one.
+    pub(super) visitor: Option<SessionId>,
 }
 
 impl HubRequest {
@@ -41,6 +44,7 @@ impl HubRequest {
             parked: None,
             upgrade: None,
             client_ip,
+            visitor: None,
         }
     }
 
@@ -59,6 +63,7 @@ impl HubRequest {
             body,
             websocket_upgrade: self.upgrade.is_some(),
             client_ip: self.client_ip,
+            visitor: self.visitor.clone(),
         });
     }
 }

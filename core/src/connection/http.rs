@@ -7,22 +7,31 @@
 //! The phase writes responses and access-log lines into the [`Outbox`] it is lent and returns what
 //! the connection as a whole should do as a [`Transition`]: linger after a final response, close,
 //! or become a WebSocket.
+//!
+//! A request to a chat route (SPEC §6) becomes a [`ChatExchange`] that holds the pipeline, as
+//! an Engine.IO request does, until the hub answered it (and the I/O layer stored its upload or
+//! read its file); its response is written here like every other, access-log line included.
+
+mod chat;
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::chat::ChatExchange;
 use super::engineio_http::{self, HubRequest};
 use super::outbox::Outbox;
 use super::transition::{EngineUpgrade, Transition, Upgrade};
+use crate::chat::session_from_cookie_header;
 use crate::config::Config;
 use crate::engineio::{Answer, RequestError, Sid};
 use crate::event::{AccessLog, ConnectionError};
 use crate::http::{
-    accept_upgrade_for, error_response, parse_request, route, BodyDecoder, Endpoint, HttpError,
-    RequestHead,
+    accept_upgrade_for, error_response, parse_request, route, BodyDecoder, ChatRoute, Endpoint,
+    HttpError, RequestHead,
 };
 use crate::hub::{HubCall, Mount};
+use crate::upload::UploadStep;
 
 /// Input and timers of a connection serving plain HTTP.
 #[derive(Debug)]
@@ -51,6 +60,9 @@ enum AfterHead {
     Body(BodyDecoder),
     /// A request the hub has (or will have once its body is read).
     Hub(Box<HubRequest>),
+    /// A request to a chat route, until its response is written (and, when the connection
+    /// closes after it, until what it owes the I/O layer is handed over).
+    Chat(Box<ChatExchange>),
 }
 
 /// What one step of the request pipeline leads to.
@@ -77,11 +89,12 @@ impl HttpPhase {
         }
     }
 
-    /// The header or keep-alive deadline; none while the hub has the request (a parked GET
-    /// waits as long as its session has nothing to say; the session's heartbeat bounds that).
+    /// The header or keep-alive deadline, or the chat's answer timeout; none while the hub has
+    /// an Engine.IO request (a parked GET waits as long as its session has nothing to say; the
+    /// session's heartbeat bounds that).
     pub(super) fn deadline(&self) -> Option<Instant> {
-        match self.hub() {
-            Some(hub) if hub.body.is_none() => None,
+        match &self.after {
+            AfterHead::Hub(hub) if hub.body.is_none() => None,
             _ => Some(self.deadline),
         }
     }
@@ -109,8 +122,29 @@ impl HttpPhase {
     /// Whether input waiting behind a request the hub holds has grown past a request head's
     /// limit: read no more until the hub answers (a parked GET must not buffer without bound).
     pub(super) fn backlog_full(&self, config: &Config) -> bool {
-        self.hub().is_some_and(|hub| hub.body.is_none())
-            && self.pending().len() > config.http_limits.max_header_bytes
+        // Upload pieces not taken yet: the I/O layer sets the pace (backpressure).
+        if self.chat().is_some_and(ChatExchange::has_upload_steps) {
+            return true;
+        }
+        let waiting = self.hub().is_some_and(|hub| hub.body.is_none())
+            || self.chat().is_some_and(ChatExchange::is_waiting);
+        waiting && self.pending().len() > config.http_limits.max_header_bytes
+    }
+
+    /// What the phase still owes the hub and the I/O layer when the connection ends: the end
+    /// of a parked GET, the mount of an unanswered Engine.IO request, an upload's last steps
+    /// (an upload under way is aborted).
+    pub(super) fn into_leftovers(self) -> (Option<Mount>, Vec<HubCall>, Vec<UploadStep>) {
+        let asked = self.awaiting_answer();
+        let mut calls = Vec::new();
+        if let Some((mount, sid)) = self.parked() {
+            calls.push(HubCall::GetAborted { mount, sid });
+        }
+        let steps = match self.after {
+            AfterHead::Chat(chat) => chat.into_upload_steps(),
+            _ => Vec::new(),
+        };
+        (asked, calls, steps)
     }
 
     /// Whether a call for the hub is ready.
@@ -224,9 +258,19 @@ impl HttpPhase {
 
     /// The deadline passed (or not yet: early calls change nothing): a request that is still
     /// arriving, or a keep-alive connection left idle, is closed.
-    pub(super) fn handle_timeout(&mut self, now: Instant, config: &Config) -> Transition {
+    pub(super) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        out: &mut Outbox,
+    ) -> Transition {
         if now < self.deadline || self.deadline().is_none() {
             return Transition::None;
+        }
+        if let Some(chat) = self.chat_mut().filter(|chat| chat.is_waiting()) {
+            // The hub or the I/O layer did not answer in time: the visitor hears so.
+            let outcome = chat.timed_out(config);
+            return self.after_chat(now, outcome, config, out);
         }
         let reason = self
             .is_mid_request()
@@ -242,7 +286,9 @@ impl HttpPhase {
             return Transition::None;
         }
         self.stopping = true;
-        if self.hub().is_some_and(|hub| hub.body.is_none()) {
+        if self.hub().is_some_and(|hub| hub.body.is_none())
+            || self.chat().is_some_and(ChatExchange::is_waiting)
+        {
             // The hub has the request (a parked GET is released by the hub's own shutdown):
             // its answer goes out, then the connection closes.
             return Transition::None;
@@ -254,6 +300,7 @@ impl HttpPhase {
     fn is_mid_request(&self) -> bool {
         self.request_started.is_some()
             || matches!(self.after, AfterHead::Body(_))
+            || self.chat().is_some_and(ChatExchange::is_reading)
             || self.pos < self.buf.len()
     }
 
@@ -272,6 +319,9 @@ impl HttpPhase {
     }
 
     fn step(&mut self, now: Instant, config: &Config, out: &mut Outbox) -> Step {
+        if matches!(self.after, AfterHead::Chat(_)) {
+            return self.chat_step(now, config, out);
+        }
         if let AfterHead::Hub(hub) = &mut self.after {
             let step = hub_body_step(
                 hub,
@@ -326,6 +376,9 @@ impl HttpPhase {
                     self.pos = self.buf.len();
                     return Step::Done(self.upgrade(started, head, rest, config, out));
                 }
+                if let Some(route) = ChatRoute::for_request(&head.method, head.path()) {
+                    return self.chat_request(now, route, started, head, config, out);
+                }
                 self.respond(now, started, head, config, out)
             }
         }
@@ -354,6 +407,7 @@ impl HttpPhase {
                 Err(_) => Step::Done(self.upgrade(started, head, rest, config, out)),
                 Ok(switching) => {
                     let mut hub = HubRequest::new(mount, head, client_ip);
+                    hub.visitor = visitor_of(&hub.head, config);
                     hub.upgrade = Some((switching, rest));
                     hub.complete(Bytes::new());
                     self.after = AfterHead::Hub(Box::new(hub));
@@ -385,6 +439,7 @@ impl HttpPhase {
             }
         };
         let mut hub = HubRequest::new(mount, head, client_ip);
+        hub.visitor = visitor_of(&hub.head, config);
         match body {
             Some(mut body) => {
                 body.keep();
@@ -561,6 +616,12 @@ fn fail_request(
         None => out.push_error(ConnectionError::Http(error)),
     }
     Transition::AwaitPeerEof
+}
+
+/// The visitor whose signed cookie a request carries, if any (no session is made here).
+fn visitor_of(head: &RequestHead, config: &Config) -> Option<crate::chat::SessionId> {
+    let cookie = head.cookie.as_deref()?;
+    session_from_cookie_header(cookie, &config.cookie_secret)
 }
 
 fn access_entry(head: &RequestHead, status: u16, content_length: Option<usize>) -> AccessLog {

@@ -90,6 +90,12 @@ impl BodyDecoder {
         self.kept.take().unwrap_or_default()
     }
 
+    /// The data bytes kept since the last call, leaving the decoder keeping: a body streamed on
+    /// (an upload) rather than held whole.
+    pub fn drain_kept(&mut self) -> Vec<u8> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Consumes body bytes from `input`: returns how many were consumed and whether the body is
     /// complete. A chunked body that grows over the limit is `PayloadTooLarge`.
     ///

@@ -55,6 +55,15 @@ pub struct RequestHead {
     pub content_length: Option<u64>,
     /// `Transfer-Encoding: chunked` (as the final coding).
     pub chunked: bool,
+    /// All `Cookie` headers joined with `; ` (the chat's session cookie is among them).
+    pub cookie: Option<String>,
+    /// `Content-Type` (the chat's forms: urlencoded, JSON or multipart).
+    pub content_type: Option<String>,
+    /// `Referer`: the chat's same-origin check falls back on it when `Origin` is missing.
+    pub referer: Option<String>,
+    /// `Expect: 100-continue`: the client waits for a `100 Continue` before its body (curl
+    /// does for larger uploads); the chat sends one when it reads the body.
+    pub expect_continue: bool,
 }
 
 impl RequestHead {
@@ -182,6 +191,21 @@ pub fn parse_request(
             // A date is not a list: Node keeps the first and drops repeats.
             head.if_modified_since
                 .get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("cookie") {
+            // Several `Cookie` fields are one list, `; `-separated (RFC 6265 §5.4).
+            match &mut head.cookie {
+                Some(joined) => {
+                    joined.push_str("; ");
+                    joined.push_str(value);
+                }
+                None => head.cookie = Some(value.to_owned()),
+            }
+        } else if name.eq_ignore_ascii_case("content-type") {
+            head.content_type.get_or_insert_with(|| value.to_owned());
+        } else if name.eq_ignore_ascii_case("expect") {
+            head.expect_continue |= value.eq_ignore_ascii_case("100-continue");
+        } else if name.eq_ignore_ascii_case("referer") {
+            head.referer.get_or_insert_with(|| value.to_owned());
         } else if name.eq_ignore_ascii_case("content-length") {
             framing.content_length(value)?;
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -353,6 +377,24 @@ mod tests {
         assert!(h.keep_alive());
         assert!(!h.is_head());
         assert_eq!((h.content_length, h.chunked), (None, false));
+    }
+
+    #[test]
+    fn the_chats_headers_are_kept() {
+        let h = head(
+            b"POST /room HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\ncookie: connect.sid=x\r\n\
+              Content-Type: multipart/form-data; boundary=b\r\nContent-Type: text/plain\r\n\
+              Referer: http://a/rooms\r\nExpect: 100-Continue\r\n\r\n",
+        );
+        assert_eq!(h.cookie.as_deref(), Some("a=1; connect.sid=x"));
+        assert_eq!(
+            h.content_type.as_deref(),
+            Some("multipart/form-data; boundary=b"),
+            "the first Content-Type counts"
+        );
+        assert_eq!(h.referer.as_deref(), Some("http://a/rooms"));
+        assert!(h.expect_continue);
+        assert!(!head(b"GET / HTTP/1.1\r\nExpect: nothing\r\n\r\n").expect_continue);
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! [`crate::chat`]; writing it to disk is `gif-chat-io`'s.
 
 pub mod multipart;
+pub mod receiver;
 
 pub use multipart::{
     boundary_from_content_type, MultipartError, MultipartEvent, MultipartLimits, MultipartParser,
     PartHeaders,
 };
+pub use receiver::{UploadReceiver, UploadRefusal, UPLOAD_FIELD};
 
 /// What a connection receiving an upload (`POST /room/<id>/gif`) asks the I/O layer to do with
 /// it, in order: one `Begin`, `Piece`s, then `Finish` or `Abort`. The I/O layer answers a
