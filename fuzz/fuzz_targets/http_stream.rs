@@ -9,6 +9,9 @@
 
 use gif_chat_core::internals::http::{accept_upgrade, parse_request, route};
 use gif_chat_core::testing::{chunks, default_config, parse_server_frames, switching_end, Driver};
+use std::sync::Arc;
+
+use gif_chat_core::chat::SessionIds;
 use gif_chat_core::{AppEnv, HttpLimits, Lifecycle, OriginPolicy};
 use libfuzzer_sys::fuzz_target;
 
@@ -43,7 +46,11 @@ fuzz_target!(|data: &[u8]| {
 
 /// Feeds `pieces` one after the other, writing everything after each, then ends the input.
 fn converse(pieces: &[&[u8]]) -> Driver {
-    let mut d = Driver::new(default_config());
+    // A fresh session-id generator per conversation: a visitor without a cookie gets the next
+    // id, so two conversations on one shared generator would differ by their `Set-Cookie`.
+    let mut config = (*default_config()).clone();
+    config.session_ids = SessionIds::new([7; 32]);
+    let mut d = Driver::new(Arc::new(config));
     // Where the output of the piece that upgraded the connection begins.
     let mut upgraded_at = None;
     for piece in pieces.iter().filter(|p| !p.is_empty()) {
