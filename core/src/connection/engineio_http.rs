@@ -59,6 +59,7 @@ impl HubRequest {
             body,
             websocket_upgrade: self.upgrade.is_some(),
             client_ip: self.client_ip,
+            visitor: None,
         });
     }
 }
