@@ -113,7 +113,10 @@ enum Pending {
         room: RoomId,
     },
     /// A text, image or whisper line to send once stored.
-    Post { origin: Origin, colour: Colour },
+    Post {
+        origin: Origin,
+        colour: Colour,
+    },
     /// A system line or an owner change: sent already, stored for the history.
     Quiet(&'static str),
     Delete,
@@ -314,16 +317,23 @@ impl ChatApp {
                     self.handle_loaded_request(now, ticket, request);
                     Ok(())
                 }
-                Deferred::Connect(sid, auth) => self.handle_connect_request(now, server, sid, &auth),
+                Deferred::Connect(sid, auth) => {
+                    self.handle_connect_request(now, server, sid, &auth)
+                }
             };
             if let Err(error) = result {
-                self.log.push_back(LogLine::socketio_command_refused(&error));
+                self.log
+                    .push_back(LogLine::socketio_command_refused(&error));
             }
         }
     }
 
     /// Removes the rooms empty for the whole window.
-    pub fn handle_timeout(&mut self, now: Instant, server: &mut Server) -> Result<(), CommandError> {
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        server: &mut Server,
+    ) -> Result<(), CommandError> {
         self.rate.sweep(now);
         if self.stopping || !self.loaded {
             return Ok(());

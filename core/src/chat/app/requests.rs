@@ -278,7 +278,8 @@ impl ChatApp {
                         .flat_map(|m| m.sockets.iter().copied())
                         .collect();
                     for socket in sockets {
-                        let sent = server.emit(now, CHAT_NAMESPACE, To::Socket(socket), "whisper", &args);
+                        let sent =
+                            server.emit(now, CHAT_NAMESPACE, To::Socket(socket), "whisper", &args);
                         result = result.and(sent);
                     }
                 }
@@ -293,7 +294,8 @@ impl ChatApp {
                 }
                 if self.rooms.get(&room).is_some() {
                     let args = Args::json(vec![wire::chat(&line)]);
-                    result = server.emit(now, CHAT_NAMESPACE, To::Room(room.as_str()), "chat", &args);
+                    result =
+                        server.emit(now, CHAT_NAMESPACE, To::Room(room.as_str()), "chat", &args);
                 }
             }
         }

@@ -156,9 +156,7 @@ impl Rooms {
     /// Every room, oldest first (the list page's order).
     pub fn list(&self) -> Vec<Room> {
         let mut rooms: Vec<Room> = self.rooms.values().map(|s| s.room.clone()).collect();
-        rooms.sort_by(|a, b| {
-            (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str()))
-        });
+        rooms.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
         rooms
     }
 

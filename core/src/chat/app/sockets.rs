@@ -16,9 +16,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{wire, ChatApp, Origin, Pending, CHAT_NAMESPACE, ROOM_NAMESPACE};
-use crate::chat::{
-    Author, ChatKind, ChatRefusal, ChatText, Colour, NewChat, RoomId, StoreRequest,
-};
+use crate::chat::{Author, ChatKind, ChatRefusal, ChatText, Colour, NewChat, RoomId, StoreRequest};
 use crate::engineio::Sid;
 use crate::log::LogLine;
 use crate::socketio::{AckId, Args, CommandError, Server, SocketId, To};
@@ -101,7 +99,13 @@ impl ChatApp {
             state.room.owner_colour,
             &state.colours(),
         )]);
-        server.emit(now, CHAT_NAMESPACE, To::Room(room.as_str()), "members", &args)
+        server.emit(
+            now,
+            CHAT_NAMESPACE,
+            To::Room(room.as_str()),
+            "members",
+            &args,
+        )
     }
 
     pub(super) fn handle_disconnected(
@@ -147,7 +151,8 @@ impl ChatApp {
             return result;
         };
         // The owner is a colour; another member of the same colour keeps the role.
-        let owner_gone = state.room.owner_colour == colour && state.member_by_colour(colour).is_none();
+        let owner_gone =
+            state.room.owner_colour == colour && state.member_by_colour(colour).is_none();
         if owner_gone {
             if let Some(heir) = state.members.first().map(|m| m.colour) {
                 state.room.owner_colour = heir;
@@ -163,8 +168,13 @@ impl ChatApp {
                 result = result.and(server.emit(now, CHAT_NAMESPACE, to, "system", &args));
                 self.store_system_line(room, text);
                 let args = Args::json(vec![updated]);
-                result =
-                    result.and(server.emit(now, ROOM_NAMESPACE, To::Namespace, "updateRoom", &args));
+                result = result.and(server.emit(
+                    now,
+                    ROOM_NAMESPACE,
+                    To::Namespace,
+                    "updateRoom",
+                    &args,
+                ));
             }
         }
         result.and(self.send_members(now, server, room))
@@ -284,10 +294,14 @@ impl ChatApp {
         })
     }
 
-    fn take_rate(&mut self, visitor: &crate::chat::SessionId, now: Instant) -> Result<(), &'static str> {
-        self.rate.take(visitor, now).map_err(|retry_after| {
-            ChatRefusal::TooFast { retry_after }.message()
-        })
+    fn take_rate(
+        &mut self,
+        visitor: &crate::chat::SessionId,
+        now: Instant,
+    ) -> Result<(), &'static str> {
+        self.rate
+            .take(visitor, now)
+            .map_err(|retry_after| ChatRefusal::TooFast { retry_after }.message())
     }
 
     /// The owner puts a member out: `kicked` to each of their sockets, which leave `/chat`;
@@ -307,9 +321,7 @@ impl ChatApp {
         if target == by {
             return Err(NOT_YOURSELF);
         }
-        let member = state
-            .remove_member(target, now)
-            .ok_or(NOT_A_MEMBER_THERE)?;
+        let member = state.remove_member(target, now).ok_or(NOT_A_MEMBER_THERE)?;
         // A password room asks a kicked visitor for the password again.
         state.admitted.remove(&member.visitor);
         self.log.push_back(LogLine::member_kicked(&room, &target));
@@ -319,11 +331,13 @@ impl ChatApp {
             let emitted = server.emit(now, CHAT_NAMESPACE, To::Socket(*socket), "kicked", &args);
             let put_out = server.disconnect(now, CHAT_NAMESPACE, *socket);
             if let Err(error) = emitted.and(put_out) {
-                self.log.push_back(LogLine::socketio_command_refused(&error));
+                self.log
+                    .push_back(LogLine::socketio_command_refused(&error));
             }
         }
         if let Err(error) = self.member_left(now, server, room, target, Leaving::Kicked) {
-            self.log.push_back(LogLine::socketio_command_refused(&error));
+            self.log
+                .push_back(LogLine::socketio_command_refused(&error));
         }
         Ok(())
     }
