@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::app_env::AppEnv;
+use crate::chat::CookieSecret;
 use crate::defaults;
 use crate::http::HttpLimits;
 use crate::hub::HubConfig;
@@ -41,6 +42,9 @@ pub struct Config {
     /// The Socket.IO hub's settings; the connection reads `conformance` (whether
     /// `/engine.io/` is served) and the engine's `max_payload` (the largest POST body).
     pub hub: HubConfig,
+    /// `COOKIE_SECRET`: signs the chat's `connect.sid` session cookies (C4). The default is
+    /// empty; `gif-chat-io` puts the setting here, or a random key when it is not set.
+    pub cookie_secret: CookieSecret,
 }
 
 impl Config {
@@ -62,6 +66,7 @@ impl Config {
             colored_log: false,
             site: Site::demo_for(defaults::CONFORMANCE),
             hub: HubConfig::new(),
+            cookie_secret: CookieSecret::new(Vec::new()),
         }
     }
 }

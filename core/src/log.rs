@@ -46,7 +46,7 @@ impl LogLine {
     /// The start-up warning when `COOKIE_SECRET` is not set (S14).
     pub fn missing_cookie_secret() -> LogLine {
         LogLine::stderr(
-            "Warning: COOKIE_SECRET is not set; signed cookies would use an empty secret"
+            "Warning: COOKIE_SECRET is not set; session cookies are signed with a random key for this run"
                 .to_owned(),
         )
     }

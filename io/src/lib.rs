@@ -41,7 +41,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use event_listener::EventListener;
-pub use hub::{HubLink, HubWait, SeedError, SharedHub};
+pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
 pub use settings::{Settings, SettingsError};

@@ -14,11 +14,15 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
+use gif_chat_core::chat::app::ChatRateError;
+use gif_chat_core::chat::{ChatText, CookieSecret};
 use gif_chat_core::{
     AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, Site, TrustProxy, TrustProxyError,
 };
 
 pub use gif_chat_core::defaults;
+
+use crate::store::{DatabaseUrl, DatabaseUrlError};
 
 /// gif-chat: the seed's WebSocket tick server (Express + ws) rebuilt on a sans-IO Rust core.
 ///
@@ -102,9 +106,31 @@ pub struct Settings {
     /// Bytes of broadcast packets kept per namespace for recovering clients.
     #[arg(long, env = "SIO_RECOVERY_MAX_BYTES", default_value_t = defaults::SIO_RECOVERY_MAX_BYTES)]
     pub sio_recovery_max_bytes: usize,
-    /// Secret of the seed's (unused) signed cookies; missing is only a warning.
+    /// Secret that signs the chat's session cookies; missing is only a warning (a random key
+    /// per start is used instead).
     #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
     pub cookie_secret: Option<String>,
+    /// The chat's database: `sqlite://path`, `sqlite::memory:` or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = defaults::DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Where uploaded images are kept (created if missing).
+    #[arg(long, env = "UPLOAD_DIR", default_value = defaults::UPLOAD_DIR)]
+    pub upload_dir: std::path::PathBuf,
+    /// Largest uploaded image in bytes (413 above).
+    #[arg(long, env = "UPLOAD_MAX_BYTES", default_value_t = defaults::UPLOAD_MAX_BYTES)]
+    pub upload_max_bytes: u64,
+    /// Longest chat line in characters (at most 1000).
+    #[arg(long, env = "CHAT_MAX_CHARS", default_value_t = defaults::CHAT_MAX_CHARS)]
+    pub chat_max_chars: usize,
+    /// Chats and uploads per visitor: `<per second>` or `<per second>/<burst>`.
+    #[arg(long, env = "CHAT_RATE", default_value = defaults::CHAT_RATE)]
+    pub chat_rate: String,
+    /// Milliseconds a chat room may stay empty before it is removed.
+    #[arg(long, env = "ROOM_EMPTY_REMOVAL_MS", default_value_t = defaults::ROOM_EMPTY_REMOVAL_MS)]
+    pub room_empty_removal_ms: u64,
+    /// Lines of history a room page shows.
+    #[arg(long, env = "CHAT_HISTORY_LIMIT", default_value_t = defaults::CHAT_HISTORY_LIMIT)]
+    pub chat_history_limit: u32,
 }
 
 /// A setting that does not make sense.
@@ -116,6 +142,18 @@ pub enum SettingsError {
     Origins(#[from] OriginPolicyError),
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error(transparent)]
+    ChatRate(#[from] ChatRateError),
+    #[error("CHAT_MAX_CHARS must be from 1 to {max}")]
+    ChatMaxChars {
+        /// The hard limit.
+        max: usize,
+    },
+    #[error(transparent)]
+    DatabaseUrl(#[from] DatabaseUrlError),
+    /// No secret was set and the OS random source failed to make one.
+    #[error("COOKIE_SECRET is not set and the OS random source failed: {0}")]
+    NoCookieSecret(String),
 }
 
 impl Settings {
@@ -159,6 +197,11 @@ impl Settings {
             warnings.push(LogLine::missing_cookie_secret());
         }
         warnings
+    }
+
+    /// The chat's database.
+    pub fn database_url(&self) -> Result<DatabaseUrl, SettingsError> {
+        Ok(self.database_url.parse()?)
     }
 
     /// The core's configuration; `colored_log` when stdout is a terminal.
@@ -214,7 +257,32 @@ impl Settings {
                 recovery
             }),
         };
+        let chat = &mut config.hub.chat;
+        chat.rate = self.chat_rate.parse()?;
+        if self.chat_max_chars == 0 || self.chat_max_chars > ChatText::MAX_CHARS {
+            return Err(SettingsError::ChatMaxChars {
+                max: ChatText::MAX_CHARS,
+            });
+        }
+        chat.max_chars = self.chat_max_chars;
+        chat.empty_room_removal = Duration::from_millis(self.room_empty_removal_ms);
+        chat.history_limit = self.chat_history_limit;
+        config.cookie_secret = self.cookie_secret()?;
         Ok(config)
+    }
+
+    /// `COOKIE_SECRET`, or (S14: missing is a warning) 32 random bytes for this run: sessions
+    /// then end with the process, which the warning says.
+    fn cookie_secret(&self) -> Result<CookieSecret, SettingsError> {
+        match self.cookie_secret.as_deref() {
+            Some(secret) if !secret.is_empty() => Ok(CookieSecret::new(secret)),
+            _ => {
+                let mut random = [0u8; 32];
+                getrandom::fill(&mut random)
+                    .map_err(|e| SettingsError::NoCookieSecret(e.to_string()))?;
+                Ok(CookieSecret::new(random.to_vec()))
+            }
+        }
     }
 }
 

@@ -1,0 +1,237 @@
+//! The chat's I/O beside the hub (SPEC §6): the store on its thread, the upload directory, and
+//! the work a connection hands out while it serves the chat's routes.
+//!
+//! Three kinds of work leave the hub's lock and come back to it:
+//! - the chat app's [`StoreRequest`]s go to [`Store::submit`], whose reply callback (on the
+//!   store's thread) locks the hub again, feeds the reply in and wakes whoever it concerns;
+//! - a connection's [`ChatRequest`] goes to the hub under a [`ChatTicket`] (a job id of the
+//!   process), and its [`ChatAnswer`] is kept until that connection's next exchange, which its
+//!   [`HubWake`](super::HubWake) triggers on every runtime (an `AtomicWaker` for tokio and smol,
+//!   the woken token plus the loop's waker for mio);
+//! - an upload's commit (an fsync, then a rename and a directory fsync) and a `/gif/<name>`
+//!   read run on `blocking`'s thread pool, never on an event loop: an fsync waits for the disk
+//!   for milliseconds, and a read of a 5 MiB file that is not in the page cache may too. Their
+//!   result comes back like a chat answer. An upload's pieces are written on the connection's
+//!   own thread as they arrive: a piece is one socket read and lands in the page cache (see
+//!   [`crate::upload`]).
+//!
+//! Images of removed rooms are unlinked on the store's thread, where the deletion's reply
+//! arrives: the event loops never wait for the disk.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gif_chat_core::chat::{ChatAnswer, GifName, StoreReply, StoredImage, STORED_NAME_RANDOM_BYTES};
+use gif_chat_core::upload::{UploadFailure, UploadStep};
+use gif_chat_core::Connection;
+
+use crate::store::{DatabaseUrl, OpenError, Store, StoreOptions};
+use crate::upload::{Upload, UploadDir};
+
+/// The chat's store and upload directory, opened at start.
+pub struct ChatIo {
+    pub(super) store: Store,
+    pub(super) uploads: UploadDir,
+    pub(super) upload_max: u64,
+}
+
+impl std::fmt::Debug for ChatIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatIo")
+            .field("uploads", &self.uploads.path())
+            .field("upload_max", &self.upload_max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the chat's I/O could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatIoError {
+    /// The database could not be opened (or its schema migrated).
+    #[error("cannot open the chat's database {url}: {source}")]
+    Store {
+        /// `DATABASE_URL`, as shown (never a PostgreSQL password).
+        url: String,
+        source: OpenError,
+    },
+    /// `UPLOAD_DIR` could not be created.
+    #[error("cannot open UPLOAD_DIR {}: {source}", path.display())]
+    Uploads { path: PathBuf, source: io::Error },
+}
+
+impl ChatIo {
+    /// Opens the store `url` names (blocking: at start) and the upload directory.
+    pub fn open(
+        url: &DatabaseUrl,
+        upload_dir: &Path,
+        upload_max: u64,
+    ) -> Result<ChatIo, ChatIoError> {
+        let uploads = UploadDir::open(upload_dir).map_err(|source| ChatIoError::Uploads {
+            path: upload_dir.to_owned(),
+            source,
+        })?;
+        let store =
+            Store::open(url, StoreOptions::default()).map_err(|source| ChatIoError::Store {
+                url: url.to_string(),
+                source,
+            })?;
+        Ok(ChatIo::new(store, uploads, upload_max))
+    }
+
+    /// The chat's I/O over a store already open.
+    pub fn new(store: Store, uploads: UploadDir, upload_max: u64) -> ChatIo {
+        ChatIo {
+            store,
+            uploads,
+            upload_max,
+        }
+    }
+}
+
+/// What a connection's chat work gives back.
+#[derive(Debug)]
+pub(super) enum Done {
+    Answer(ChatAnswer),
+    Stored(Result<GifName, UploadFailure>),
+    File(Option<Bytes>),
+}
+
+impl Done {
+    pub(super) fn apply(self, conn: &mut Connection, now: std::time::Instant) {
+        match self {
+            Done::Answer(answer) => conn.handle_chat_answer(now, answer),
+            Done::Stored(stored) => conn.handle_upload_stored(now, stored),
+            Done::File(file) => conn.handle_file(now, file),
+        }
+    }
+}
+
+/// The hub side's record of chat work in flight, under the hub's lock.
+#[derive(Debug, Default)]
+pub(super) struct ChatJobs {
+    next: u64,
+    /// Results waiting for their connection's next exchange.
+    pub(super) done: HashMap<u64, Done>,
+    /// Whom to wake when a job is done.
+    pub(super) waiters: HashMap<u64, Arc<super::HubWake>>,
+    /// Jobs whose connection closed first: their result is dropped.
+    pub(super) abandoned: HashSet<u64>,
+}
+
+impl ChatJobs {
+    pub(super) fn start(&mut self, wake: &Arc<super::HubWake>) -> u64 {
+        self.next += 1;
+        self.waiters.insert(self.next, Arc::clone(wake));
+        self.next
+    }
+
+    /// Keeps a job's result and names whom to wake (`None` if nobody waits any more).
+    pub(super) fn finish(&mut self, job: u64, done: Done) -> Option<Arc<super::HubWake>> {
+        if self.abandoned.remove(&job) {
+            return None;
+        }
+        let waiter = self.waiters.remove(&job);
+        if waiter.is_some() {
+            self.done.insert(job, done);
+        }
+        waiter
+    }
+
+    /// The connection of `job` closed.
+    pub(super) fn abandon(&mut self, job: u64) {
+        self.waiters.remove(&job);
+        if self.done.remove(&job).is_none() {
+            self.abandoned.insert(job);
+        }
+    }
+}
+
+/// A connection's chat work: the job it waits for and the upload it writes.
+#[derive(Debug, Default)]
+pub(super) struct ChatLink {
+    pub(super) job: Option<u64>,
+    pub(super) upload: Option<Upload>,
+    /// A write failed: the `Finish` is answered with this.
+    pub(super) upload_error: Option<String>,
+}
+
+impl ChatLink {
+    /// Nothing in flight and nothing being written.
+    pub(super) fn is_idle(&self) -> bool {
+        self.job.is_none() && self.upload.is_none()
+    }
+}
+
+/// One step of an upload, written on the caller's thread; `Finish` hands back the upload to
+/// commit off the loop.
+pub(super) fn write_step(link: &mut ChatLink, io: &ChatIo, step: UploadStep) -> Option<Upload> {
+    match step {
+        UploadStep::Begin { .. } => {
+            link.upload_error = None;
+            match io.uploads.begin(io.upload_max) {
+                Ok(upload) => link.upload = Some(upload),
+                Err(error) => {
+                    link.upload = None;
+                    link.upload_error = Some(error.to_string());
+                }
+            }
+            None
+        }
+        UploadStep::Piece(bytes) => {
+            if let Some(upload) = &mut link.upload {
+                if let Err(error) = upload.write(&bytes) {
+                    link.upload = None;
+                    link.upload_error = Some(error.to_string());
+                }
+            }
+            None
+        }
+        UploadStep::Finish => link.upload.take(),
+        UploadStep::Abort => {
+            // Dropping it removes its temporary file.
+            link.upload = None;
+            link.upload_error = None;
+            None
+        }
+    }
+}
+
+/// Syncs and names a finished upload (blocking: run off the loop).
+pub(super) fn commit(upload: Upload) -> Result<GifName, UploadFailure> {
+    let mut random = [0u8; STORED_NAME_RANDOM_BYTES];
+    getrandom::fill(&mut random).map_err(|e| UploadFailure::Storage(e.to_string()))?;
+    upload
+        .commit(random)
+        .map(|image| image.name().clone())
+        .map_err(|e| UploadFailure::Storage(e.to_string()))
+}
+
+/// Reads a stored image (blocking: run off the loop); `None` for anything that is not one.
+pub(super) fn read_image(dir: &Path, name: &GifName) -> Option<Bytes> {
+    let image = StoredImage::parse(name.as_str())?;
+    std::fs::read(dir.join(image.name().as_str()))
+        .ok()
+        .map(Bytes::from)
+}
+
+/// Deletes the images of removed rooms (blocking: called on the store's thread).
+pub(super) fn remove_gifs(io: &ChatIo, gifs: Vec<GifName>) {
+    for gif in gifs {
+        // A file already gone is fine; another failure leaves a file nothing names, which a
+        // later cleanup may take: not worth failing anything for.
+        let _ = io.uploads.remove(&gif);
+    }
+}
+
+/// The reply a store that is not there gives.
+pub(super) fn no_store() -> StoreReply {
+    StoreReply::Failed(gif_chat_core::chat::StoreError::Closed)
+}
+
+/// Runs `work` on the blocking pool.
+pub(super) fn off_loop(work: impl FnOnce() + Send + 'static) {
+    blocking::unblock(work).detach();
+}
