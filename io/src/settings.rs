@@ -312,6 +312,32 @@ mod tests {
     }
 
     #[test]
+    fn the_chat_settings_reach_the_hub() {
+        let config = parse(&[
+            "--chat-rate=3/4",
+            "--chat-max-chars=20",
+            "--room-empty-removal-ms=50",
+            "--chat-history-limit=7",
+        ])
+        .to_config(false)
+        .expect("valid");
+        let chat = &config.hub.chat;
+        assert_eq!((chat.rate.per_second, chat.rate.burst), (3, 4));
+        assert_eq!(chat.max_chars, 20);
+        assert_eq!(chat.empty_room_removal, Duration::from_millis(50));
+        assert_eq!(chat.history_limit, 7);
+        for bad in [
+            "--chat-rate=0",
+            "--chat-max-chars=1001",
+            "--chat-max-chars=0",
+        ] {
+            assert!(parse(&[bad]).to_config(false).is_err(), "{bad}");
+        }
+        assert!(parse(&["--database-url=mysql://x"]).database_url().is_err());
+        assert!(parse(&[]).database_url().is_ok(), "the default parses");
+    }
+
+    #[test]
     fn an_empty_cookie_secret_warns() {
         assert_eq!(
             parse(&["--cookie-secret="]).warnings(),

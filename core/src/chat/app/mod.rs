@@ -339,9 +339,7 @@ impl ChatApp {
             return Ok(());
         }
         let window = self.config.empty_room_removal;
-        let expired = self
-            .rooms
-            .expired(now, |since| socketio_deadline(since, window));
+        let expired = self.rooms.expired(now, |since| after_window(since, window));
         let mut result = Ok(());
         for id in expired {
             self.rooms.remove(&id);
@@ -362,7 +360,7 @@ impl ChatApp {
         let window = self.config.empty_room_removal;
         self.rooms
             .earliest_empty()
-            .map(|since| socketio_deadline(since, window))
+            .map(|since| after_window(since, window))
     }
 
     /// The next answer to an HTTP request.
@@ -425,6 +423,6 @@ impl ChatApp {
 }
 
 /// `since + window`, never overflowing.
-fn socketio_deadline(since: Instant, window: Duration) -> Instant {
+fn after_window(since: Instant, window: Duration) -> Instant {
     since.checked_add(window).unwrap_or(since)
 }
