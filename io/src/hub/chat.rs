@@ -235,3 +235,84 @@ pub(super) fn no_store() -> StoreReply {
 pub(super) fn off_loop(work: impl FnOnce() + Send + 'static) {
     blocking::unblock(work).detach();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gif_chat_core::chat::ImageType;
+
+    fn chat_io(dir: &Path) -> ChatIo {
+        let url: DatabaseUrl = "sqlite::memory:".parse().expect("a valid URL");
+        ChatIo::open(&url, &dir.join("uploads"), 64).expect("opens")
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("uploads"))
+            .expect("the directory")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn an_upload_is_written_committed_read_and_removed() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let io = chat_io(dir.path());
+        let mut link = ChatLink::default();
+        let begin = UploadStep::Begin {
+            kind: ImageType::Gif,
+        };
+        assert!(write_step(&mut link, &io, begin).is_none());
+        assert!(!link.is_idle(), "an upload is being written");
+        let piece = UploadStep::Piece(Bytes::from_static(b"GIF89a\x01\x00\x01\x00\x00\x00;"));
+        assert!(write_step(&mut link, &io, piece).is_none());
+        let upload = write_step(&mut link, &io, UploadStep::Finish).expect("the upload");
+        let name = commit(upload).expect("stored");
+        assert!(name.as_str().ends_with(".gif"), "{name}");
+        assert_eq!(files(dir.path()), vec![name.to_string()]);
+        let read = read_image(io.uploads.path(), &name).expect("read back");
+        assert!(read.starts_with(b"GIF89a"));
+        assert_eq!(
+            read_image(io.uploads.path(), &GifName::parse("x.gif").expect("a name")),
+            None
+        );
+        remove_gifs(&io, vec![name]);
+        assert!(files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn an_aborted_or_oversized_upload_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let io = chat_io(dir.path());
+        let mut link = ChatLink::default();
+        let begin = || UploadStep::Begin {
+            kind: ImageType::Gif,
+        };
+        write_step(&mut link, &io, begin());
+        write_step(
+            &mut link,
+            &io,
+            UploadStep::Piece(Bytes::from_static(b"GIF89a")),
+        );
+        write_step(&mut link, &io, UploadStep::Abort);
+        assert!(link.is_idle());
+        assert!(files(dir.path()).is_empty());
+
+        write_step(&mut link, &io, begin());
+        write_step(
+            &mut link,
+            &io,
+            UploadStep::Piece(Bytes::from(vec![b'G'; 65])),
+        );
+        assert!(link.upload.is_none(), "over the 64-byte limit");
+        assert!(write_step(&mut link, &io, UploadStep::Finish).is_none());
+        assert!(link.upload_error.is_some());
+        assert!(files(dir.path()).is_empty());
+    }
+}
