@@ -440,8 +440,7 @@ impl SharedHub {
                 if let Some(job) = link.chat.job.take() {
                     inner.jobs.abandon(job);
                 }
-                // Dropping it removes its temporary file.
-                link.chat.upload = None;
+                link.chat.drop_upload();
                 return;
             }
             while let Some(step) = conn.poll_upload() {
@@ -469,9 +468,8 @@ impl SharedHub {
                     None => {
                         let reason = link
                             .chat
-                            .upload_error
-                            .take()
-                            .unwrap_or_else(|| "no upload directory".to_owned());
+                            .take_upload_error()
+                            .unwrap_or_else(|| "the upload was not written".to_owned());
                         let failed = Err(gif_chat_core::upload::UploadFailure::Storage(reason));
                         inner.jobs.finish(job, Done::Stored(failed));
                     }

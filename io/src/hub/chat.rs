@@ -149,19 +149,36 @@ impl ChatJobs {
     }
 }
 
-/// A connection's chat work: the job it waits for and the upload it writes.
+/// A connection's chat work: the job it waits for and the upload it writes. Every connection
+/// task carries one, most never use it: the upload is boxed, so it costs a word until then.
 #[derive(Debug, Default)]
 pub(super) struct ChatLink {
     pub(super) job: Option<u64>,
+    pub(super) writing: Option<Box<Writing>>,
+}
+
+/// An upload being written, or why writing it failed.
+#[derive(Debug, Default)]
+pub(super) struct Writing {
     pub(super) upload: Option<Upload>,
     /// A write failed: the `Finish` is answered with this.
-    pub(super) upload_error: Option<String>,
+    pub(super) error: Option<String>,
 }
 
 impl ChatLink {
     /// Nothing in flight and nothing being written.
     pub(super) fn is_idle(&self) -> bool {
-        self.job.is_none() && self.upload.is_none()
+        self.job.is_none() && self.writing.is_none()
+    }
+
+    /// Drops the upload being written (its temporary file goes with it).
+    pub(super) fn drop_upload(&mut self) {
+        self.writing = None;
+    }
+
+    /// Why the last upload could not be kept, taken.
+    pub(super) fn take_upload_error(&mut self) -> Option<String> {
+        self.writing.take().and_then(|w| w.error)
     }
 }
 
@@ -170,30 +187,40 @@ impl ChatLink {
 pub(super) fn write_step(link: &mut ChatLink, io: &ChatIo, step: UploadStep) -> Option<Upload> {
     match step {
         UploadStep::Begin { .. } => {
-            link.upload_error = None;
-            match io.uploads.begin(io.upload_max) {
-                Ok(upload) => link.upload = Some(upload),
-                Err(error) => {
-                    link.upload = None;
-                    link.upload_error = Some(error.to_string());
-                }
-            }
+            let writing = match io.uploads.begin(io.upload_max) {
+                Ok(upload) => Writing {
+                    upload: Some(upload),
+                    error: None,
+                },
+                Err(error) => Writing {
+                    upload: None,
+                    error: Some(error.to_string()),
+                },
+            };
+            link.writing = Some(Box::new(writing));
             None
         }
         UploadStep::Piece(bytes) => {
-            if let Some(upload) = &mut link.upload {
-                if let Err(error) = upload.write(&bytes) {
-                    link.upload = None;
-                    link.upload_error = Some(error.to_string());
+            if let Some(writing) = &mut link.writing {
+                if let Some(upload) = &mut writing.upload {
+                    if let Err(error) = upload.write(&bytes) {
+                        writing.upload = None;
+                        writing.error = Some(error.to_string());
+                    }
                 }
             }
             None
         }
-        UploadStep::Finish => link.upload.take(),
+        UploadStep::Finish => {
+            let upload = link.writing.as_mut().and_then(|w| w.upload.take());
+            if upload.is_some() {
+                link.writing = None;
+            }
+            upload
+        }
         UploadStep::Abort => {
             // Dropping it removes its temporary file.
-            link.upload = None;
-            link.upload_error = None;
+            link.drop_upload();
             None
         }
     }
@@ -310,9 +337,9 @@ mod tests {
             &io,
             UploadStep::Piece(Bytes::from(vec![b'G'; 65])),
         );
-        assert!(link.upload.is_none(), "over the 64-byte limit");
         assert!(write_step(&mut link, &io, UploadStep::Finish).is_none());
-        assert!(link.upload_error.is_some());
+        assert!(link.take_upload_error().is_some(), "over the 64-byte limit");
+        assert!(link.is_idle());
         assert!(files(dir.path()).is_empty());
     }
 }
