@@ -426,6 +426,21 @@ fn an_empty_room_goes_after_the_window_with_its_files() {
         },
     );
     assert_eq!(gone, ChatAnswer::Refused(ChatRefusal::NoSuchRoom));
+    // An upload that finishes after its room went is refused, and its file deleted.
+    let late = World::gif("late.gif");
+    let refused = world.request(
+        &a,
+        ChatAction::GifStored {
+            room: room.id,
+            gif: late.clone(),
+        },
+    );
+    assert_eq!(refused, ChatAnswer::Refused(ChatRefusal::NoSuchRoom));
+    assert_eq!(world.hub.poll_removed_gif(), Some(late));
+    let colour = colour_of(&a);
+    assert!(world
+        .logs
+        .contains(&format!("업로드 {} {colour} abc.gif", room.id)));
 }
 
 #[test]

@@ -116,6 +116,8 @@ enum Pending {
     Post {
         origin: Origin,
         colour: Colour,
+        /// The image of an upload's line: deleted if the line cannot be stored.
+        gif: Option<GifName>,
     },
     /// A system line or an owner change: sent already, stored for the history.
     Quiet(&'static str),
@@ -271,9 +273,11 @@ impl ChatApp {
                 }
                 Ok(())
             }
-            Pending::Post { origin, colour } => {
-                self.handle_posted(now, server, origin, colour, reply)
-            }
+            Pending::Post {
+                origin,
+                colour,
+                gif,
+            } => self.handle_posted(now, server, (origin, colour, gif), reply),
             Pending::Create { ticket, visitor } => {
                 self.handle_created(now, server, ticket, &visitor, reply)
             }

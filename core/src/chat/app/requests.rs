@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::{wire, ChatApp, Origin, Pending, CHAT_NAMESPACE, ROOM_NAMESPACE};
 use crate::chat::{
     colour_of, Author, ChatAction, ChatAnswer, ChatKind, ChatRefusal, ChatRequest, ChatTicket,
-    Colour, NewChat, NewRoom, PasswordVerdict, RoomId, SessionId, StoreError, StoreReply,
+    Colour, GifName, NewChat, NewRoom, PasswordVerdict, RoomId, SessionId, StoreError, StoreReply,
     StoreRequest,
 };
 use crate::log::LogLine;
@@ -90,6 +90,7 @@ impl ChatApp {
                     Pending::Post {
                         origin: Origin::Http(ticket),
                         colour,
+                        gif: None,
                     },
                 );
             }
@@ -104,18 +105,17 @@ impl ChatApp {
                     return self.refuse(ticket, ChatRefusal::NoSuchRoom);
                 }
                 let colour = colour_of(&visitor);
-                self.log
-                    .push_back(LogLine::upload_posted(&room, &colour, &gif, None));
                 let line = NewChat {
                     room,
                     user: Author::Visitor(colour),
-                    kind: ChatKind::Gif(gif),
+                    kind: ChatKind::Gif(gif.clone()),
                 };
                 self.store(
                     StoreRequest::AppendChat(line),
                     Pending::Post {
                         origin: Origin::Http(ticket),
                         colour,
+                        gif: Some(gif),
                     },
                 );
             }
@@ -245,20 +245,16 @@ impl ChatApp {
         &mut self,
         now: Instant,
         server: &mut Server,
-        origin: Origin,
-        colour: Colour,
+        (origin, colour, gif): (Origin, Colour, Option<GifName>),
         reply: StoreReply,
     ) -> Result<(), CommandError> {
         let line = match reply {
             StoreReply::Chat(line) => line,
-            StoreReply::Failed(error) => {
-                let refusal = match error {
-                    StoreError::NoSuchRoom => ChatRefusal::NoSuchRoom,
-                    error => ChatRefusal::Store(error),
-                };
-                return self.fail_post(server, origin, refusal);
+            failed => {
+                // Nothing names the image: it goes.
+                self.removed_gifs.extend(gif);
+                return self.fail_post(server, origin, post_refusal(failed));
             }
-            other => return self.fail_post(server, origin, unexpected(&other)),
         };
         let room = line.room;
         let mut result = Ok(());
@@ -285,12 +281,16 @@ impl ChatApp {
                 }
             }
             kind => {
-                if let ChatKind::Text(text) = kind {
-                    self.log.push_back(LogLine::chat_posted(
+                match kind {
+                    ChatKind::Text(text) => self.log.push_back(LogLine::chat_posted(
                         &room,
                         &colour,
                         text.as_str().chars().count(),
-                    ));
+                    )),
+                    ChatKind::Gif(name) => self
+                        .log
+                        .push_back(LogLine::upload_posted(&room, &colour, name, None)),
+                    _ => {}
                 }
                 if self.rooms.get(&room).is_some() {
                     let args = Args::json(vec![wire::chat(&line)]);
@@ -326,6 +326,15 @@ impl ChatApp {
             Origin::Socket(_, None) => {}
         }
         Ok(())
+    }
+}
+
+/// Why a line was not stored, from the store's reply.
+fn post_refusal(reply: StoreReply) -> ChatRefusal {
+    match reply {
+        StoreReply::Failed(StoreError::NoSuchRoom) => ChatRefusal::NoSuchRoom,
+        StoreReply::Failed(error) => ChatRefusal::Store(error),
+        other => unexpected(&other),
     }
 }
 

@@ -220,6 +220,7 @@ impl ChatApp {
                         Pending::Post {
                             origin: Origin::Socket(socket, ack),
                             colour,
+                            gif: None,
                         },
                     );
                     Ok(None)
@@ -252,6 +253,7 @@ impl ChatApp {
                             Pending::Post {
                                 origin: Origin::Socket(socket, ack),
                                 colour,
+                                gif: None,
                             },
                         );
                         Ok(None)
