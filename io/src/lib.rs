@@ -23,7 +23,9 @@
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
 //! - [`start`]: the start sequence and the exit codes;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
-//!   registry that wakes the connection holding a session;
+//!   registry that wakes the connection holding a session, and the chat's I/O beside it
+//!   ([`ChatIo`]: the store, uploads and image reads, their results routed back to the
+//!   connection that waits);
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
 //! - [`upload`]: uploaded images, written to a temporary file as they arrive and renamed into
 //!   `UPLOAD_DIR` when complete.
