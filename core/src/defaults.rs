@@ -54,7 +54,23 @@ pub const SIO_RECOVERY_MS: u64 = 120_000;
 pub const SIO_RECOVERY_MAX_PACKETS: usize = 10_000;
 /// `SIO_RECOVERY_MAX_BYTES`: bytes of those packets kept per namespace, 16 MiB.
 pub const SIO_RECOVERY_MAX_BYTES: usize = 16 * 1024 * 1024;
-/// `UPLOAD_MAX_BYTES`: the largest image a visitor may upload (C7), 5 MiB.
+/// `DATABASE_URL`: an SQLite file in the working directory (C8).
+pub const DATABASE_URL: &str = "sqlite://gif-chat.db";
+/// `UPLOAD_DIR`: where uploaded images are kept (C7).
+pub const UPLOAD_DIR: &str = "uploads";
+/// `UPLOAD_MAX_BYTES`: the largest upload, 5 MiB (C7: 413 beyond).
 pub const UPLOAD_MAX_BYTES: u64 = 5 * 1024 * 1024;
 /// How long a chat request waits for the hub or the I/O layer before a 503 (no setting).
 pub const CHAT_ANSWER_TIMEOUT_MS: u64 = 30_000;
+/// `CHAT_MAX_CHARS`: the longest chat line (C6).
+pub const CHAT_MAX_CHARS: usize = 1000;
+/// `CHAT_RATE`'s lines per second, per visitor (chats and uploads together).
+pub const CHAT_RATE_PER_SECOND: u32 = 5;
+/// `CHAT_RATE`'s burst: lines a visitor may post at once.
+pub const CHAT_RATE_BURST: u32 = 10;
+/// `CHAT_RATE` as written: `<per second>/<burst>`.
+pub const CHAT_RATE: &str = "5/10";
+/// `ROOM_EMPTY_REMOVAL_MS`: the book's 2 s before an empty room is removed (C5).
+pub const ROOM_EMPTY_REMOVAL_MS: u64 = 2_000;
+/// `CHAT_HISTORY_LIMIT`: lines of history on a room page.
+pub const CHAT_HISTORY_LIMIT: u32 = 200;

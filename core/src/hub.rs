@@ -11,7 +11,13 @@
 //! It is driven like everything else here: `handle_*` with the time passed in, `poll_*` for what
 //! to do (sessions whose connections have output, log lines, the next deadline). With
 //! `CONFORMANCE=true`, a second engine serves raw Engine.IO at `/engine.io/`, echoing every
-//! message (SPEC E8).
+//! message, and the conformance app's namespaces are mounted (SPEC E8).
+//!
+//! The GIF chat room ([`ChatApp`], SPEC §6) is always mounted, on `/room` and `/chat`: its
+//! Socket.IO events come through the pump like the conformance app's, its HTTP requests through
+//! [`Hub::handle_chat_request`] (answers from [`Hub::poll_chat_answer`]), and what it asks of
+//! the store goes out through [`Hub::poll_store_request`] and comes back through
+//! [`Hub::handle_store_reply`]. The two apps share the server, each on its own namespaces.
 //!
 //! [`Connection`]: crate::Connection
 //! [`Connection::poll_hub_call`]: crate::Connection::poll_hub_call
@@ -22,6 +28,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::chat::app::{self as chat_app, ChatApp, ChatConfig};
+use crate::chat::{
+    ChatAnswer, ChatRequest, ChatTicket, GifName, SessionId, StoreReply, StoreRequest, StoreTicket,
+};
 use crate::engineio::{
     self, Answer, Engine, EngineConfig, EngineEvent, Method, Query, Request, RequestError, Sid,
     WsInput, WsOutput,
@@ -73,8 +83,9 @@ pub enum HubCall {
         websocket_upgrade: bool,
         /// The client's address, as logged.
         client_ip: IpAddr,
-        /// The visitor of the request's signed `connect.sid` cookie, if valid (SPEC §6).
-        visitor: Option<crate::chat::SessionId>,
+        /// The visitor of the request's signed `connect.sid` cookie, if valid: who a session
+        /// opened by this request is, for the chat's `/chat` namespace.
+        visitor: Option<SessionId>,
     },
     /// A message arrived on a session's WebSocket.
     WsMessage {
@@ -88,14 +99,6 @@ pub enum HubCall {
     GetAborted { mount: Mount, sid: Sid },
 }
 
-/// The application above the Socket.IO server.
-enum App {
-    /// SPEC E8's reference behaviour.
-    Conformance(ConformanceApp),
-    /// No app: namespaces answer CONNECTs and nothing else (until the chat app).
-    Bare,
-}
-
 /// The hub's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HubConfig {
@@ -105,6 +108,8 @@ pub struct HubConfig {
     pub engine: EngineConfig,
     /// The Socket.IO settings.
     pub socketio: socketio::Config,
+    /// The chat room's settings.
+    pub chat: ChatConfig,
 }
 
 /// Every Engine.IO session, the Socket.IO server and the app, driven with `handle_*` and
@@ -122,7 +127,10 @@ pub struct HubConfig {
 pub struct Hub {
     engine: Engine,
     server: Server,
-    app: App,
+    /// SPEC E8's reference behaviour, in conformance mode.
+    conformance: Option<ConformanceApp>,
+    /// The GIF chat room.
+    chat: ChatApp,
     /// `/engine.io/`'s echo engine, in conformance mode.
     raw: Option<Engine>,
     /// The client address of each open session, for its log lines.
@@ -158,6 +166,7 @@ impl HubConfig {
                 }),
                 ..socketio::Config::default()
             },
+            chat: ChatConfig::new(),
         }
     }
 }
@@ -186,15 +195,15 @@ impl Hub {
         let mut raw_seed = seed;
         raw_seed[0] ^= 0xa5;
         let mut server = Server::new(config.socketio.clone(), server_seed);
-        let app = if config.conformance {
-            App::Conformance(ConformanceApp::mount(&mut server))
-        } else {
-            App::Bare
-        };
+        let conformance = config
+            .conformance
+            .then(|| ConformanceApp::mount(&mut server));
+        let chat = ChatApp::mount(&mut server, config.chat.clone());
         Hub {
             engine: Engine::new(config.engine.clone(), seed),
             server,
-            app,
+            conformance,
+            chat,
             raw: config
                 .conformance
                 .then(|| Engine::new(config.engine.clone(), raw_seed)),
@@ -227,7 +236,7 @@ impl Hub {
                 body,
                 websocket_upgrade,
                 client_ip,
-                ..
+                visitor,
             } => {
                 let request = Request {
                     method,
@@ -244,7 +253,7 @@ impl Hub {
                     Some(engine) => engine.handle_request(&request, now),
                     None => Answer::Error(RequestError::UnknownTransport),
                 };
-                opened_by = Some((mount, client_ip));
+                opened_by = Some((mount, client_ip, visitor));
                 answer = Some(result);
             }
             HubCall::WsMessage {
@@ -271,8 +280,8 @@ impl Hub {
             }
         }
         self.pump(now);
-        if let Some((mount, client_ip)) = opened_by {
-            self.remember_client(mount, client_ip);
+        if let Some((mount, client_ip, visitor)) = opened_by {
+            self.remember_client(mount, client_ip, visitor);
         }
         self.pending_open.clear();
         answer
@@ -280,9 +289,12 @@ impl Hub {
 
     /// Remembers the client address of sessions just opened (the engine reported them while
     /// answering the request that carried `client_ip`).
-    fn remember_client(&mut self, mount: Mount, client_ip: IpAddr) {
+    fn remember_client(&mut self, mount: Mount, client_ip: IpAddr, visitor: Option<SessionId>) {
         for sid in std::mem::take(&mut self.pending_open) {
             self.clients.insert((mount, sid), client_ip);
+            if mount == Mount::SocketIo {
+                self.chat.handle_session_open(sid, visitor.clone());
+            }
         }
     }
 
@@ -290,6 +302,10 @@ impl Hub {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.engine.handle_timeout(now);
         self.server.handle_timeout(now);
+        if let Err(error) = self.chat.handle_timeout(now, &mut self.server) {
+            self.log
+                .push_back(LogLine::socketio_command_refused(&error));
+        }
         if let Some(raw) = &mut self.raw {
             raw.handle_timeout(now);
         }
@@ -303,6 +319,8 @@ impl Hub {
             return;
         }
         self.stopping = true;
+        // Before the sessions close: the sockets a stop drops are not leaving their rooms.
+        self.chat.handle_shutdown();
         let sessions: Vec<(Mount, Sid)> = self.clients.keys().copied().collect();
         for (mount, sid) in sessions {
             if mount == Mount::SocketIo {
@@ -327,9 +345,12 @@ impl Hub {
             while let Some(event) = self.server.poll_event() {
                 moved = true;
                 self.log_socketio_event(&event);
-                let result = match &mut self.app {
-                    App::Conformance(app) => app.handle_event(now, &mut self.server, event),
-                    App::Bare => Ok(()),
+                let for_chat =
+                    event_namespace(&event).is_some_and(|ns| chat_app::NAMESPACES.contains(&ns));
+                let result = match &mut self.conformance {
+                    _ if for_chat => self.chat.handle_event(now, &mut self.server, event),
+                    Some(app) => app.handle_event(now, &mut self.server, event),
+                    None => Ok(()),
                 };
                 if let Err(error) = result {
                     self.log
@@ -374,6 +395,12 @@ impl Hub {
         }
         for key in self.closed.drain(..) {
             self.clients.remove(&key);
+            if key.0 == Mount::SocketIo {
+                self.chat.handle_session_closed(key.1);
+            }
+        }
+        while let Some(line) = self.chat.poll_log() {
+            self.log.push_back(line);
         }
         while let Some(sid) = self.engine.poll_ready() {
             self.ready.push_back((Mount::SocketIo, sid));
@@ -481,6 +508,7 @@ impl Hub {
         [
             self.engine.poll_timeout(),
             self.server.poll_timeout(),
+            self.chat.poll_timeout(),
             self.raw.as_ref().and_then(Engine::poll_timeout),
         ]
         .into_iter()
@@ -488,9 +516,66 @@ impl Hub {
         .min()
     }
 
+    // ---- the chat's HTTP side and its store (SPEC §6) ----
+
+    /// A chat request from a connection, under the runtime's `ticket`: its answer comes out of
+    /// [`poll_chat_answer`](Self::poll_chat_answer), at once or after the store replied.
+    pub fn handle_chat_request(&mut self, now: Instant, ticket: ChatTicket, request: ChatRequest) {
+        self.chat.handle_request(now, ticket, request);
+        self.pump(now);
+    }
+
+    /// The next answer to a chat request, with its ticket.
+    pub fn poll_chat_answer(&mut self) -> Option<(ChatTicket, ChatAnswer)> {
+        self.chat.poll_answer()
+    }
+
+    /// The next request for the store: hand it to the store and its reply to
+    /// [`handle_store_reply`](Self::handle_store_reply) under the same ticket.
+    pub fn poll_store_request(&mut self) -> Option<(StoreTicket, StoreRequest)> {
+        self.chat.poll_store_request()
+    }
+
+    /// The store's reply to the request of `ticket`.
+    pub fn handle_store_reply(&mut self, now: Instant, ticket: StoreTicket, reply: StoreReply) {
+        if let Err(error) = self
+            .chat
+            .handle_store_reply(now, &mut self.server, ticket, reply)
+        {
+            self.log
+                .push_back(LogLine::socketio_command_refused(&error));
+        }
+        self.pump(now);
+    }
+
+    /// The next uploaded image nothing refers to any more (its room was removed), for the I/O
+    /// layer to delete from the upload directory.
+    pub fn poll_removed_gif(&mut self) -> Option<GifName> {
+        self.chat.poll_removed_gif()
+    }
+
+    /// The chat app, for tests and the stop line.
+    pub fn chat(&self) -> &ChatApp {
+        &self.chat
+    }
+
     /// Open Engine.IO sessions, both mounts.
     pub fn session_count(&self) -> usize {
         self.engine.session_count() + self.raw.as_ref().map_or(0, Engine::session_count)
+    }
+}
+
+/// The namespace an app event is about (`None`: the whole session's).
+fn event_namespace(event: &socketio::Event) -> Option<&str> {
+    use socketio::Event as E;
+    match event {
+        E::Connected { ns, .. }
+        | E::ConnectRequest { ns, .. }
+        | E::Event { ns, .. }
+        | E::AckReceived { ns, .. }
+        | E::AckTimedOut { ns, .. }
+        | E::Disconnected { ns, .. } => Some(ns.as_str()),
+        E::SessionClosed { .. } => None,
     }
 }
 

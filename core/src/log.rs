@@ -83,6 +83,57 @@ impl LogLine {
         LogLine::stderr(format!("Error: Socket.IO command refused: {error}"))
     }
 
+    /// A chat room was created (C10): `방 생성 <id> <title> (<owner>)`. Control characters of
+    /// the title (which a visitor typed) are shown as spaces, so one room is one line.
+    pub fn room_created(id: &dyn Display, title: &str, owner: &dyn Display) -> LogLine {
+        let title: String = title
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        LogLine::stdout(format!("방 생성 {id} {title} ({owner})"))
+    }
+
+    /// A chat room was removed, empty for the removal window: `방 삭제 <id>`.
+    pub fn room_deleted(id: &dyn Display) -> LogLine {
+        LogLine::stdout(format!("방 삭제 {id}"))
+    }
+
+    /// A chat line was stored and sent: `채팅 <room> <colour> <n>자` (its length, never its
+    /// text).
+    pub fn chat_posted(room: &dyn Display, colour: &dyn Display, chars: usize) -> LogLine {
+        LogLine::stdout(format!("채팅 {room} {colour} {chars}자"))
+    }
+
+    /// An uploaded image was posted: `업로드 <room> <colour> <name>`, and `<bytes>B` when the
+    /// size is known.
+    pub fn upload_posted(
+        room: &dyn Display,
+        colour: &dyn Display,
+        name: &dyn Display,
+        bytes: Option<u64>,
+    ) -> LogLine {
+        match bytes {
+            Some(bytes) => LogLine::stdout(format!("업로드 {room} {colour} {name} {bytes}B")),
+            None => LogLine::stdout(format!("업로드 {room} {colour} {name}")),
+        }
+    }
+
+    /// A room's owner role passed on (C9): `방장 변경 <room> <colour>`.
+    pub fn owner_changed(room: &dyn Display, colour: &dyn Display) -> LogLine {
+        LogLine::stdout(format!("방장 변경 {room} {colour}"))
+    }
+
+    /// The owner kicked a member: `강퇴 <room> <colour>`.
+    pub fn member_kicked(room: &dyn Display, colour: &dyn Display) -> LogLine {
+        LogLine::stdout(format!("강퇴 {room} {colour}"))
+    }
+
+    /// The chat's store failed a request whose answer nobody waits for (a system line, the
+    /// room list at start, a deletion): `Error: chat store: <what>: <error>`.
+    pub fn chat_store_failed(what: &str, error: &dyn Display) -> LogLine {
+        LogLine::stderr(format!("Error: chat store: {what}: {error}"))
+    }
+
     /// The first stop signal (B4).
     pub fn stopping(open: usize, timeout: Duration) -> LogLine {
         LogLine::stdout(format!(

@@ -16,20 +16,30 @@
 //! connection's: one timer per process waits for [`SharedHub::next_deadline`] and calls
 //! [`SharedHub::handle_timeout`]; a deadline that moves earlier notifies it
 //! ([`SharedHub::timer_listener`]).
+//!
+//! The chat's I/O (its store, uploads and image reads, [`ChatIo`]) is attached with
+//! [`SharedHub::attach_chat`]; how its work leaves the lock and comes back is in `hub/chat.rs`.
+
+mod chat;
+
+pub use chat::{ChatIo, ChatIoError};
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use atomic_waker::AtomicWaker;
 
 use event_listener::{Event, EventListener};
+use gif_chat_core::chat::{ChatTicket, GifName, StoreReply, StoreRequest, StoreTicket};
 use gif_chat_core::engineio::Answer;
 use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine};
+
+use self::chat::{ChatJobs, ChatLink, Done};
 
 use crate::log_writer::Log;
 
@@ -81,6 +91,8 @@ impl Future for HubWait {
 pub struct HubLink {
     wake: Option<Arc<HubWake>>,
     registered: Option<HubSession>,
+    /// The chat work the connection waits for or writes.
+    chat: ChatLink,
 }
 
 impl HubLink {
@@ -89,16 +101,17 @@ impl HubLink {
         HubLink::default()
     }
 
-    /// Whether the connection holds a session, so it must wait for a wake too.
+    /// Whether the connection holds a session or waits for chat work (an answer, an upload
+    /// stored, a file read), so it must wait for a wake too.
     pub fn is_registered(&self) -> bool {
-        self.registered.is_some()
+        self.registered.is_some() || self.chat.job.is_some()
     }
 
     /// A future that resolves on the next wake, while the connection holds a session. It
     /// allocates nothing (an `Arc` is cloned), so taking one per turn costs nothing.
     pub fn listen(&self) -> Option<HubWait> {
         let wake = self.wake.as_ref()?;
-        self.registered.is_some().then(|| HubWait(Arc::clone(wake)))
+        self.is_registered().then(|| HubWait(Arc::clone(wake)))
     }
 
     /// Whether a wake came since the last [`SharedHub::exchange`].
@@ -106,6 +119,18 @@ impl HubLink {
         self.wake
             .as_ref()
             .is_some_and(|wake| wake.woken.load(Ordering::SeqCst))
+    }
+
+    /// The wake handle, made on first use.
+    fn wake_handle(&mut self, token: usize) -> Arc<HubWake> {
+        let wake = self.wake.get_or_insert_with(|| {
+            Arc::new(HubWake {
+                woken: AtomicBool::new(false),
+                waker: AtomicWaker::new(),
+                token,
+            })
+        });
+        Arc::clone(wake)
     }
 
     fn take_woken(&self) -> bool {
@@ -136,6 +161,16 @@ struct Inner {
     woken: Vec<usize>,
     /// Log lines, for a runtime without a log writer thread (mio).
     lines: Vec<LogLine>,
+    /// Chat work in flight for connections.
+    jobs: ChatJobs,
+}
+
+/// What the chat app asked for under the lock, done once it is released (a store that refuses
+/// at once answers on the caller's thread, which would take the lock again).
+#[derive(Default)]
+struct ChatOutbox {
+    store: Vec<(StoreTicket, StoreRequest)>,
+    gifs: Vec<GifName>,
 }
 
 /// The hub every connection of a process shares.
@@ -146,6 +181,12 @@ pub struct SharedHub {
     /// Where the hub's lines go; `None`: kept for [`take_log_lines`](SharedHub::take_log_lines).
     log: Option<Log>,
     collect_tokens: bool,
+    /// Itself, for the callbacks of the store and the blocking pool.
+    me: Weak<SharedHub>,
+    /// The chat's store and upload directory, once attached.
+    chat_io: OnceLock<Arc<ChatIo>>,
+    /// Wakes the runtime's loop from another thread (mio's `Waker`); tokio and smol need none.
+    loop_wake: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for SharedHub {
@@ -166,17 +207,21 @@ impl SharedHub {
     ) -> Result<Arc<SharedHub>, SeedError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| SeedError(e.to_string()))?;
-        Ok(Arc::new(SharedHub {
+        Ok(Arc::new_cyclic(|me| SharedHub {
             inner: Mutex::new(Inner {
                 hub: Hub::new(config.hub.clone(), seed),
                 owners: HashMap::new(),
                 armed: None,
                 woken: Vec::new(),
                 lines: Vec::new(),
+                jobs: ChatJobs::default(),
             }),
             timer: Event::new(),
             log,
             collect_tokens,
+            me: me.clone(),
+            chat_io: OnceLock::new(),
+            loop_wake: OnceLock::new(),
         }))
     }
 
@@ -198,12 +243,18 @@ impl SharedHub {
             calls.push(call);
         }
         let woken = link.take_woken();
-        if calls.is_empty() && !woken && link.registered.is_none() && conn.hub_session().is_none() {
+        if calls.is_empty()
+            && !woken
+            && link.registered.is_none()
+            && conn.hub_session().is_none()
+            && link.chat.is_idle()
+            && !conn.awaits_chat_io()
+        {
             return;
         }
         let now = Instant::now();
-        let mut inner = self.lock();
-        let inner = &mut *inner;
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         loop {
             for call in calls.drain(..) {
                 if let Some(answer) = inner.hub.handle_call(now, call) {
@@ -258,7 +309,11 @@ impl SharedHub {
                 link.registered = Some(key);
             }
         }
+        self.exchange_chat(inner, conn, link, token, now);
         self.settle(inner, link.registered);
+        let outbox = self.take_chat_outbox(inner);
+        drop(guard);
+        self.send_chat_outbox(outbox);
     }
 
     /// Wakes the owners of ready sessions (but `own`, which just pulled), logs, re-arms the
@@ -314,6 +369,9 @@ impl SharedHub {
         inner.hub.handle_timeout(Instant::now());
         inner.armed = None;
         self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
     }
 
     /// The server is stopping (B4): every session is closed as socket.io's `close()` does.
@@ -321,6 +379,9 @@ impl SharedHub {
         let mut inner = self.lock();
         inner.hub.handle_shutdown(Instant::now());
         self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
     }
 
     /// The tokens of connections woken since the last call (with `collect_tokens`).
@@ -336,6 +397,216 @@ impl SharedHub {
     /// Open Engine.IO sessions.
     pub fn session_count(&self) -> usize {
         self.lock().hub.session_count()
+    }
+}
+
+/// The chat's side of the shared hub: its store, its HTTP requests, uploads and files.
+impl SharedHub {
+    /// Attaches the chat's store and upload directory, and (mio) how to wake the loop from the
+    /// store's thread or the blocking pool. The room list is asked for at once, so that the
+    /// rooms of the last run get their removal window from this start. Without it, the chat
+    /// runs on an empty store that keeps nothing.
+    pub fn attach_chat(&self, io: ChatIo, loop_wake: Option<Box<dyn Fn() + Send + Sync>>) {
+        if let Some(wake) = loop_wake {
+            let _ = self.loop_wake.set(wake);
+        }
+        let _ = self.chat_io.set(Arc::new(io));
+        let outbox = self.take_chat_outbox(&mut self.lock());
+        self.send_chat_outbox(outbox);
+    }
+
+    /// Hands a connection's chat requests, upload steps and file reads out, and gives it what
+    /// came back. At most one job per connection is in flight (its pipeline waits for it).
+    fn exchange_chat(
+        &self,
+        inner: &mut Inner,
+        conn: &mut Connection,
+        link: &mut HubLink,
+        token: usize,
+        now: Instant,
+    ) {
+        if link.chat.is_idle() && !conn.awaits_chat_io() {
+            return;
+        }
+        let io = self.chat_io.get().cloned();
+        loop {
+            if let Some(job) = link.chat.job {
+                if let Some(done) = inner.jobs.done.remove(&job) {
+                    link.chat.job = None;
+                    done.apply(conn, now);
+                }
+            }
+            if conn.is_closed() {
+                if let Some(job) = link.chat.job.take() {
+                    inner.jobs.abandon(job);
+                }
+                link.chat.drop_upload();
+                return;
+            }
+            while let Some(step) = conn.poll_upload() {
+                let finish = matches!(step, gif_chat_core::upload::UploadStep::Finish);
+                let upload = match &io {
+                    Some(io) => chat::write_step(&mut link.chat, io, step),
+                    None => None,
+                };
+                if !finish {
+                    continue;
+                }
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                match upload {
+                    Some(upload) => {
+                        let me = self.me.clone();
+                        chat::off_loop(move || {
+                            let stored = chat::commit(upload);
+                            if let Some(hub) = me.upgrade() {
+                                hub.finish_job(job, Done::Stored(stored));
+                            }
+                        });
+                    }
+                    None => {
+                        let reason = link
+                            .chat
+                            .take_upload_error()
+                            .unwrap_or_else(|| "the upload was not written".to_owned());
+                        let failed = Err(gif_chat_core::upload::UploadFailure::Storage(reason));
+                        inner.jobs.finish(job, Done::Stored(failed));
+                    }
+                }
+            }
+            if link.chat.job.is_some() {
+                if inner
+                    .jobs
+                    .done
+                    .contains_key(&link.chat.job.unwrap_or_default())
+                {
+                    continue;
+                }
+                return;
+            }
+            if let Some(request) = conn.poll_chat_request() {
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                inner.hub.handle_chat_request(now, ChatTicket(job), request);
+                self.collect_chat_answers(inner);
+                continue;
+            }
+            if let Some(name) = conn.poll_file_read() {
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                match &io {
+                    Some(io) => {
+                        let io = Arc::clone(io);
+                        let me = self.me.clone();
+                        chat::off_loop(move || {
+                            let file = chat::read_image(io.uploads.path(), &name);
+                            if let Some(hub) = me.upgrade() {
+                                hub.finish_job(job, Done::File(file));
+                            }
+                        });
+                    }
+                    None => {
+                        inner.jobs.finish(job, Done::File(None));
+                    }
+                }
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Moves the hub's chat answers to their jobs and wakes their connections.
+    fn collect_chat_answers(&self, inner: &mut Inner) {
+        while let Some((ticket, answer)) = inner.hub.poll_chat_answer() {
+            if let Some(waiter) = inner.jobs.finish(ticket.0, Done::Answer(answer)) {
+                waiter.wake();
+                if self.collect_tokens {
+                    inner.woken.push(waiter.token);
+                }
+            }
+        }
+    }
+
+    /// Chat answers delivered, store requests and files to delete taken, under the lock.
+    fn take_chat_outbox(&self, inner: &mut Inner) -> ChatOutbox {
+        self.collect_chat_answers(inner);
+        let mut outbox = ChatOutbox::default();
+        while let Some(request) = inner.hub.poll_store_request() {
+            outbox.store.push(request);
+        }
+        while let Some(gif) = inner.hub.poll_removed_gif() {
+            outbox.gifs.push(gif);
+        }
+        outbox
+    }
+
+    /// Sends the store requests and deletes the files, the lock released.
+    fn send_chat_outbox(&self, outbox: ChatOutbox) {
+        let io = self.chat_io.get();
+        if !outbox.gifs.is_empty() {
+            if let Some(io) = io {
+                let io = Arc::clone(io);
+                let gifs = outbox.gifs;
+                chat::off_loop(move || chat::remove_gifs(&io, gifs));
+            }
+        }
+        for (ticket, request) in outbox.store {
+            match io {
+                Some(io) => {
+                    let me = self.me.clone();
+                    io.store.submit(
+                        request,
+                        Box::new(move |reply| {
+                            if let Some(hub) = me.upgrade() {
+                                hub.handle_store_reply(ticket, reply);
+                            }
+                        }),
+                    );
+                }
+                // No store attached: an empty one that keeps nothing.
+                None => {
+                    let reply = match request {
+                        StoreRequest::ListRooms => StoreReply::Rooms(Vec::new()),
+                        _ => chat::no_store(),
+                    };
+                    self.handle_store_reply(ticket, reply);
+                }
+            }
+        }
+    }
+
+    /// The store's reply (on its thread, or on the caller's for a refusal): fed to the hub,
+    /// whoever it concerns woken.
+    fn handle_store_reply(&self, ticket: StoreTicket, reply: StoreReply) {
+        let mut inner = self.lock();
+        inner.hub.handle_store_reply(Instant::now(), ticket, reply);
+        self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
+        self.wake_loop();
+    }
+
+    /// A job of the blocking pool is done.
+    fn finish_job(&self, job: u64, done: Done) {
+        let mut inner = self.lock();
+        if let Some(waiter) = inner.jobs.finish(job, done) {
+            waiter.wake();
+            if self.collect_tokens {
+                inner.woken.push(waiter.token);
+            }
+        }
+        drop(inner);
+        self.wake_loop();
+    }
+
+    fn wake_loop(&self) {
+        if let Some(wake) = self.loop_wake.get() {
+            wake();
+        }
     }
 }
 

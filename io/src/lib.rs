@@ -23,7 +23,9 @@
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
 //! - [`start`]: the start sequence and the exit codes;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
-//!   registry that wakes the connection holding a session;
+//!   registry that wakes the connection holding a session, and the chat's I/O beside it
+//!   ([`ChatIo`]: the store, uploads and image reads, their results routed back to the
+//!   connection that waits);
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
 //! - [`redis`]: the Redis bridge (`REDIS_URL`), on its own thread, that carries the cluster's
 //!   subscriptions, publishes and messages;
@@ -44,7 +46,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use event_listener::EventListener;
-pub use hub::{HubLink, HubWait, SeedError, SharedHub};
+pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
 pub use settings::{Settings, SettingsError};

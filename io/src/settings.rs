@@ -14,12 +14,15 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
-use gif_chat_core::chat::{CookieSecret, SessionIds};
+use gif_chat_core::chat::app::ChatRateError;
+use gif_chat_core::chat::{ChatText, CookieSecret, SessionIds};
 use gif_chat_core::{
     AppEnv, Config, LogLine, OriginPolicy, OriginPolicyError, Site, TrustProxy, TrustProxyError,
 };
 
 pub use gif_chat_core::defaults;
+
+use crate::store::{DatabaseUrl, DatabaseUrlError};
 
 /// gif-chat: the seed's WebSocket tick server (Express + ws) rebuilt on a sans-IO Rust core.
 ///
@@ -103,7 +106,8 @@ pub struct Settings {
     /// Bytes of broadcast packets kept per namespace for recovering clients.
     #[arg(long, env = "SIO_RECOVERY_MAX_BYTES", default_value_t = defaults::SIO_RECOVERY_MAX_BYTES)]
     pub sio_recovery_max_bytes: usize,
-    /// Secret of the seed's (unused) signed cookies; missing is only a warning.
+    /// Secret that signs the chat's session cookies; missing is only a warning (a random key
+    /// per start is used instead).
     #[arg(long, env = "COOKIE_SECRET", hide_env_values = true)]
     pub cookie_secret: Option<String>,
     /// `redis://host:port`: share rooms and broadcasts with other instances through Redis 7
@@ -114,6 +118,27 @@ pub struct Settings {
     /// to it).
     #[arg(long, env = "REDIS_RECONNECT_MAX_MS", default_value_t = crate::redis::config::DEFAULT_RECONNECT_MAX_MS)]
     pub redis_reconnect_max_ms: u64,
+    /// The chat's database: `sqlite://path`, `sqlite::memory:` or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = defaults::DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Where uploaded images are kept (created if missing).
+    #[arg(long, env = "UPLOAD_DIR", default_value = defaults::UPLOAD_DIR)]
+    pub upload_dir: std::path::PathBuf,
+    /// Largest uploaded image in bytes (413 above).
+    #[arg(long, env = "UPLOAD_MAX_BYTES", default_value_t = defaults::UPLOAD_MAX_BYTES)]
+    pub upload_max_bytes: u64,
+    /// Longest chat line in characters (at most 1000).
+    #[arg(long, env = "CHAT_MAX_CHARS", default_value_t = defaults::CHAT_MAX_CHARS)]
+    pub chat_max_chars: usize,
+    /// Chats and uploads per visitor: `<per second>` or `<per second>/<burst>`.
+    #[arg(long, env = "CHAT_RATE", default_value = defaults::CHAT_RATE)]
+    pub chat_rate: String,
+    /// Milliseconds a chat room may stay empty before it is removed.
+    #[arg(long, env = "ROOM_EMPTY_REMOVAL_MS", default_value_t = defaults::ROOM_EMPTY_REMOVAL_MS)]
+    pub room_empty_removal_ms: u64,
+    /// Lines of history a room page shows.
+    #[arg(long, env = "CHAT_HISTORY_LIMIT", default_value_t = defaults::CHAT_HISTORY_LIMIT)]
+    pub chat_history_limit: u32,
 }
 
 /// A setting that does not make sense.
@@ -128,6 +153,15 @@ pub enum SettingsError {
     /// The OS random source failed (session ids and a missing cookie secret need it).
     #[error("the OS random source failed: {0}")]
     Random(String),
+    #[error(transparent)]
+    ChatRate(#[from] ChatRateError),
+    #[error("CHAT_MAX_CHARS must be from 1 to {max}")]
+    ChatMaxChars {
+        /// The hard limit.
+        max: usize,
+    },
+    #[error(transparent)]
+    DatabaseUrl(#[from] DatabaseUrlError),
 }
 
 impl Settings {
@@ -181,6 +215,11 @@ impl Settings {
         warnings
     }
 
+    /// The chat's database.
+    pub fn database_url(&self) -> Result<DatabaseUrl, SettingsError> {
+        Ok(self.database_url.parse()?)
+    }
+
     /// The core's configuration; `colored_log` when stdout is a terminal.
     pub fn to_config(&self, colored_log: bool) -> Result<Config, SettingsError> {
         for (name, value) in [
@@ -219,15 +258,11 @@ impl Settings {
         config.site = Site::demo_for(self.conformance);
         // Session ids keyed from the OS; without COOKIE_SECRET, cookies are signed with a key
         // drawn per start (S14), so no session outlives a restart but none can be forged.
-        let (mut ids_key, mut random_secret) = ([0u8; 32], [0u8; 32]);
-        for key in [&mut ids_key, &mut random_secret] {
-            getrandom::fill(key).map_err(|e| SettingsError::Random(e.to_string()))?;
-        }
+        let mut ids_key = [0u8; 32];
+        getrandom::fill(&mut ids_key).map_err(|e| SettingsError::Random(e.to_string()))?;
         config.session_ids = SessionIds::new(ids_key);
-        config.cookie_secret = match self.cookie_secret.as_deref() {
-            Some(secret) if !secret.is_empty() => CookieSecret::new(secret),
-            _ => CookieSecret::new(random_secret),
-        };
+        config.cookie_secret = self.cookie_secret()?;
+        config.upload_max_bytes = self.upload_max_bytes;
         let hub = &mut config.hub;
         hub.conformance = self.conformance;
         hub.engine.ping_interval = Duration::from_millis(self.eio_ping_interval_ms);
@@ -245,7 +280,31 @@ impl Settings {
                 recovery
             }),
         };
+        let chat = &mut config.hub.chat;
+        chat.rate = self.chat_rate.parse()?;
+        if self.chat_max_chars == 0 || self.chat_max_chars > ChatText::MAX_CHARS {
+            return Err(SettingsError::ChatMaxChars {
+                max: ChatText::MAX_CHARS,
+            });
+        }
+        chat.max_chars = self.chat_max_chars;
+        chat.empty_room_removal = Duration::from_millis(self.room_empty_removal_ms);
+        chat.history_limit = self.chat_history_limit;
         Ok(config)
+    }
+
+    /// `COOKIE_SECRET`, or (S14: missing is a warning) 32 random bytes for this run: sessions
+    /// then end with the process, which the warning says.
+    fn cookie_secret(&self) -> Result<CookieSecret, SettingsError> {
+        match self.cookie_secret.as_deref() {
+            Some(secret) if !secret.is_empty() => Ok(CookieSecret::new(secret)),
+            _ => {
+                let mut random = [0u8; 32];
+                getrandom::fill(&mut random)
+                    .map_err(|e| SettingsError::Random(e.to_string()))?;
+                Ok(CookieSecret::new(random.to_vec()))
+            }
+        }
     }
 }
 
@@ -272,6 +331,32 @@ mod tests {
             error.to_string(),
             "TICK_INTERVAL_MS must be greater than zero"
         );
+    }
+
+    #[test]
+    fn the_chat_settings_reach_the_hub() {
+        let config = parse(&[
+            "--chat-rate=3/4",
+            "--chat-max-chars=20",
+            "--room-empty-removal-ms=50",
+            "--chat-history-limit=7",
+        ])
+        .to_config(false)
+        .expect("valid");
+        let chat = &config.hub.chat;
+        assert_eq!((chat.rate.per_second, chat.rate.burst), (3, 4));
+        assert_eq!(chat.max_chars, 20);
+        assert_eq!(chat.empty_room_removal, Duration::from_millis(50));
+        assert_eq!(chat.history_limit, 7);
+        for bad in [
+            "--chat-rate=0",
+            "--chat-max-chars=1001",
+            "--chat-max-chars=0",
+        ] {
+            assert!(parse(&[bad]).to_config(false).is_err(), "{bad}");
+        }
+        assert!(parse(&["--database-url=mysql://x"]).database_url().is_err());
+        assert!(parse(&[]).database_url().is_ok(), "the default parses");
     }
 
     #[test]

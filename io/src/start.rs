@@ -1,7 +1,8 @@
 //! How every runtime starts, and the one table of exit codes.
 //!
 //! The start sequence is part of the contract the behaviour suite checks on all three runtimes:
-//! settings → configuration (a bad setting exits 2) → warnings → the listening socket (a taken
+//! settings → configuration (a bad setting exits 2) → warnings → the chat's store and upload
+//! directory (a database that cannot be opened exits 3) → the listening socket (a taken
 //! port exits 1) → the runtime's own machinery (threads, reactor, signal handlers) → the start
 //! line with the real port, then serving. [`run`] does the common steps and hands the runtime a
 //! [`Bound`] server; the runtime does its part, calls [`announce`] once it can take a
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use gif_chat_core::{Config, LogLine};
 
+use crate::hub::{ChatIo, ChatIoError};
 use crate::listener::{self, BindError};
 use crate::log_writer::print_now;
 use crate::settings::{Settings, SettingsError};
@@ -26,6 +28,9 @@ use crate::settings::{Settings, SettingsError};
 pub const EXIT_CANNOT_START: u8 = 1;
 /// Exit status for settings that make no sense (as clap exits on bad arguments).
 pub const EXIT_BAD_SETTINGS: u8 = 2;
+/// Exit status when the chat's database or upload directory cannot be opened (SPEC C8): its
+/// own code, so that an operator's script tells it from a taken port.
+pub const EXIT_NO_STORE: u8 = 3;
 /// Exit status after a second stop request (128 + SIGINT, as a shell reports an interrupt).
 pub const EXIT_FORCED: u8 = 130;
 
@@ -38,6 +43,9 @@ pub enum StartError {
     /// The listening socket could not be made.
     #[error(transparent)]
     Listen(#[from] BindError),
+    /// The chat's store or upload directory could not be opened.
+    #[error(transparent)]
+    Chat(#[from] ChatIoError),
     /// The runtime's own machinery (threads, reactor, signal handlers) could not be set up.
     #[error(transparent)]
     Runtime(#[from] io::Error),
@@ -49,6 +57,7 @@ impl StartError {
         match self {
             StartError::Settings(_) => EXIT_BAD_SETTINGS,
             StartError::Listen(_) | StartError::Runtime(_) => EXIT_CANNOT_START,
+            StartError::Chat(_) => EXIT_NO_STORE,
         }
     }
 
@@ -68,6 +77,9 @@ pub struct Bound {
     pub config: Arc<Config>,
     /// How long a graceful stop may take.
     pub shutdown_timeout: Duration,
+    /// The chat's store and upload directory, for
+    /// [`SharedHub::attach_chat`](crate::SharedHub::attach_chat).
+    pub chat: ChatIo,
 }
 
 /// Prints the start line with the real port of `addr`, straight to stdout: tests and scripts
@@ -82,6 +94,11 @@ pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
     for warning in settings.warnings() {
         print_now(&warning);
     }
+    let chat = ChatIo::open(
+        &settings.database_url()?,
+        &settings.upload_dir,
+        settings.upload_max_bytes,
+    )?;
     let listener = listener::bind(settings.listen_addr(), settings.dual_stack())?;
     let addr = listener.local_addr().map_err(|source| BindError {
         addr: settings.listen_addr(),
@@ -92,6 +109,7 @@ pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
         addr,
         config: Arc::new(config),
         shutdown_timeout: settings.shutdown_timeout(),
+        chat,
     })
 }
 
@@ -132,6 +150,11 @@ mod tests {
             format!("--host={}", addr.ip()),
             format!("--port={}", addr.port()),
             "--cookie-secret=s".to_owned(),
+            "--database-url=sqlite::memory:".to_owned(),
+            format!(
+                "--upload-dir={}",
+                std::env::temp_dir().join("gif-chat-start-test").display()
+            ),
         ])
         .expect("valid arguments");
         let error = bind(&settings).expect_err("the port is taken");
@@ -156,9 +179,44 @@ mod tests {
     }
 
     #[test]
+    fn a_store_that_cannot_open_has_its_own_code() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!(
+            "--database-url=sqlite://{}/missing/dir/db",
+            dir.path().display()
+        );
+        let uploads = format!("--upload-dir={}", dir.path().join("uploads").display());
+        let settings =
+            Settings::try_parse_from(["gif-chat", "--port=0", url.as_str(), uploads.as_str()])
+                .expect("valid arguments");
+        let error = bind(&settings).expect_err("no such directory");
+        assert_eq!(error.exit_code(), EXIT_NO_STORE);
+        let line = error.log_line().text;
+        assert!(
+            line.starts_with("Error: cannot open the chat's database sqlite://"),
+            "{line}"
+        );
+
+        let bad =
+            Settings::try_parse_from(["gif-chat", "--database-url=mysql://x"]).expect("valid");
+        assert_eq!(
+            bind(&bad).expect_err("unknown scheme").exit_code(),
+            EXIT_BAD_SETTINGS
+        );
+    }
+
+    #[test]
     fn a_bound_server_reports_the_real_port() {
-        let settings = Settings::try_parse_from(["gif-chat", "--host=127.0.0.1", "--port=0"])
-            .expect("valid arguments");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let uploads = format!("--upload-dir={}", dir.path().join("uploads").display());
+        let settings = Settings::try_parse_from([
+            "gif-chat",
+            "--host=127.0.0.1",
+            "--port=0",
+            "--database-url=sqlite::memory:",
+            uploads.as_str(),
+        ])
+        .expect("valid arguments");
         let bound = bind(&settings).expect("a free port");
         assert_ne!(bound.addr.port(), 0);
         assert_eq!(bound.listener.local_addr().expect("local addr"), bound.addr);

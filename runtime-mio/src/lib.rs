@@ -26,7 +26,8 @@ pub use server::Server;
 /// Serves `bound` until SIGINT/SIGTERM and the graceful stop after it (the runtime's part of
 /// the start sequence): the process's exit status.
 pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
-    let server = Server::new(bound.listener, bound.config, bound.shutdown_timeout)?;
+    let mut server = Server::new(bound.listener, bound.config, bound.shutdown_timeout)?;
+    server.attach_chat(bound.chat)?;
     // Tests read this line to learn the port: it must be out before the first connection.
     gif_chat_io::start::announce(server.local_addr());
     Ok(server.serve())

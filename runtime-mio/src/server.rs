@@ -34,9 +34,12 @@ use crate::timer::{Entry, Timers};
 const LISTENER: Token = Token(usize::MAX - 1);
 /// The signal pipe's token.
 const SIGNALS: Token = Token(usize::MAX - 2);
+/// The chat's store thread and blocking pool wake the loop with this token: what they finished
+/// is picked up by `settle_hub`, which runs after every poll.
+const CHAT_WAKER: Token = Token(usize::MAX - 3);
 /// The largest slab key admitted: timer entries store keys as `u32`, and the tokens above must
 /// stay out of reach (on 32-bit targets too).
-const MAX_KEY: u32 = u32::MAX - 3;
+const MAX_KEY: u32 = u32::MAX - 4;
 
 /// Readiness events taken per `poll`.
 const EVENTS_CAPACITY: usize = 1024;
@@ -117,6 +120,19 @@ impl Server {
         })
     }
 
+    /// Attaches the chat's store and upload directory, with a waker for this loop.
+    pub fn attach_chat(&mut self, chat: gif_chat_io::ChatIo) -> io::Result<()> {
+        let waker = mio::Waker::new(self.poll.registry(), CHAT_WAKER)?;
+        self.hub.attach_chat(
+            chat,
+            Some(Box::new(move || {
+                // A failed wake leaves the loop to its next deadline; nothing to do about it.
+                let _ = waker.wake();
+            })),
+        );
+        Ok(())
+    }
+
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -148,6 +164,7 @@ impl Server {
                 match event.token() {
                     LISTENER => self.accept.pending = true,
                     SIGNALS => self.handle_signals(),
+                    CHAT_WAKER => {}
                     Token(key) => {
                         if let Some(slot) = self.conns.get_mut(key) {
                             slot.note_event(event);

@@ -26,6 +26,7 @@ pub use crate::server::{stop_requests, Server};
 pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
     let log = Log::new(bound.config.colored_log, Sinks::stdio());
     let server = Server::new(bound.listener, bound.config, log, bound.shutdown_timeout)?;
+    server.attach_chat(bound.chat);
     // Hooked before the start line: whoever reads it may signal at once.
     let signals = Signals::new([Signal::Int, Signal::Term])?;
     gif_chat_io::start::announce(bound.addr);

@@ -70,6 +70,12 @@ impl Server {
         })
     }
 
+    /// Attaches the chat's store and upload directory (without: an empty store that keeps
+    /// nothing).
+    pub fn attach_chat(&self, chat: gif_chat_io::ChatIo) {
+        self.shared.hub.attach_chat(chat, None);
+    }
+
     /// The address actually bound (PORT=0 picks a port).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.get_ref().local_addr()

@@ -35,6 +35,7 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
         addr,
         config,
         shutdown_timeout,
+        chat,
     } = bound;
     let log = Log::new(config.colored_log, Sinks::stdio());
     let served = runtime.block_on(async {
@@ -44,7 +45,15 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
         gif_chat_io::start::announce(addr);
         let _writer = log.spawn_writer()?;
         let stop = signals.watch(log.clone());
-        server::serve_until(listener, config, log.clone(), shutdown_timeout, stop).await;
+        server::serve_chat_until(
+            listener,
+            config,
+            Some(chat),
+            log.clone(),
+            shutdown_timeout,
+            stop,
+        )
+        .await;
         Ok::<(), std::io::Error>(())
     });
     log.close();

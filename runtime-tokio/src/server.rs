@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{Log, OpenConnections, SharedHub, StopFlag};
+use gif_chat_io::{ChatIo, Log, OpenConnections, SharedHub, StopFlag};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::oneshot;
@@ -30,6 +30,19 @@ pub async fn serve_until(
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
 ) -> usize {
+    serve_chat_until(listener, config, None, log, shutdown_timeout, stop).await
+}
+
+/// [`serve_until`] with the chat's store and upload directory (without: an empty store that
+/// keeps nothing).
+pub async fn serve_chat_until(
+    listener: TcpListener,
+    config: Arc<Config>,
+    chat: Option<ChatIo>,
+    log: Log,
+    shutdown_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> usize {
     let open = OpenConnections::new();
     let hub = match SharedHub::new(&config, Some(log.clone()), false) {
         Ok(hub) => hub,
@@ -39,6 +52,9 @@ pub async fn serve_until(
             return 0;
         }
     };
+    if let Some(chat) = chat {
+        hub.attach_chat(chat, None);
+    }
     let timer = tokio::spawn(hub_timer(Arc::clone(&hub)));
     let shared = Shared {
         config,

@@ -11,13 +11,16 @@
 //!   [`InputError`];
 //! - stored values: [`Room`], [`NewRoom`], [`Chat`], [`NewChat`], [`ChatKind`], [`Author`],
 //!   [`GifName`];
-//! - the store's protocol: [`StoreRequest`], [`StoreReply`], [`PasswordVerdict`],
+//! - the store's protocol: [`StoreRequest`] under a [`StoreTicket`], [`StoreReply`],
+//!   [`PasswordVerdict`],
 //!   [`StoreError`];
 //! - visitors: [`SessionId`] in a cookie signed with a [`CookieSecret`], their colour
 //!   ([`colour_of`]) and names unique within a room ([`unique_names`]);
 //! - uploads: [`ImageType`] by the first bytes, the server-chosen [`StoredImage`] name;
-//! - the HTTP side's requests to the chat app in the hub: [`ChatRequest`], [`ChatAnswer`].
+//! - the HTTP side's requests to the chat app in the hub: [`ChatRequest`], [`ChatAnswer`];
+//! - the chat app itself, in the hub: [`app::ChatApp`] (namespaces `/room` and `/chat`).
 
+pub mod app;
 mod colour;
 mod ids;
 mod image;
@@ -42,6 +45,6 @@ pub use session::{
     session_from_cookie_header, set_cookie_header, signed_value, unsign, CookieSecret, SessionId,
     SessionIds, SESSION_COOKIE, SESSION_ID_LEN, SESSION_ID_RANDOM_BYTES,
 };
-pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest};
+pub use store::{PasswordVerdict, StoreError, StoreReply, StoreRequest, StoreTicket};
 pub use visitor::{colour_hash, colour_of, unique_names};
 pub use web::{ChatAction, ChatAnswer, ChatRefusal, ChatRequest, ChatTicket};

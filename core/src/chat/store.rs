@@ -7,6 +7,11 @@
 
 use super::{Chat, Colour, GifName, NewChat, NewRoom, Password, Room, RoomId};
 
+/// The chat app's name for one [`StoreRequest`] until its [`StoreReply`]: the runtime hands the
+/// reply back under the same ticket (`Hub::handle_store_reply`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreTicket(pub u64);
+
 /// One thing to ask the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreRequest {
