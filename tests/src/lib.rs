@@ -17,6 +17,7 @@
 
 pub mod blocking;
 pub mod browser;
+pub mod chat;
 pub mod eio;
 pub mod http;
 pub mod proc;
