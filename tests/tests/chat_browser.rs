@@ -27,7 +27,8 @@ const LIVE_REMOVAL_MS: &str = "1500";
 /// After the restart every stored room gets its removal window again, with nobody in it (the
 /// stop dropped the pages' sockets): with the live phase's short window the rooms would be gone
 /// before the browser could look at them, so the restarted server gets a window longer than
-/// the test. (That a room nobody re-enters is removed after a start is the hub's own test.)
+/// the test. (Whether a room nobody re-enters is removed after a start is not what this test
+/// looks at.)
 const RESTART_REMOVAL_MS: &str = "600000";
 /// One secret for both starts, so the visitors' cookies are still their sessions after the
 /// restart.

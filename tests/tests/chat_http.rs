@@ -76,23 +76,43 @@ fn find_field<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
         .find_map(|inner| inner.get(field).and_then(Value::as_str))
 }
 
-/// Sends `head` and then `body` in pieces while reading the answer: a server that answers 413
-/// and closes before the body is all sent is what is tested, so a failed write is expected.
-async fn send_large(port: u16, head: Vec<u8>, body_len: usize, start: Vec<u8>) -> (u16, String) {
+/// Sends `head` and then a body of `body_len` bytes starting with `start` (zeros after it), in
+/// pieces (HTTP chunks when `chunked`), while reading the answer: a server that answers 413 and
+/// closes before the body is all sent is what is tested, so a failed write is expected.
+async fn send_large(
+    port: u16,
+    head: Vec<u8>,
+    body_len: usize,
+    start: Vec<u8>,
+    chunked: bool,
+) -> (u16, String) {
     let stream = http::connect(port).await;
     let (mut reader, mut writer) = stream.into_split();
     let writing = tokio::spawn(async move {
-        if writer.write_all(&head).await.is_err() || writer.write_all(&start).await.is_err() {
+        let frame = |piece: &[u8]| -> Vec<u8> {
+            if !chunked {
+                return piece.to_vec();
+            }
+            let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+            framed.extend_from_slice(piece);
+            framed.extend_from_slice(b"\r\n");
+            framed
+        };
+        if writer.write_all(&head).await.is_err() || writer.write_all(&frame(&start)).await.is_err()
+        {
             return;
         }
         let chunk = vec![0u8; 64 * 1024];
         let mut left = body_len - start.len();
         while left > 0 {
             let n = left.min(chunk.len());
-            if writer.write_all(&chunk[..n]).await.is_err() {
+            if writer.write_all(&frame(&chunk[..n])).await.is_err() {
                 return;
             }
             left -= n;
+        }
+        if chunked {
+            let _ = writer.write_all(b"0\r\n\r\n").await;
         }
     });
     let mut received = Vec::new();
@@ -124,8 +144,9 @@ async fn send_large(port: u16, head: Vec<u8>, body_len: usize, start: Vec<u8>) -
 }
 
 runtime_matrix! {
-    /// C7: past 5 MiB the upload is refused with 413 while it streams in, and nothing of it
-    /// stays in UPLOAD_DIR; no chat goes out for it.
+    /// C7: past 5 MiB the upload is refused with 413, whether its length is declared (refused
+    /// from the head) or not (chunked: refused while it streams in, a temporary file begun),
+    /// and nothing of it stays in UPLOAD_DIR; no chat goes out for it.
     async fn an_upload_over_five_mib_is_413_and_leaves_no_file(runtime: Runtime) {
         let files = ChatFiles::new();
         let mut server = chat::start(runtime, &files, &[]).await;
@@ -141,21 +162,29 @@ runtime_matrix! {
         let body_len = UPLOAD_MAX_BYTES + 256 * 1024;
         let origin = member.visitor.origin();
         let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        let mut head = member.visitor.request_bytes(
-            "POST",
-            &format!("/room/{}/gif", member.room),
-            &[("Origin", &origin), ("Content-Type", &content_type)],
-            None,
-        );
-        // request_bytes ends the head; put Content-Length in before the blank line.
-        head.truncate(head.len() - 2);
-        head.extend_from_slice(format!("Content-Length: {body_len}\r\n\r\n").as_bytes());
-        let (status, answer) = send_large(server.port(), head, body_len, start).await;
-        assert_eq!(status, 413, "{runtime}: an upload of {body_len} bytes:\n{answer}");
-        server
-            .expect_access("POST", &format!("/room/{}/gif", member.room), 413)
-            .await;
-        expect_uploads(&files, 0).await;
+        for chunked in [false, true] {
+            let mut head = member.visitor.request_bytes(
+                "POST",
+                &format!("/room/{}/gif", member.room),
+                &[("Origin", &origin), ("Content-Type", &content_type)],
+                None,
+            );
+            // request_bytes ends the head; put the body's framing in before the blank line.
+            head.truncate(head.len() - 2);
+            let framing = if chunked {
+                "Transfer-Encoding: chunked".to_owned()
+            } else {
+                format!("Content-Length: {body_len}")
+            };
+            head.extend_from_slice(format!("{framing}\r\n\r\n").as_bytes());
+            let (status, answer) =
+                send_large(server.port(), head, body_len, start.clone(), chunked).await;
+            assert_eq!(status, 413, "{runtime}: an upload of {body_len} bytes ({framing}):\n{answer}");
+            server
+                .expect_access("POST", &format!("/room/{}/gif", member.room), 413)
+                .await;
+            expect_uploads(&files, 0).await;
+        }
 
         // The room saw no image: the next chat event is a later marker.
         let posted = member
