@@ -26,6 +26,8 @@ pub struct ChatSocket {
     next_ack: u64,
     /// Events received while waiting for something else, oldest first.
     pending: Vec<Event>,
+    /// Why the connection ended, once it did.
+    ended: Option<String>,
 }
 
 /// One server → client event: its name and arguments (a recovery offset, when the server
@@ -86,6 +88,7 @@ impl ChatSocket {
             namespace: namespace.to_owned(),
             next_ack: 0,
             pending: Vec::new(),
+            ended: None,
         };
         let open = socket.next_text(WAIT).await;
         assert!(
@@ -93,7 +96,7 @@ impl ChatSocket {
             "expected an open packet, got {open:?}"
         );
         socket
-            .send_text(&format!("40{},{auth}", socket.prefix()))
+            .send_text(&format!("40{}{auth}", socket.prefix()))
             .await;
         let deadline = Instant::now() + WAIT;
         loop {
@@ -129,8 +132,9 @@ impl ChatSocket {
         match self.try_next_text(timeout).await {
             Some(text) => text,
             None => panic!(
-                "nothing from the server on {} within {timeout:?}",
-                self.namespace
+                "nothing from the server on {} within {timeout:?}: {}",
+                self.namespace,
+                self.ended.as_deref().unwrap_or("timed out")
             ),
         }
     }
@@ -149,7 +153,18 @@ impl ChatSocket {
                 Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
                 Ok(Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))))
                 | Ok(Some(Ok(Message::Frame(_)))) => continue,
-                Ok(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    self.ended = Some(format!("closed by the server ({frame:?})"));
+                    return None;
+                }
+                Ok(Some(Err(e))) => {
+                    self.ended = Some(format!("WebSocket error: {e}"));
+                    return None;
+                }
+                Ok(None) => {
+                    self.ended = Some("the connection ended".into());
+                    return None;
+                }
             }
         }
     }
