@@ -116,19 +116,24 @@ async function createRoom(cookie, title, max) {
   return location.slice('/room/'.length);
 }
 
-/** Connects `namespace` with the cookie; resolves once connected, rejects with the refusal. */
-function connect(namespace, cookie, opts = {}) {
+/**
+ * Connects `namespace` with the cookie; resolves once connected with the socket watched from
+ * before its first packet (the server sends `members` right after CONNECT, possibly in the
+ * same polling payload), rejects with the refusal.
+ */
+function connect(namespace, cookie, opts = {}, label = namespace) {
   const socket = io(`${url}${namespace}`, {
     forceNew: true,
     reconnection: false,
     extraHeaders: cookie ? { cookie } : {},
     ...opts,
   });
+  const watcher = watched(socket, label);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Failure(`${namespace}: no connect within ${WAIT} ms`)), WAIT);
     socket.once('connect', () => {
       clearTimeout(timer);
-      resolve(socket);
+      resolve(watcher);
     });
     socket.once('connect_error', (err) => {
       clearTimeout(timer);
@@ -149,22 +154,19 @@ const scenarios = {
     check(a !== b, 'two visitors got the same cookie');
 
     // B's room list hears of the new room.
-    const list = watched(await connect('/room', b), 'B /room');
+    const list = await connect('/room', b, {}, 'B /room');
     const room = await createRoom(a, 'npm 방', 3);
     const { event: created } = await list.next('newRoom');
     same(created.payload._id, room, 'newRoom._id');
     same([created.payload.title, created.payload.max, created.payload.password], ['npm 방', 3, false], 'newRoom');
 
     // A enters over polling (upgraded to WebSocket later), B over WebSocket.
-    const sa = watched(await connect('/chat', a, { auth: { roomId: room } }), 'A /chat');
+    const sa = await connect('/chat', a, { auth: { roomId: room } }, 'A /chat');
     const { event: alone } = await sa.next('members');
     const colourA = alone.payload.owner;
     same(created.payload.owner, colourA, 'the owner of newRoom is the creator');
     same([alone.payload.members, alone.payload.count], [[colourA], 1], 'members with A alone');
-    const sb = watched(
-      await connect('/chat', b, { auth: { roomId: room }, transports: ['websocket'] }),
-      'B /chat',
-    );
+    const sb = await connect('/chat', b, { auth: { roomId: room }, transports: ['websocket'] }, 'B /chat');
     const { event: both } = await sb.next('members');
     const colourB = both.payload.members[1];
     same(both.payload, { owner: colourA, members: [colourA, colourB], count: 2 }, 'members seen by B');
@@ -217,12 +219,12 @@ const scenarios = {
     const room = await createRoom(a, '거절', 2);
     // A socket without a session is no visitor, so no member.
     const noCookie = await connect('/chat', null, { auth: { roomId: room } }).then(
-      (s) => (s.close(), null),
+      (s) => (s.socket.close(), null),
       (e) => e.refusal,
     );
     check(noCookie && typeof noCookie.message === 'string' && noCookie.message.length > 0, 'a /chat socket without a cookie was let in');
     const unknown = await connect('/chat', a, { auth: { roomId: 'AAAAAAAAAAAAAAAAAAAAAA' } }).then(
-      (s) => (s.close(), null),
+      (s) => (s.socket.close(), null),
       (e) => e.refusal,
     );
     check(unknown, 'an unknown room was let in');
