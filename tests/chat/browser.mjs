@@ -443,8 +443,9 @@ function restarted() {
     lines.on('line', (line) => {
       const m = /^restarted (https?:\/\/\S+)$/.exec(line.trim());
       if (m) {
-        lines.close();
+        // Resolved before closing: closing emits 'close' at once, which resolves with null.
         resolve(m[1].replace(/\/$/, ''));
+        lines.close();
       }
     });
     lines.on('close', () => resolve(null));
