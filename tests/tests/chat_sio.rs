@@ -1,7 +1,8 @@
 //! The chat's Socket.IO events reach the real npm `socket.io-client` (4.8, pinned in
 //! tests/sio/package-lock.json) as the room page gets them, on every runtime: the client gets
 //! its session cookie over HTTP, watches `/room`, and two visitors meet in a room on `/chat`
-//! (`newRoom`, `join`, `members`, `chat`, `whisper`, `exit`, `removeRoom`), every payload held
+//! (`newRoom`, `join`, `members`, `chat`, `whisper`, `exit`, the owner's hand-over `system` and
+//! `updateRoom`, `removeRoom`), every payload held
 //! to the shapes the browser test also holds the page's frames to (tests/chat/events.mjs).
 //!
 //! The client side is `tests/sio/chat-client.js`; this test starts the server with a short
@@ -70,7 +71,7 @@ runtime_matrix! {
             .find_map(|l| l["events"].as_array())
             .map(|list| list.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        for wanted in ["newRoom", "members", "join", "chat:text", "whisper", "exit", "removeRoom"] {
+        for wanted in ["newRoom", "members", "join", "chat:text", "whisper", "exit", "system", "updateRoom", "removeRoom"] {
             assert!(events.contains(&wanted), "{runtime}: no {wanted} among {events:?}");
         }
 
@@ -83,7 +84,9 @@ runtime_matrix! {
             .unwrap_or_default();
         let room = detail["room"].as_str().unwrap_or_default().to_owned();
         let owner = detail["colourA"].as_str().unwrap_or_default().to_owned();
+        let heir = detail["colourB"].as_str().unwrap_or_default().to_owned();
         server.expect_exact(&format!("방 생성 {room} npm 방 ({owner})"), WAIT).await;
+        server.expect_exact(&format!("방장 변경 {room} {heir}"), WAIT).await;
         server.expect_exact(&format!("방 삭제 {room}"), WAIT).await;
         let log = server.lines_so_far();
         let joins = log.iter().filter(|l| *l == "새로운 클라이언트 접속 127.0.0.1 /chat").count();
