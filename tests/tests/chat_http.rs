@@ -197,6 +197,23 @@ runtime_matrix! {
         assert!(files.uploads().is_empty(), "{runtime}: {:?}", files.uploads());
     }
 
+    /// The contract's `UPLOAD_MAX_BYTES` moves the limit: a small one refuses a GIF just past
+    /// it with 413 (no file left) and takes one within it.
+    async fn upload_max_bytes_sets_the_limit(runtime: Runtime) {
+        let files = ChatFiles::new();
+        let server = chat::start(runtime, &files, &[("UPLOAD_MAX_BYTES", "4096")]).await;
+        let mut member = member_of_a_new_room(&server, "작은 한도").await;
+        // 96 × 96 pixels at 6 bits each (a clear code and the pixel), over 4 KiB; 16 × 16, under.
+        let large = gif(96, 96);
+        assert!(large.len() > 4096, "the large GIF is {} bytes", large.len());
+        let answer = member.visitor.upload(&member.room, "large.gif", &large).await;
+        assert_eq!(answer.status, 413, "{runtime}: {} bytes over UPLOAD_MAX_BYTES=4096: {}", large.len(), answer.body_text());
+        expect_uploads(&files, 0).await;
+        let answer = member.visitor.upload(&member.room, "small.gif", &gif(16, 16)).await;
+        assert_eq!(answer.status, 200, "{runtime}: a GIF within the limit: {}", answer.body_text());
+        expect_uploads(&files, 1).await;
+    }
+
     /// C7: an image is known by its bytes, not its name: `.gif` text is refused (415 or 400),
     /// and leaves no file.
     async fn a_file_named_gif_that_is_not_an_image_is_refused(runtime: Runtime) {
