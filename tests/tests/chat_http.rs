@@ -197,6 +197,51 @@ runtime_matrix! {
         assert!(files.uploads().is_empty(), "{runtime}: {:?}", files.uploads());
     }
 
+    /// C6 and the contract's `CHAT_MAX_CHARS` and `CHAT_RATE`: a chat past the length limit is
+    /// refused, over the socket (ack `{error}`) and over HTTP (400, JSON `{error}`), and sent to
+    /// nobody; past the rate, 429 with `Retry-After`. Two visitors, as the rate is per visitor.
+    async fn chat_length_and_rate_limits_come_from_the_settings(runtime: Runtime) {
+        let files = ChatFiles::new();
+        let server = chat::start(
+            runtime,
+            &files,
+            &[("CHAT_MAX_CHARS", "10"), ("CHAT_RATE", "1/3")],
+        )
+        .await;
+        let too_long = "열한 글자가 넘는 문장"; // 12 characters
+        let mut talker = member_of_a_new_room(&server, "길이").await;
+        let ack = talker.socket.emit_with_ack("chat", &json!(too_long)).await;
+        assert!(ack["error"].is_string(), "{runtime}: a socket chat of 12 characters with CHAT_MAX_CHARS=10 was acked {ack}");
+        let path = format!("/room/{}/chat", talker.room);
+        let long = talker.visitor.post_json(&path, &json!({ "chat": too_long })).await;
+        assert_eq!(long.status, 400, "{runtime}: an HTTP chat of 12 characters with CHAT_MAX_CHARS=10: {}", long.body_text());
+        let error: Value = serde_json::from_slice(&long.body).unwrap_or(Value::Null);
+        assert!(error["error"].is_string(), "{runtime}: no JSON error: {}", long.body_text());
+        let ok = talker.visitor.post_json(&path, &json!({"chat": "열 글자 딱 맞음"})).await;
+        assert_eq!(ok.status, 200, "{runtime}: 10 characters: {}", ok.body_text());
+        let (event, _) = talker.socket.expect_event("chat", WAIT).await;
+        assert_eq!(event.payload()["chat"], "열 글자 딱 맞음", "{runtime}: the refused chats went out: {event:?}");
+
+        // The burst of 3, then too fast; the room saw the three, not the refused one.
+        let mut fast = member_of_a_new_room(&server, "속도").await;
+        let path = format!("/room/{}/chat", fast.room);
+        for n in 0..3 {
+            let ok = fast.visitor.post_json(&path, &json!({"chat": format!("빠른 말 {n}")})).await;
+            assert_eq!(ok.status, 200, "{runtime}: chat {n} of the burst: {}", ok.body_text());
+        }
+        let refused = fast.visitor.post_json(&path, &json!({"chat": "너무 빨라"})).await;
+        assert_eq!(refused.status, 429, "{runtime}: a fourth chat at once with CHAT_RATE=1/3");
+        let retry: u64 = refused
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{runtime}: 429 without a Retry-After in seconds: {:?}", refused.headers));
+        assert!((1..=2).contains(&retry), "{runtime}: Retry-After {retry} at 1 a second");
+        for n in 0..3 {
+            let (event, _) = fast.socket.expect_event("chat", WAIT).await;
+            assert_eq!(event.payload()["chat"], format!("빠른 말 {n}"), "{runtime}: {event:?}");
+        }
+    }
+
     /// The contract's `UPLOAD_MAX_BYTES` moves the limit: a small one refuses a GIF just past
     /// it with 413 (no file left) and takes one within it.
     async fn upload_max_bytes_sets_the_limit(runtime: Runtime) {
