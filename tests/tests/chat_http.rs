@@ -1,5 +1,5 @@
-//! The GIF chat room's HTTP side (SPEC C3, C4, C6, C7, C10 and the chat contract) against
-//! every runtime: what a hostile or careless client gets, byte for byte.
+//! The GIF chat room's HTTP side (SPEC C3, C4, C6, C7 and the chat contract) against every
+//! runtime: what a hostile or careless client gets, byte for byte. (C10, the log: chat_log.rs.)
 //!
 //! A visitor here is a cookie and the headers a same-origin page sends ([`Visitor`]); a member
 //! of a room is a visitor whose `/chat` socket is in it ([`ChatSocket`]), as the contract says
@@ -12,8 +12,7 @@ use gif_chat_tests::chat::{
     self, decode_query_value, enter, gif, is_colour, members_of, multipart, ChatFiles, ChatSocket,
     Visitor, BOUNDARY, NO_SUCH_ROOM, SESSION_COOKIE, UPLOAD_MAX_BYTES,
 };
-use gif_chat_tests::{http, runtime_matrix, Runtime, Server, Signal, WAIT};
-use regex::Regex;
+use gif_chat_tests::{http, runtime_matrix, Runtime, Server, WAIT};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -485,111 +484,4 @@ runtime_matrix! {
             assert_eq!(answer.status, 404, "{runtime}: GET {path}");
         }
     }
-}
-
-/// One scripted session's C10 lines, with what differs between runs (ids, colours, the stored
-/// name) replaced by placeholders.
-async fn logged_session(runtime: Runtime) -> Vec<String> {
-    let files = ChatFiles::new();
-    let mut server = chat::start(runtime, &files, &[("ROOM_EMPTY_REMOVAL_MS", "300")]).await;
-    let port = server.port();
-    let mut visitor = Visitor::new(port);
-    visitor.get("/rooms").await;
-    let secret = "hunter2-secret-word";
-    let room = visitor.create_room("로그 방", 3, secret).await;
-    let mut socket = enter(port, &visitor, &room).await;
-    let (members, _) = socket.expect_event("members", WAIT).await;
-    let (colour, _) = members_of(&members);
-    server
-        .expect_exact(&format!("방 생성 {room} 로그 방 ({colour})"), WAIT)
-        .await;
-    server
-        .expect_exact("새로운 클라이언트 접속 127.0.0.1 /chat", WAIT)
-        .await;
-    let text = "비밀 이야기 하나";
-    let answer = visitor
-        .post_json(&format!("/room/{room}/chat"), &json!({ "chat": text }))
-        .await;
-    assert_eq!(answer.status, 200, "{runtime}: {}", answer.body_text());
-    server
-        .expect_exact(
-            &format!("채팅 {room} {colour} {}자", text.chars().count()),
-            WAIT,
-        )
-        .await;
-    let image = gif(4, 4);
-    let answer = visitor.upload(&room, "a.gif", &image).await;
-    assert_eq!(answer.status, 200, "{runtime}: {}", answer.body_text());
-    let (event, _) = socket.expect_event("chat", WAIT).await;
-    let (event, _) = if event.payload().get("gif").is_some() {
-        (event, Vec::new())
-    } else {
-        socket.expect_event("chat", WAIT).await
-    };
-    let name = event.payload()["gif"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    server
-        .expect_exact(
-            &format!("업로드 {room} {colour} {name} {}B", image.len()),
-            WAIT,
-        )
-        .await;
-    socket.close().await;
-    server
-        .expect_exact("클라이언트 접속 해제 127.0.0.1 /chat", WAIT)
-        .await;
-    server.expect_exact(&format!("방 삭제 {room}"), WAIT).await;
-    server.signal(Signal::SIGTERM);
-    server.wait_exit(WAIT).await;
-
-    let lines = server.lines_so_far();
-    for line in &lines {
-        assert!(
-            !line.contains(secret) && !line.contains(text),
-            "{runtime}: a password or a chat's text in the log: {line}"
-        );
-    }
-    let c10 = Regex::new(r"^(방 생성|방 삭제|채팅|업로드|방장 변경|강퇴|새로운 클라이언트 접속 .* /chat$|클라이언트 접속 해제 .* /chat$)")
-        .expect("a valid pattern");
-    lines
-        .iter()
-        .filter(|line| c10.is_match(line))
-        .map(|line| {
-            line.replace(&room, "<room>")
-                .replace(&colour, "<colour>")
-                .replace(&name, "<gif>")
-        })
-        .collect()
-}
-
-/// C10: a create, a chat and an upload each log one line, the same text on all three runtimes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_log_lines_are_the_same_on_every_runtime() {
-    let (tokio_log, smol_log, mio_log) = tokio::join!(
-        logged_session(Runtime::Tokio),
-        logged_session(Runtime::Smol),
-        logged_session(Runtime::Mio)
-    );
-    let expected = vec![
-        "방 생성 <room> 로그 방 (<colour>)".to_owned(),
-        "새로운 클라이언트 접속 127.0.0.1 /chat".to_owned(),
-        format!(
-            "채팅 <room> <colour> {}자",
-            "비밀 이야기 하나".chars().count()
-        ),
-        format!("업로드 <room> <colour> <gif> {}B", gif(4, 4).len()),
-        "클라이언트 접속 해제 127.0.0.1 /chat".to_owned(),
-        "방 삭제 <room>".to_owned(),
-    ];
-    assert_eq!(tokio_log, expected, "runtime-tokio's chat lines");
-    assert_eq!(
-        smol_log, tokio_log,
-        "runtime-smol's chat lines differ from runtime-tokio's"
-    );
-    assert_eq!(
-        mio_log, tokio_log,
-        "runtime-mio's chat lines differ from runtime-tokio's"
-    );
 }
