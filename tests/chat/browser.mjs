@@ -426,6 +426,8 @@ async function afterRestart() {
     check(isSubsequence(seen.secret, secretHistory), `the password room's history ${JSON.stringify(secretHistory)} lacks ${JSON.stringify(seen.secret)}`);
     const b = await openPage(B, `/room/${state.main}`);
     await b.waitForSelector('#chat-list', { timeout: WAIT });
+    const bHistory = await entries(b);
+    check(isSubsequence(seen.mainB, bHistory), `B's history ${JSON.stringify(bHistory)} lacks, in order, what B saw ${JSON.stringify(seen.mainB)}`);
     check((await chatListText(b)).includes(state.whisper), "B's history lacks the whisper to B");
     // A newcomer (C was put out) reads the public lines, not the whisper.
     const d = await openPage(await visitor('D'), `/room/${state.main}`);
