@@ -17,6 +17,8 @@
 
 pub mod blocking;
 pub mod browser;
+pub mod chat;
+pub mod chat_socket;
 pub mod eio;
 pub mod http;
 pub mod proc;
