@@ -382,6 +382,7 @@ fn an_empty_room_goes_after_the_window_with_its_files() {
         ChatAction::GifStored {
             room: room.id,
             gif: gif.clone(),
+            bytes: 1234,
         },
     );
     assert!(matches!(posted, ChatAnswer::Posted(_)), "{posted:?}");
@@ -433,6 +434,7 @@ fn an_empty_room_goes_after_the_window_with_its_files() {
         ChatAction::GifStored {
             room: room.id,
             gif: late.clone(),
+            bytes: 99,
         },
     );
     assert_eq!(refused, ChatAnswer::Refused(ChatRefusal::NoSuchRoom));
@@ -440,7 +442,7 @@ fn an_empty_room_goes_after_the_window_with_its_files() {
     let colour = colour_of(&a);
     assert!(world
         .logs
-        .contains(&format!("업로드 {} {colour} abc.gif", room.id)));
+        .contains(&format!("업로드 {} {colour} abc.gif 1234B", room.id)));
 }
 
 #[test]

@@ -58,7 +58,9 @@ fn upload_cut_at(config: gif_chat_core::Config, file: &[u8], cut: usize) -> (Cli
             asked.action,
             ChatAction::GifStored {
                 room: room_id(1),
-                gif: stored_name()
+                gif: stored_name(),
+                // The file's own bytes, not the multipart body's.
+                bytes: file.len() as u64,
             }
         );
         client.answer(ChatAnswer::Posted(gif_chat(room_id(1), stored_name())));

@@ -300,8 +300,7 @@ impl Settings {
             Some(secret) if !secret.is_empty() => Ok(CookieSecret::new(secret)),
             _ => {
                 let mut random = [0u8; 32];
-                getrandom::fill(&mut random)
-                    .map_err(|e| SettingsError::Random(e.to_string()))?;
+                getrandom::fill(&mut random).map_err(|e| SettingsError::Random(e.to_string()))?;
                 Ok(CookieSecret::new(random.to_vec()))
             }
         }

@@ -80,6 +80,8 @@ pub enum ChatAction {
         room: RoomId,
         /// The stored file's name.
         gif: GifName,
+        /// Its size, for the log line (C10).
+        bytes: u64,
     },
 }
 
@@ -120,6 +122,8 @@ pub enum ChatRefusal {
     WrongPassword,
     /// Only a member of the room (a visitor with a socket in it) may post to it.
     NotAMember,
+    /// The text is longer than `CHAT_MAX_CHARS`.
+    TooLong,
     /// The visitor's chats or uploads came faster than the rate limit allows.
     TooFast {
         /// When the next one would be accepted.
@@ -140,6 +144,7 @@ impl ChatRefusal {
             ChatRefusal::PasswordNeeded(_) => "비밀번호를 입력하세요.",
             ChatRefusal::WrongPassword => "비밀번호가 틀렸습니다.",
             ChatRefusal::NotAMember => "방에 입장한 사람만 보낼 수 있습니다.",
+            ChatRefusal::TooLong => "채팅이 너무 깁니다.",
             ChatRefusal::TooFast { .. } => "너무 빠릅니다. 잠시 후 다시 시도하세요.",
             ChatRefusal::Stopping => "서버가 종료 중입니다.",
             ChatRefusal::Store(_) => "잠시 후 다시 시도하세요.",
@@ -154,6 +159,7 @@ impl ChatRefusal {
             ChatRefusal::RoomFull => 409,
             ChatRefusal::PasswordNeeded(_) | ChatRefusal::WrongPassword => 403,
             ChatRefusal::NotAMember => 403,
+            ChatRefusal::TooLong => 400,
             ChatRefusal::TooFast { .. } => 429,
             ChatRefusal::Stopping | ChatRefusal::Store(_) => 503,
         }

@@ -300,7 +300,13 @@ impl ChatExchange {
             _ => return Outcome::Wait,
         };
         match stored {
-            Ok(gif) => self.ask(ChatAction::GifStored { room, gif }, Purpose::GifStored),
+            Ok(gif) => {
+                let bytes = self.upload.as_ref().map_or(0, UploadReceiver::file_bytes);
+                self.ask(
+                    ChatAction::GifStored { room, gif, bytes },
+                    Purpose::GifStored,
+                )
+            }
             Err(UploadFailure::Storage(_)) => {
                 // What the disk said is for the server's log, not the visitor.
                 self.stage = Stage::Answered;

@@ -108,6 +108,11 @@ impl UploadReceiver {
         }
     }
 
+    /// The file's bytes received so far (all of them once `Finish` went out).
+    pub fn file_bytes(&self) -> u64 {
+        self.file_bytes
+    }
+
     /// The largest body accepted: the file, its headers, and a few small fields.
     pub fn max_body_bytes(max_file_bytes: u64) -> u64 {
         max_file_bytes.saturating_add(64 * 1024)

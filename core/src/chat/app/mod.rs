@@ -116,8 +116,8 @@ enum Pending {
     Post {
         origin: Origin,
         colour: Colour,
-        /// The image of an upload's line: deleted if the line cannot be stored.
-        gif: Option<GifName>,
+        /// The image of an upload's line and its size: deleted if the line cannot be stored.
+        gif: Option<(GifName, u64)>,
     },
     /// A system line or an owner change: sent already, stored for the history.
     Quiet(&'static str),

@@ -76,6 +76,9 @@ impl ChatApp {
                 }
             }
             ChatAction::PostChat { room, text } => {
+                if text.as_str().chars().count() > self.config.max_chars {
+                    return self.refuse(ticket, ChatRefusal::TooLong);
+                }
                 if let Err(refusal) = self.may_post(now, &visitor, room) {
                     return self.refuse(ticket, refusal);
                 }
@@ -98,7 +101,7 @@ impl ChatApp {
                 Ok(()) => self.answer(ticket, ChatAnswer::UploadAllowed),
                 Err(refusal) => self.refuse(ticket, refusal),
             },
-            ChatAction::GifStored { room, gif } => {
+            ChatAction::GifStored { room, gif, bytes } => {
                 if self.rooms.get(&room).is_none() {
                     // Nothing will name the file: it goes with the room it was for.
                     self.removed_gifs.push_back(gif);
@@ -115,7 +118,7 @@ impl ChatApp {
                     Pending::Post {
                         origin: Origin::Http(ticket),
                         colour,
-                        gif: Some(gif),
+                        gif: Some((gif, bytes)),
                     },
                 );
             }
@@ -245,14 +248,14 @@ impl ChatApp {
         &mut self,
         now: Instant,
         server: &mut Server,
-        (origin, colour, gif): (Origin, Colour, Option<GifName>),
+        (origin, colour, gif): (Origin, Colour, Option<(GifName, u64)>),
         reply: StoreReply,
     ) -> Result<(), CommandError> {
         let line = match reply {
             StoreReply::Chat(line) => line,
             failed => {
                 // Nothing names the image: it goes.
-                self.removed_gifs.extend(gif);
+                self.removed_gifs.extend(gif.map(|(name, _)| name));
                 return self.fail_post(server, origin, post_refusal(failed));
             }
         };
@@ -287,9 +290,12 @@ impl ChatApp {
                         &colour,
                         text.as_str().chars().count(),
                     )),
-                    ChatKind::Gif(name) => self
-                        .log
-                        .push_back(LogLine::upload_posted(&room, &colour, name, None)),
+                    ChatKind::Gif(name) => self.log.push_back(LogLine::upload_posted(
+                        &room,
+                        &colour,
+                        name,
+                        gif.as_ref().map(|(_, bytes)| *bytes),
+                    )),
                     _ => {}
                 }
                 if self.rooms.get(&room).is_some() {
