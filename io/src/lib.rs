@@ -22,6 +22,7 @@
 //! - [`transfer`]: the read, write and shutdown loops between a socket and a `Connection`;
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
 //! - [`start`]: the start sequence and the exit codes;
+//! - [`fanout`]: broadcast frames written straight to idle recipients' sockets;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
 //!   registry that wakes the connection holding a session;
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
@@ -30,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fanout;
 pub mod hub;
 pub mod listener;
 pub mod log_writer;
@@ -41,6 +43,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use event_listener::EventListener;
+pub use fanout::DirectSocket;
 pub use hub::{HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
