@@ -142,7 +142,14 @@ impl DirectSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
     use std::sync::Mutex;
+    use std::time::Instant;
+
+    use gif_chat_core::testing::{parse_server_frames, text, upgrade_request};
+    use gif_chat_core::{Config, Connection};
+
+    use crate::{HubLink, SharedHub};
 
     /// A socket in memory that takes at most `room` bytes.
     struct Memory {
@@ -201,5 +208,193 @@ mod tests {
         slot.close();
         slot.offer();
         assert_eq!(slot.write(b"x"), DirectWrite::Refused, "gone");
+    }
+
+    /// Every write a socket was given: its bytes and where they lay in memory.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Mutex<Vec<(usize, Vec<u8>)>>,
+    }
+
+    impl DirectSocket for Recorder {
+        fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+            let mut writes = self.writes.lock().expect("not poisoned");
+            writes.push((bytes.as_ptr() as usize, bytes.to_vec()));
+            Ok(bytes.len())
+        }
+    }
+
+    /// A Socket.IO client in memory: its connection, link and socket.
+    struct Client {
+        conn: Connection,
+        link: HubLink,
+        socket: Arc<Recorder>,
+    }
+
+    impl Client {
+        /// Opens a WebSocket session and joins `/relay`'s room `r`.
+        fn joined(hub: &SharedHub, config: &Arc<Config>) -> Client {
+            let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+            let socket = Arc::new(Recorder::default());
+            let mut client = Client {
+                conn: Connection::new(Arc::clone(config), peer, Instant::now()),
+                link: HubLink::with_socket(socket.clone()),
+                socket,
+            };
+            let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");
+            client.send(hub, request.as_bytes());
+            client.send(hub, &text("40/relay,{\"room\":\"r\"}"));
+            let written = String::from_utf8_lossy(&client.written()).into_owned();
+            assert!(written.contains("40/relay,{\"sid\""), "{written}");
+            client
+        }
+
+        fn send(&mut self, hub: &SharedHub, bytes: &[u8]) {
+            self.conn.handle_input(Instant::now(), bytes);
+            hub.exchange(&mut self.conn, &mut self.link, 0);
+        }
+
+        /// What the connection itself writes (its outbox), as its runtime would.
+        fn written(&mut self) -> Vec<u8> {
+            let mut out = Vec::new();
+            while let Some(bytes) = self.conn.poll_transmit() {
+                let n = bytes.len();
+                out.extend_from_slice(bytes);
+                self.conn.handle_written(Instant::now(), n);
+            }
+            out
+        }
+
+        fn direct(&self) -> Vec<(usize, Vec<u8>)> {
+            std::mem::take(&mut *self.socket.writes.lock().expect("not poisoned"))
+        }
+    }
+
+    fn payloads(bytes: &[u8]) -> Vec<String> {
+        parse_server_frames(bytes)
+            .into_iter()
+            .map(|frame| String::from_utf8_lossy(&frame.payload).into_owned())
+            .collect()
+    }
+
+    /// A broadcast reaches every waiting recipient as one write of the same shared frame,
+    /// made by the broadcasting turn; a recipient that has not offered its socket (output
+    /// pending) gets it through its own connection, after what it had queued; the sender gets
+    /// its own copy in its own exchange.
+    #[test]
+    fn a_broadcast_is_written_once_to_each_idle_socket_and_queued_for_a_busy_one() {
+        let mut config = Config::new();
+        config.hub.conformance = true;
+        config.hub.socketio.recovery = None;
+        let config = Arc::new(config);
+        let hub = SharedHub::new(&config, None, false).expect("the OS random source");
+        let mut sender = Client::joined(&hub, &config);
+        let mut idle: Vec<Client> = (0..5).map(|_| Client::joined(&hub, &config)).collect();
+        let mut busy = Client::joined(&hub, &config);
+        for client in &idle {
+            client.link.offer_direct(&client.conn);
+        }
+        // The busy one has a frame of its own unsent (a pong to a WebSocket ping).
+        busy.send(&hub, &gif_chat_core::testing::client_frame(0x89, b"p"));
+
+        sender.send(&hub, &text("42/relay,[\"chat\",\"one\"]"));
+        sender.send(&hub, &text("42/relay,[\"chat\",\"two\"]"));
+
+        let event = |n: &str| format!("42/relay,[\"chat\",\"{n}\"]");
+        let mut frames = Vec::new();
+        for client in &mut idle {
+            let direct = client.direct();
+            assert_eq!(direct.len(), 2, "one write per broadcast");
+            let bytes: Vec<u8> = direct.iter().flat_map(|(_, b)| b.clone()).collect();
+            assert_eq!(payloads(&bytes), [event("one"), event("two")]);
+            assert!(
+                client.written().is_empty(),
+                "nothing through the connection"
+            );
+            frames.push(direct[0].0);
+        }
+        assert!(
+            frames.windows(2).all(|w| w[0] == w[1]),
+            "every recipient was given the same bytes, not a copy"
+        );
+        assert_eq!(payloads(&sender.written()), [event("one"), event("two")]);
+        assert!(sender.direct().is_empty());
+
+        assert!(
+            busy.direct().is_empty(),
+            "not offered: nothing written for it"
+        );
+        hub.exchange(&mut busy.conn, &mut busy.link, 0);
+        let written = busy.written();
+        let frames = parse_server_frames(&written);
+        assert_eq!(frames[0].opcode(), 0xA, "its pong first");
+        assert_eq!(payloads(&written)[1..], [event("one"), event("two")]);
+
+        // Once it has caught up and waits, it is written to directly as well.
+        busy.link.offer_direct(&busy.conn);
+        sender.send(&hub, &text("42/relay,[\"chat\",\"three\"]"));
+        let direct = busy.direct();
+        assert_eq!(direct.len(), 1);
+        assert_eq!(payloads(&direct[0].1), [event("three")]);
+        // A recipient that spoke (its turn took the socket back) is queued for again.
+        let recipient = &mut idle[0];
+        hub.exchange(&mut recipient.conn, &mut recipient.link, 0);
+        sender.send(&hub, &text("42/relay,[\"chat\",\"four\"]"));
+        let recipient = &mut idle[0];
+        assert_eq!(
+            recipient.direct().len(),
+            1,
+            "only `three`, before it took it back"
+        );
+        hub.exchange(&mut recipient.conn, &mut recipient.link, 0);
+        assert_eq!(payloads(&recipient.written()), [event("four")]);
+    }
+
+    /// A socket that takes only part of a frame: the rest goes out first through its owner,
+    /// before the owner's own output, and nothing is written to it meanwhile.
+    #[test]
+    fn the_rest_of_a_partly_written_frame_goes_first() {
+        let mut config = Config::new();
+        config.hub.conformance = true;
+        config.hub.socketio.recovery = None;
+        let config = Arc::new(config);
+        let hub = SharedHub::new(&config, None, false).expect("the OS random source");
+        let mut sender = Client::joined(&hub, &config);
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+        let socket = memory(1_000_000);
+        let mut narrow = Client {
+            conn: Connection::new(Arc::clone(&config), peer, Instant::now()),
+            link: HubLink::with_socket(socket.clone()),
+            socket: Arc::new(Recorder::default()),
+        };
+        let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");
+        narrow.send(&hub, request.as_bytes());
+        narrow.send(&hub, &text("40/relay,{\"room\":\"r\"}"));
+        narrow.written();
+        narrow.link.offer_direct(&narrow.conn);
+        *socket.room.lock().expect("not poisoned") = 5;
+
+        sender.send(&hub, &text("42/relay,[\"chat\",\"one\"]"));
+        sender.send(&hub, &text("42/relay,[\"chat\",\"two\"]"));
+        // A ping from the peer, read before the owner's exchange: its pong waits behind the rest.
+        narrow.conn.handle_input(
+            Instant::now(),
+            &gif_chat_core::testing::client_frame(0x89, b"p"),
+        );
+        hub.exchange(&mut narrow.conn, &mut narrow.link, 0);
+        let mut bytes = std::mem::take(&mut *socket.taken.lock().expect("not poisoned"));
+        assert_eq!(bytes.len(), 5);
+        bytes.extend(narrow.written());
+        let frames = parse_server_frames(&bytes);
+        let texts: Vec<_> = frames
+            .iter()
+            .filter(|f| f.opcode() == 1)
+            .map(|f| String::from_utf8_lossy(&f.payload).into_owned())
+            .collect();
+        assert_eq!(
+            texts,
+            ["42/relay,[\"chat\",\"one\"]", "42/relay,[\"chat\",\"two\"]"]
+        );
+        assert_eq!(frames[1].opcode(), 0xA, "the pong after the rest of `one`");
     }
 }
