@@ -315,6 +315,11 @@ impl Engine {
                     offered
                 });
                 if offered {
+                    if direct.capacity() == 0 {
+                        // Sized once: a broadcast allocates as often for 10 recipients as for
+                        // 10,000.
+                        direct.reserve_exact(sids.len());
+                    }
                     direct.push(sid);
                     taken += 1;
                     continue;
