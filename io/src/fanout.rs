@@ -10,7 +10,7 @@
 //! two broadcasts never interleave on one socket).
 //!
 //! The socket is the owner's; writing to it from another turn is safe only while the owner is
-//! not writing and has nothing to write. Each registered connection has a [`DirectSlot`]: the
+//! not writing and has nothing to write. Each registered connection has a `DirectSlot`: the
 //! owner marks it *idle* just before it waits ([`HubLink::offer_direct`]) when the core says
 //! so ([`Connection::accepts_direct`]), and takes it back under the hub's lock at the start
 //! of its next exchange, before it writes anything; a broadcaster writes only to idle slots,
