@@ -353,6 +353,28 @@ impl Connection {
             && self.out.unsent_len() <= self.config.high_water_mark
     }
 
+    /// Whether the hub may write a broadcast frame straight to this connection's socket while
+    /// it waits: its Engine.IO WebSocket is open, our close is not sent, and nothing is unsent
+    /// (the frame would otherwise overtake it).
+    pub fn accepts_direct(&self) -> bool {
+        match &self.phase {
+            Phase::EngineWs(ws) => {
+                self.lifecycle == Lifecycle::Open
+                    && ws.accepts_direct()
+                    && self.out.unsent_len() == 0
+            }
+            _ => false,
+        }
+    }
+
+    /// The socket took only the start of a frame written straight to it (see
+    /// [`accepts_direct`](Self::accepts_direct)): `rest` goes out before anything else.
+    pub fn handle_direct_rest(&mut self, rest: &[u8]) {
+        if matches!(self.phase, Phase::EngineWs(_)) && self.lifecycle != Lifecycle::Closed {
+            self.out.insert_unsent_front(rest);
+        }
+    }
+
     /// The peer shut down its side (a read returned 0).
     pub fn handle_eof(&mut self, now: Instant) {
         self.eof = true;

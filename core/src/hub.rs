@@ -364,9 +364,7 @@ impl Hub {
                         let _ = self.engine.send(sid, payload, now);
                     }
                     socketio::Transmit::Broadcast { sids, payloads } => {
-                        for payload in &payloads {
-                            self.engine.send_many(sids.iter().copied(), payload, now);
-                        }
+                        self.engine.broadcast(&sids, &payloads, now);
                     }
                     socketio::Transmit::Close { sid } => {
                         let _ = self.engine.close(sid, now);
@@ -496,6 +494,28 @@ impl Hub {
                 self.ready.push_back((Mount::EngineIo, sid));
             }
         }
+    }
+
+    /// Whether broadcasts are offered for writing straight to idle recipients' sockets
+    /// ([`poll_direct`](Self::poll_direct); see [`engineio::DirectFrame`]). Off by default.
+    pub fn set_direct_delivery(&mut self, on: bool) {
+        self.engine.set_direct_delivery(on);
+    }
+
+    /// The next broadcast frame offered straight to its recipients' sockets (`/socket.io/`
+    /// sessions): after every `handle_*`, take them all, write each to the recipients whose
+    /// connection has nothing unsent, and report the others with
+    /// [`handle_direct_refused`](Self::handle_direct_refused), before anything else.
+    pub fn poll_direct(&mut self) -> Option<engineio::DirectFrame> {
+        self.engine.poll_direct()
+    }
+
+    /// `sid` could not take `frame` straight away: it is queued for its connection, which
+    /// [`poll_ready`](Self::poll_ready) then names.
+    pub fn handle_direct_refused(&mut self, frame: &engineio::DirectFrame, sid: Sid, now: Instant) {
+        self.engine.handle_direct_refused(frame, sid, now);
+        // Queueing it may cross the high-water mark and close the session: tell the server.
+        self.pump(now);
     }
 
     /// The next line to log.

@@ -104,3 +104,33 @@ fn allocations_per_broadcast_do_not_grow_with_the_number_of_recipients() {
     // At most one: `Bytes` from a `Vec` turns into a shared buffer at its first clone.
     assert!(costs[1] <= 1, "{} allocations for one broadcast", costs[1]);
 }
+
+/// Direct delivery: the broadcast is framed once into one buffer for all idle recipients (the
+/// frame, the list of recipients, the list of messages), whatever their number.
+#[test]
+fn a_direct_broadcast_makes_as_many_allocations_for_10_or_1000_recipients() {
+    let now = Instant::now();
+    let mut costs = Vec::new();
+    for n in [10, 1_000] {
+        let mut engine = Engine::new(EngineConfig::default(), [3; 32]);
+        engine.set_direct_delivery(true);
+        let sids = websocket_sessions(&mut engine, n, now);
+        while let Some(sid) = engine.poll_ready() {
+            while engine.poll_websocket(sid).is_some() {}
+        }
+        let payload = Payload::Binary(Bytes::from(vec![42u8; 512]));
+        // Warm up: the engine's list of offers reaches its working capacity once.
+        engine.broadcast(&sids, std::slice::from_ref(&payload), now);
+        while engine.poll_direct().is_some() {}
+        let (recipients, allocations) = counted(|| {
+            engine.broadcast(&sids, std::slice::from_ref(&payload), now);
+            let frame = engine.poll_direct().expect("offered");
+            assert!(engine.poll_direct().is_none());
+            frame.sids.len()
+        });
+        assert_eq!(recipients, n);
+        costs.push(allocations);
+    }
+    assert_eq!(costs[0], costs[1], "allocations for 10 vs 1,000 recipients");
+    assert!(costs[1] <= 4, "{} allocations for one broadcast", costs[1]);
+}

@@ -34,10 +34,13 @@ use std::time::Instant;
 
 use atomic_waker::AtomicWaker;
 
+use bytes::Bytes;
 use event_listener::{Event, EventListener};
 use gif_chat_core::chat::{ChatTicket, GifName, StoreReply, StoreRequest, StoreTicket};
 use gif_chat_core::engineio::Answer;
-use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine};
+use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine, Mount};
+
+use crate::fanout::{DirectSlot, DirectSocket, DirectWrite};
 
 use self::chat::{ChatJobs, ChatLink, Done};
 
@@ -56,6 +59,8 @@ pub struct HubWake {
     waker: AtomicWaker,
     /// The runtime's name for the connection (mio's token); unused by the others.
     token: usize,
+    /// Whether a broadcaster may write to the connection's socket now.
+    direct: DirectSlot,
 }
 
 impl HubWake {
@@ -87,18 +92,53 @@ impl Future for HubWait {
 
 /// A connection's side of the registry: its wake handle (made on first use, so a connection
 /// that never speaks Engine.IO costs one word) and the session it is registered for.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct HubLink {
     wake: Option<Arc<HubWake>>,
     registered: Option<HubSession>,
     /// The chat work the connection waits for or writes.
     chat: ChatLink,
+    /// The connection's socket, for broadcasters (given to the wake handle when it is made).
+    socket: Option<Arc<dyn DirectSocket>>,
+}
+
+impl std::fmt::Debug for HubLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubLink")
+            .field("wake", &self.wake)
+            .field("registered", &self.registered)
+            .field("socket", &self.socket.is_some())
+            .field("chat", &self.chat)
+            .finish()
+    }
 }
 
 impl HubLink {
     /// A link for a connection that holds no session yet.
     pub fn new() -> HubLink {
         HubLink::default()
+    }
+
+    /// A link whose connection's socket broadcasts may be written to directly while the
+    /// connection waits (see [`crate::fanout`] and [`offer_direct`](Self::offer_direct)).
+    pub fn with_socket(socket: Arc<dyn DirectSocket>) -> HubLink {
+        HubLink {
+            wake: None,
+            registered: None,
+            chat: ChatLink::default(),
+            socket: Some(socket),
+        }
+    }
+
+    /// Call just before waiting, after the turn's writes: when the core says the connection
+    /// has nothing unsent on its Engine.IO WebSocket, broadcasters may write to its socket
+    /// until its next [`SharedHub::exchange`], which must come before it writes anything.
+    pub fn offer_direct(&self, conn: &Connection) {
+        if let (Some(wake), Some(HubSession::WebSocket(..))) = (&self.wake, self.registered) {
+            if conn.accepts_direct() {
+                wake.direct.offer();
+            }
+        }
     }
 
     /// Whether the connection holds a session or waits for chat work (an answer, an upload
@@ -121,13 +161,16 @@ impl HubLink {
             .is_some_and(|wake| wake.woken.load(Ordering::SeqCst))
     }
 
-    /// The wake handle, made on first use.
+    /// The wake handle, made on first use; the connection's socket (if it offers one to
+    /// broadcasters) moves into it.
     fn wake_handle(&mut self, token: usize) -> Arc<HubWake> {
+        let socket = &mut self.socket;
         let wake = self.wake.get_or_insert_with(|| {
             Arc::new(HubWake {
                 woken: AtomicBool::new(false),
                 waker: AtomicWaker::new(),
                 token,
+                direct: DirectSlot::new(socket.take()),
             })
         });
         Arc::clone(wake)
@@ -146,6 +189,7 @@ impl Drop for HubLink {
         // keep the task's waker, and with it the task, alive.
         if let Some(wake) = &self.wake {
             drop(wake.waker.take());
+            wake.direct.close();
         }
     }
 }
@@ -163,6 +207,8 @@ struct Inner {
     lines: Vec<LogLine>,
     /// Chat work in flight for connections.
     jobs: ChatJobs,
+    /// The rest of a frame a socket took only part of, for its owner (see [`crate::fanout`]).
+    rests: Vec<(HubSession, Bytes)>,
 }
 
 /// What the chat app asked for under the lock, done once it is released (a store that refuses
@@ -207,14 +253,17 @@ impl SharedHub {
     ) -> Result<Arc<SharedHub>, SeedError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| SeedError(e.to_string()))?;
+        let mut hub = Hub::new(config.hub.clone(), seed);
+        hub.set_direct_delivery(true);
         Ok(Arc::new_cyclic(|me| SharedHub {
             inner: Mutex::new(Inner {
-                hub: Hub::new(config.hub.clone(), seed),
+                hub,
                 owners: HashMap::new(),
                 armed: None,
                 woken: Vec::new(),
                 lines: Vec::new(),
                 jobs: ChatJobs::default(),
+                rests: Vec::new(),
             }),
             timer: Event::new(),
             log,
@@ -255,11 +304,19 @@ impl SharedHub {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
+        if let Some(wake) = &link.wake {
+            // The socket is ours again before we write; a broadcaster's rest goes first.
+            if wake.direct.claim() {
+                take_rest(inner, link.registered, conn);
+            }
+        }
         loop {
             for call in calls.drain(..) {
                 if let Some(answer) = inner.hub.handle_call(now, call) {
                     conn.handle_hub_answer(now, answer);
                 }
+                // Before our own session's output is pulled: a refused frame is queued first.
+                self.deliver_direct(inner, now);
             }
             match conn.hub_session() {
                 Some(HubSession::ParkedGet(mount, sid)) => {
@@ -295,17 +352,12 @@ impl SharedHub {
                     .is_some_and(|(owner, wake)| Arc::ptr_eq(owner, wake));
                 if ours {
                     inner.owners.remove(&old);
+                    inner.rests.retain(|(key, _)| *key != old);
                 }
             }
             if let Some(key) = session {
-                let wake = link.wake.get_or_insert_with(|| {
-                    Arc::new(HubWake {
-                        woken: AtomicBool::new(false),
-                        waker: AtomicWaker::new(),
-                        token,
-                    })
-                });
-                inner.owners.insert(key, Arc::clone(wake));
+                let wake = link.wake_handle(token);
+                inner.owners.insert(key, wake);
                 link.registered = Some(key);
             }
         }
@@ -316,9 +368,36 @@ impl SharedHub {
         self.send_chat_outbox(outbox);
     }
 
+    /// Writes the broadcast frames the hub offers straight to the idle recipients' sockets
+    /// (see [`crate::fanout`]); the others are queued by the hub and woken by
+    /// [`settle`](Self::settle).
+    fn deliver_direct(&self, inner: &mut Inner, now: Instant) {
+        while let Some(frame) = inner.hub.poll_direct() {
+            for &sid in &frame.sids {
+                let key = HubSession::WebSocket(Mount::SocketIo, sid);
+                let owner = inner.owners.get(&key);
+                let written = owner.map_or(DirectWrite::Refused, |owner| {
+                    owner.direct.write(&frame.frame)
+                });
+                match (written, owner) {
+                    (DirectWrite::Whole, _) => {}
+                    (DirectWrite::Part(n), Some(owner)) => {
+                        inner.rests.push((key, frame.frame.slice(n..)));
+                        owner.wake();
+                        if self.collect_tokens {
+                            inner.woken.push(owner.token);
+                        }
+                    }
+                    _ => inner.hub.handle_direct_refused(&frame, sid, now),
+                }
+            }
+        }
+    }
+
     /// Wakes the owners of ready sessions (but `own`, which just pulled), logs, re-arms the
     /// timer when the deadline moved earlier.
     fn settle(&self, inner: &mut Inner, own: Option<HubSession>) {
+        self.deliver_direct(inner, Instant::now());
         while let Some((mount, sid)) = inner.hub.poll_ready() {
             for holder in [
                 HubSession::ParkedGet(mount, sid),
@@ -608,6 +687,19 @@ impl SharedHub {
             wake();
         }
     }
+}
+
+/// Gives `conn` the rest of a frame a broadcaster left for it (see [`crate::fanout`]).
+fn take_rest(inner: &mut Inner, session: Option<HubSession>, conn: &mut Connection) {
+    let Some(at) = inner
+        .rests
+        .iter()
+        .position(|(key, _)| Some(*key) == session)
+    else {
+        return;
+    };
+    let (_, rest) = inner.rests.swap_remove(at);
+    conn.handle_direct_rest(&rest);
 }
 
 #[cfg(test)]

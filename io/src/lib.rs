@@ -22,6 +22,7 @@
 //! - [`transfer`]: the read, write and shutdown loops between a socket and a `Connection`;
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
 //! - [`start`]: the start sequence and the exit codes;
+//! - [`fanout`]: broadcast frames written straight to idle recipients' sockets;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
 //!   registry that wakes the connection holding a session, and the chat's I/O beside it
 //!   ([`ChatIo`]: the store, uploads and image reads, their results routed back to the
@@ -34,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fanout;
 pub mod hub;
 pub mod listener;
 pub mod log_writer;
@@ -46,6 +48,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use event_listener::EventListener;
+pub use fanout::DirectSocket;
 pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};

@@ -11,13 +11,14 @@
 //! what is mio's here is keeping those readiness flags. Nothing is kept per connection beyond the
 //! core's state, the socket and a few flags: reads go into the loop thread's one scratch buffer.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::sync::Arc;
 use std::time::Instant;
 
 use gif_chat_core::Connection;
 use gif_chat_io::transfer::{self, Interest, ReadEnd, WriteOutcome, READ_BUDGET};
-use gif_chat_io::{HubLink, LogBuffer, SharedHub};
+use gif_chat_io::{DirectSocket, HubLink, LogBuffer, SharedHub};
 use mio::event::Event;
 use mio::net::TcpStream;
 
@@ -37,11 +38,23 @@ const SHORT_READ_DRAINS: bool = cfg!(any(
     target_os = "openbsd",
 ));
 
+/// The socket, shared with the hub so that a broadcast from another connection's turn can be
+/// written to it directly (`gif_chat_io::fanout`). Registered with the poll before it is
+/// shared; dropping the last handle closes it, which also removes it from the poll set.
+#[derive(Debug)]
+pub struct Socket(TcpStream);
+
+impl DirectSocket for Socket {
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        (&self.0).write(bytes)
+    }
+}
+
 /// A live connection in the loop's slab.
 #[derive(Debug)]
 pub struct Slot {
     pub conn: Connection,
-    pub stream: TcpStream,
+    stream: Arc<Socket>,
     /// The deadline of this connection's current timer entry (see [`crate::timer`]).
     pub armed: Option<Instant>,
     /// Tells this connection apart from earlier ones that used the same slab key.
@@ -74,8 +87,10 @@ impl Slot {
     /// A freshly accepted, already registered socket. Readiness starts unknown: registering
     /// reports the socket's current state as a first event.
     pub fn new(conn: Connection, stream: TcpStream, generation: u32) -> Slot {
+        let stream = Arc::new(Socket(stream));
         Slot {
             conn,
+            link: HubLink::with_socket(stream.clone()),
             stream,
             armed: None,
             generation,
@@ -83,7 +98,6 @@ impl Slot {
             read_closed: false,
             writable: false,
             queued: false,
-            link: HubLink::new(),
         }
     }
 
@@ -121,8 +135,9 @@ impl Slot {
             // Output first: a response written promptly keeps the unsent total below the
             // high-water mark, and makes room to read more.
             let written = self.write();
-            if transfer::shutdown_if_done(&mut self.conn, || self.stream.shutdown(Shutdown::Write))
-            {
+            if transfer::shutdown_if_done(&mut self.conn, || {
+                self.stream.0.shutdown(Shutdown::Write)
+            }) {
                 self.fail();
             }
             if self.conn.has_hub_call() && !self.conn.is_closed() {
@@ -144,7 +159,7 @@ impl Slot {
                     scratch,
                     READ_BUDGET - reads,
                     short_read_drains,
-                    |buf| (&self.stream).read(buf),
+                    |buf| (&self.stream.0).read(buf),
                 )
             });
             reads += outcome.reads;
@@ -159,6 +174,9 @@ impl Slot {
         // The end of a parked GET or of a WebSocket reaches the hub even when the connection
         // closed in the loop's last step.
         hub.exchange(&mut self.conn, &mut self.link, token);
+        // Nothing unsent: a broadcast may be written straight to the socket until the next
+        // drive.
+        self.link.offer_direct(&self.conn);
         log.push_events(&mut self.conn, colored);
         let stuck = stopping
             && status == Status::Waiting
@@ -181,7 +199,8 @@ impl Slot {
                 WriteOutcome::Done
             };
         }
-        let outcome = transfer::write_pending(&mut self.conn, |bytes| (&self.stream).write(bytes));
+        let outcome =
+            transfer::write_pending(&mut self.conn, |bytes| (&self.stream.0).write(bytes));
         match outcome {
             WriteOutcome::Done => {}
             WriteOutcome::Blocked => self.writable = false,

@@ -27,7 +27,7 @@ use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{HubLink, HubWait, Log, SharedHub, StopFlag};
+use gif_chat_io::{DirectSocket, HubLink, HubWait, Log, SharedHub, StopFlag};
 
 /// What every connection task shares with the server.
 #[derive(Debug)]
@@ -37,6 +37,17 @@ pub struct Shared {
     pub stop: StopFlag,
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
+}
+
+/// The socket, shared with the hub so that a broadcast can be written to it directly while
+/// the task waits (`gif_chat_io::fanout`).
+#[derive(Debug)]
+struct Socket(Async<TcpStream>);
+
+impl DirectSocket for Socket {
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.get_ref().write(bytes)
+    }
 }
 
 /// Drives one accepted connection until the core closes it, or until nothing can move it any
@@ -54,7 +65,9 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
     }
     let mut timer = Timer::never();
     let mut armed: Option<Instant> = None;
-    let mut link = HubLink::new();
+    let socket = Arc::new(Socket(stream));
+    let stream = &socket.0;
+    let mut link = HubLink::with_socket(socket.clone());
 
     loop {
         // Calls for the hub from the last turn's input, and this session's output if woken.
@@ -79,6 +92,8 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
             shared.log.wait_drained().await;
         }
 
+        // Nothing unsent: a broadcast may be written straight to the socket while we wait.
+        link.offer_direct(&conn);
         // Listening before the flag is checked: a wake between the two is not missed.
         let mut hub_wake = link.listen();
         if link.is_woken() {
@@ -98,7 +113,7 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
             }
             armed = interest.deadline;
         }
-        let ready = wait(&stream, &mut timer, &mut stop, &mut hub_wake, interest).await;
+        let ready = wait(stream, &mut timer, &mut stop, &mut hub_wake, interest).await;
 
         if let Some(error) = ready.error {
             conn.handle_io_error(Instant::now(), &error);

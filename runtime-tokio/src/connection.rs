@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{HubLink, Log, OpenGuard, SharedHub, StopFlag};
+use gif_chat_io::{DirectSocket, HubLink, Log, OpenGuard, SharedHub, StopFlag};
 use socket2::SockRef;
 use tokio::net::TcpStream;
 
@@ -29,6 +29,17 @@ pub struct Shared {
     pub stop: Arc<StopFlag>,
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
+}
+
+/// The socket, shared with the hub so that a broadcast can be written to it directly while
+/// this task waits (`gif_chat_io::fanout`).
+#[derive(Debug)]
+struct Socket(TcpStream);
+
+impl DirectSocket for Socket {
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.try_write(bytes)
+    }
 }
 
 /// The task for one accepted connection: drives it until the core says it is closed, or until
@@ -50,9 +61,11 @@ pub fn drive(
     let log = shared.log.clone();
     let stop = Arc::clone(&shared.stop);
     let hub = Arc::clone(&shared.hub);
+    let socket = Arc::new(Socket(stream));
 
     async move {
-        let mut link = HubLink::new();
+        let stream = &socket.0;
+        let mut link = HubLink::with_socket(socket.clone());
         // Listening before the flag is checked, so a stop is either seen here or delivered to
         // the listener.
         let mut stop_listener = stop.listen();
@@ -71,7 +84,7 @@ pub fn drive(
             hub.exchange(&mut conn, &mut link, 0);
             let written = transfer::write_pending(&mut conn, |bytes| stream.try_write(bytes));
             transfer::shutdown_if_done(&mut conn, || {
-                SockRef::from(&stream).shutdown(Shutdown::Write)
+                SockRef::from(stream).shutdown(Shutdown::Write)
             });
             if conn.has_hub_call() && !conn.is_closed() {
                 // A written answer let the pipeline go on to its next Engine.IO request.
@@ -87,6 +100,8 @@ pub fn drive(
                 log.wait_drained().await;
             }
 
+            // Nothing unsent: a broadcast may be written straight to the socket while we wait.
+            link.offer_direct(&conn);
             // Listening before the flag is checked, as for the stop: a wake between the two is
             // not missed.
             let mut hub_listener = link.listen();
@@ -124,7 +139,7 @@ pub fn drive(
                     Ok(ready) if ready.is_readable() => {
                         let outcome = transfer::with_scratch(|scratch| {
                             transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
-                                read_once(&stream, buf)
+                                read_once(stream, buf)
                             })
                         });
                         // `try_read` is invisible to tokio's cooperative budget, unlike its own

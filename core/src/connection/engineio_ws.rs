@@ -15,7 +15,9 @@ use super::transition::Transition;
 use crate::engineio::{Sid, WsInput, WsMessage, WsOutput};
 use crate::event::ConnectionError;
 use crate::hub::{HubCall, Mount};
-use crate::ws::{write_close, write_frame, Control, Data, Incoming, MessageDecoder, OpCode};
+use crate::ws::{
+    write_close, write_frame, write_frame_parts, Control, Data, Incoming, MessageDecoder, OpCode,
+};
 
 /// State of a connection that carries an Engine.IO session over WebSocket.
 #[derive(Debug)]
@@ -133,6 +135,12 @@ impl EngineWsPhase {
         out.shrink();
     }
 
+    /// Whether a frame may be written straight to the socket by someone else (the hub's
+    /// broadcasting turn): the WebSocket is open both ways as far as we are concerned.
+    pub(super) fn accepts_direct(&self) -> bool {
+        !self.close_sent
+    }
+
     /// Frames what the session sends; the session's end closes the WebSocket.
     pub(super) fn handle_output(&mut self, output: WsOutput, out: &mut Outbox) -> Transition {
         if self.close_sent {
@@ -140,13 +148,13 @@ impl EngineWsPhase {
         }
         match output {
             WsOutput::Message(WsMessage::Text { packet_type, data }) => {
-                let bytes = out.bytes_mut();
                 // One frame, its payload the type digit then the data, without a copy of the data
                 // into a temporary.
-                let mut payload = Vec::with_capacity(1 + data.len());
-                payload.push(packet_type);
-                payload.extend_from_slice(&data);
-                write_frame(bytes, OpCode::Data(Data::Text), &payload);
+                write_frame_parts(
+                    out.bytes_mut(),
+                    OpCode::Data(Data::Text),
+                    &[&[packet_type], &data],
+                );
                 Transition::None
             }
             WsOutput::Message(WsMessage::Binary(data)) => {

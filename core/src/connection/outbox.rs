@@ -78,6 +78,13 @@ impl Outbox {
         &mut self.bytes
     }
 
+    /// Puts `bytes` before every unsent byte: the rest of a frame whose start another writer
+    /// already gave the socket.
+    pub(crate) fn insert_unsent_front(&mut self, bytes: &[u8]) {
+        self.bytes
+            .splice(self.sent..self.sent, bytes.iter().copied());
+    }
+
     /// Unsent bytes.
     pub(crate) fn unsent(&self) -> &[u8] {
         self.bytes.get(self.sent..).unwrap_or_default()

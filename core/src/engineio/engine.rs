@@ -19,6 +19,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 use super::config::EngineConfig;
+use super::direct::DirectFrame;
 use super::event::EngineEvent;
 use super::packet::{encode_polling, Packet};
 use super::request::{Answer, Method, Request, RequestError};
@@ -60,6 +61,11 @@ pub struct Engine {
     timers: BinaryHeap<Reverse<(Instant, Sid)>>,
     events: VecDeque<EngineEvent>,
     ready: VecDeque<Sid>,
+    /// Broadcasts offered straight to sockets ([`Engine::set_direct_delivery`]).
+    direct_delivery: bool,
+    direct: VecDeque<DirectFrame>,
+    /// Counts the rounds of direct offers: a round ends when [`Engine::poll_direct`] runs dry.
+    direct_round: u32,
 }
 
 /// The CSPRNG behind sids. Its `Debug` hides the state: whoever reads a debug dump of the
@@ -93,7 +99,18 @@ impl Engine {
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
             ready: VecDeque::new(),
+            direct_delivery: false,
+            direct: VecDeque::new(),
+            direct_round: 1,
         }
+    }
+
+    /// Whether [`broadcast`](Self::broadcast) offers its frames for writing straight to the
+    /// sockets of idle recipients ([`poll_direct`](Self::poll_direct)), rather than queueing
+    /// them. Off by default; a runtime that turns it on must take every offer and report the
+    /// refusals before anything else happens to the engine.
+    pub fn set_direct_delivery(&mut self, on: bool) {
+        self.direct_delivery = on;
     }
 
     /// The settings.
@@ -277,6 +294,69 @@ impl Engine {
                     == Some(true)
             })
             .count()
+    }
+
+    /// Sends a broadcast's messages (a Socket.IO packet and its attachments) to many sessions:
+    /// queued, each queue holding a handle to the same bytes, or, with direct delivery on, for
+    /// a session with nothing queued, framed once and offered in one [`DirectFrame`] for all
+    /// such recipients. Returns how many open sessions took it.
+    pub fn broadcast(&mut self, sids: &[Sid], payloads: &[Payload], now: Instant) -> usize {
+        let mut taken = 0;
+        let mut direct = Vec::new();
+        for &sid in sids {
+            if self.direct_delivery {
+                let round = self.direct_round;
+                let offered = self.sessions.get_mut(&sid).is_some_and(|session| {
+                    let due = session.deadline().is_some_and(|deadline| deadline <= now);
+                    let offered = !due && session.takes_direct(round);
+                    if offered {
+                        session.direct_round = round;
+                    }
+                    offered
+                });
+                if offered {
+                    if direct.capacity() == 0 {
+                        // Sized once: a broadcast allocates as often for 10 recipients as for
+                        // 10,000.
+                        direct.reserve_exact(sids.len());
+                    }
+                    direct.push(sid);
+                    taken += 1;
+                    continue;
+                }
+            }
+            let mut took = false;
+            for payload in payloads {
+                took |= self
+                    .with_session(sid, now, |session, cx| session.send(payload.clone(), cx))
+                    == Some(true);
+            }
+            taken += usize::from(took);
+        }
+        if !direct.is_empty() {
+            self.direct.push_back(DirectFrame::new(payloads, direct));
+        }
+        taken
+    }
+
+    /// The next broadcast frame offered straight to its recipients' sockets. Write it to each
+    /// recipient's WebSocket whose connection has nothing unsent, and report every other one
+    /// with [`handle_direct_refused`](Self::handle_direct_refused), before anything else
+    /// happens to the engine. `None` ends the round of offers.
+    pub fn poll_direct(&mut self) -> Option<DirectFrame> {
+        let frame = self.direct.pop_front();
+        if frame.is_none() {
+            self.direct_round = self.direct_round.wrapping_add(1).max(1);
+        }
+        frame
+    }
+
+    /// `sid` could not take `frame` straight away: its messages are queued first, ahead of
+    /// anything queued since the offer, and the session is named ready.
+    pub fn handle_direct_refused(&mut self, frame: &DirectFrame, sid: Sid, now: Instant) {
+        self.with_session(sid, now, |session, cx| {
+            session.requeue_first(&frame.payloads, cx)
+        });
     }
 
     /// Closes a session once its queued packets are delivered (within `close_timeout`).

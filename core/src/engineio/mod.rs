@@ -13,6 +13,7 @@
 
 mod close;
 mod config;
+mod direct;
 mod engine;
 mod event;
 mod packet;
@@ -24,6 +25,7 @@ mod websocket;
 
 pub use close::{CloseReason, TransportFault};
 pub use config::EngineConfig;
+pub use direct::DirectFrame;
 pub use engine::{Engine, UnknownSession};
 pub use event::EngineEvent;
 pub use packet::{decode_polling, encode_polling, DecodeError, Packet, RECORD_SEPARATOR};

@@ -117,6 +117,10 @@ pub(crate) struct Session {
     pub(crate) in_ready: bool,
     /// The earliest deadline the engine's timer heap holds for this session.
     pub(crate) scheduled: Option<Instant>,
+    /// The engine's direct round in which this session was last offered a broadcast frame
+    /// straight to its socket: a second offer in the same round would overtake the first if
+    /// the first is refused, so it is queued instead.
+    pub(crate) direct_round: u32,
 }
 
 impl Session {
@@ -147,6 +151,7 @@ impl Session {
             ws,
             in_ready: false,
             scheduled: None,
+            direct_round: 0,
         }
     }
 
@@ -212,6 +217,39 @@ impl Session {
             }
         };
         get || ws
+    }
+
+    /// Whether a message may skip the queue and go straight to the WebSocket's socket: an open
+    /// WebSocket session with nothing queued before it and nothing else owed to its WebSocket
+    /// (a probe reply, a close), not already offered a message in this `round`.
+    pub fn takes_direct(&self, round: u32) -> bool {
+        matches!(self.phase, Phase::Open)
+            && matches!(self.transport, Transport::WebSocket)
+            && self.queue.is_empty()
+            && self.direct_round != round
+            && self
+                .ws
+                .as_ref()
+                .is_some_and(|link| !link.closing && !link.reply_probe)
+    }
+
+    /// A message offered straight to the socket was refused (its connection had output
+    /// pending, or its socket was full): it goes first in the queue, before anything queued
+    /// since it was offered. False if the session no longer takes messages.
+    pub fn requeue_first(&mut self, payloads: &[Payload], cx: &mut Context<'_>) -> bool {
+        if !matches!(self.phase, Phase::Open) {
+            return false;
+        }
+        for payload in payloads.iter().rev() {
+            let packet = Packet::Message(payload.clone());
+            self.queued_bytes += packet.wire_len();
+            self.queue.push_front(packet);
+        }
+        if self.queued_bytes > cx.config.high_water_mark {
+            let queued = self.queued_bytes;
+            self.close_now(CloseReason::BufferFull { queued }, cx);
+        }
+        true
     }
 
     /// Runs the timers due at `now`. Returns whether the session was given up with connections

@@ -31,6 +31,12 @@ pub fn write_close(out: &mut Vec<u8>, code: u16, reason: &str) {
     );
 }
 
+/// Appends one final, unmasked frame whose payload is the concatenation of `parts` (a type
+/// digit and a shared payload, without first copying them into one buffer).
+pub fn write_frame_parts(out: &mut Vec<u8>, opcode: OpCode, parts: &[&[u8]]) {
+    write_parts(out, opcode, parts);
+}
+
 /// Appends a frame whose payload is the concatenation of `parts`.
 fn write_parts(out: &mut Vec<u8>, opcode: OpCode, parts: &[&[u8]]) {
     let len: usize = parts.iter().map(|part| part.len()).sum();

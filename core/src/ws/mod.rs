@@ -16,6 +16,6 @@ mod utf8;
 mod tests;
 
 pub use decoder::{Incoming, MessageDecoder};
-pub use encoder::{write_close, write_frame};
+pub use encoder::{write_close, write_frame, write_frame_parts};
 pub use error::ProtocolError;
 pub use tungstenite::protocol::frame::coding::{Control, Data, OpCode};

@@ -1,0 +1,400 @@
+//! Broadcast frames written straight to the recipients' sockets from the broadcasting turn.
+//!
+//! Without this, a broadcast to a room of N costs N queue pushes, N wakes (a futex or a
+//! cross-thread task wake on tokio and smol), N locks of the hub by the woken owners, N copies
+//! of the message into their output buffers and N writes. The write is the only part a
+//! delivery cannot do without, so when a recipient's connection is idle with nothing unsent,
+//! the broadcasting turn makes it itself: the core frames the broadcast once
+//! ([`DirectFrame`](gif_chat_core::engineio::DirectFrame)), and the same shared bytes go to
+//! every idle recipient's socket with one non-blocking `write` each, under the hub's lock (so
+//! two broadcasts never interleave on one socket).
+//!
+//! The socket is the owner's; writing to it from another turn is safe only while the owner is
+//! not writing and has nothing to write. Each registered connection has a `DirectSlot`: the
+//! owner marks it *idle* just before it waits ([`HubLink::offer_direct`]) when the core says
+//! so ([`Connection::accepts_direct`]), and takes it back under the hub's lock at the start
+//! of its next exchange, before it writes anything; a broadcaster writes only to idle slots,
+//! and only while it holds that lock. A refused recipient (slot busy, socket full) gets the
+//! message queued first, through the core, and is woken as before. A socket that took only
+//! part of the frame leaves the slot holding the *rest*, which the owner puts before any
+//! output of its own ([`Connection::handle_direct_rest`]).
+//!
+//! [`HubLink::offer_direct`]: crate::HubLink::offer_direct
+//! [`Connection::accepts_direct`]: gif_chat_core::Connection::accepts_direct
+//! [`Connection::handle_direct_rest`]: gif_chat_core::Connection::handle_direct_rest
+
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+/// A connection's socket as a broadcaster on another turn (or thread) writes to it: one
+/// non-blocking write through a shared reference, as `write` on `&TcpStream` is.
+pub trait DirectSocket: Send + Sync + 'static {
+    /// Writes some of `bytes` without blocking; `WouldBlock` when the socket is full.
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+/// The owner may write, or has something to write: nobody else writes.
+const BUSY: u8 = 0;
+/// The owner waits with nothing unsent: a broadcaster holding the hub's lock may write.
+const IDLE: u8 = 1;
+/// A broadcaster wrote part of a frame; the rest waits in the hub for the owner.
+const REST: u8 = 2;
+/// The owner is gone: nobody writes again.
+const GONE: u8 = 3;
+
+/// What a direct write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DirectWrite {
+    /// The socket took the whole frame.
+    Whole,
+    /// The socket took this many bytes of it: the owner must send the rest first.
+    Part(usize),
+    /// Nothing was written: queue the message for the owner.
+    Refused,
+}
+
+/// Who may write to one connection's socket.
+pub(crate) struct DirectSlot {
+    state: AtomicU8,
+    /// `None` for a runtime that gave no socket: always refused.
+    socket: Option<Arc<dyn DirectSocket>>,
+}
+
+impl fmt::Debug for DirectSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DirectSlot")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .field("socket", &self.socket.is_some())
+            .finish()
+    }
+}
+
+impl DirectSlot {
+    pub(crate) fn new(socket: Option<Arc<dyn DirectSocket>>) -> DirectSlot {
+        DirectSlot {
+            state: AtomicU8::new(BUSY),
+            socket,
+        }
+    }
+
+    /// The owner is about to wait with nothing unsent: broadcasters may write.
+    pub(crate) fn offer(&self) {
+        if self.socket.is_some() {
+            // Only from `BUSY`: a rest left for the owner must be taken first.
+            let _ = self
+                .state
+                .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+
+    /// The owner takes its socket back (under the hub's lock, before writing anything).
+    /// Returns whether a rest waits for it in the hub.
+    pub(crate) fn claim(&self) -> bool {
+        match self.state.load(Ordering::Acquire) {
+            IDLE => self.state.swap(BUSY, Ordering::AcqRel) == REST,
+            REST => {
+                self.state.store(BUSY, Ordering::Release);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The owner is gone: no more direct writes.
+    pub(crate) fn close(&self) {
+        self.state.store(GONE, Ordering::Release);
+    }
+
+    /// Writes `frame` if the owner is idle (called under the hub's lock).
+    pub(crate) fn write(&self, frame: &[u8]) -> DirectWrite {
+        let Some(socket) = &self.socket else {
+            return DirectWrite::Refused;
+        };
+        if self.state.load(Ordering::Acquire) != IDLE {
+            return DirectWrite::Refused;
+        }
+        let mut written = 0;
+        while let Some(rest) = frame.get(written..).filter(|rest| !rest.is_empty()) {
+            match socket.try_write(rest) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Full, or failed: the owner finds out on its own write or read.
+                Err(_) => break,
+            }
+        }
+        if written >= frame.len() {
+            return DirectWrite::Whole;
+        }
+        if written == 0 {
+            // The owner must look at its socket itself: no more offers until it has.
+            self.state.store(BUSY, Ordering::Release);
+            DirectWrite::Refused
+        } else {
+            self.state.store(REST, Ordering::Release);
+            DirectWrite::Part(written)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use gif_chat_core::testing::{parse_server_frames, text, upgrade_request};
+    use gif_chat_core::{Config, Connection};
+
+    use crate::{HubLink, SharedHub};
+
+    /// A socket in memory that takes at most `room` bytes.
+    struct Memory {
+        taken: Mutex<Vec<u8>>,
+        room: Mutex<usize>,
+    }
+
+    impl DirectSocket for Memory {
+        fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+            let mut room = self.room.lock().expect("not poisoned");
+            if *room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = bytes.len().min(*room);
+            *room -= n;
+            self.taken
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+    }
+
+    fn memory(room: usize) -> Arc<Memory> {
+        Arc::new(Memory {
+            taken: Mutex::new(Vec::new()),
+            room: Mutex::new(room),
+        })
+    }
+
+    #[test]
+    fn only_an_idle_slot_is_written_and_a_full_socket_hands_it_back() {
+        let socket = memory(10);
+        let slot = DirectSlot::new(Some(socket.clone()));
+        assert_eq!(slot.write(b"abc"), DirectWrite::Refused, "busy at first");
+        slot.offer();
+        assert_eq!(slot.write(b"abc"), DirectWrite::Whole);
+        assert_eq!(slot.write(b"defghijkl"), DirectWrite::Part(7));
+        assert_eq!(slot.write(b"x"), DirectWrite::Refused, "a rest waits");
+        slot.offer();
+        assert_eq!(
+            slot.write(b"x"),
+            DirectWrite::Refused,
+            "not offered over a rest"
+        );
+        assert!(slot.claim(), "the owner finds the rest");
+        assert!(!slot.claim());
+        slot.offer();
+        assert_eq!(slot.write(b"x"), DirectWrite::Refused, "full");
+        assert_eq!(
+            slot.write(b"x"),
+            DirectWrite::Refused,
+            "busy after a refusal"
+        );
+        assert_eq!(&*socket.taken.lock().expect("not poisoned"), b"abcdefghij");
+        slot.close();
+        slot.offer();
+        assert_eq!(slot.write(b"x"), DirectWrite::Refused, "gone");
+    }
+
+    /// Every write a socket was given: its bytes and where they lay in memory.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Mutex<Vec<(usize, Vec<u8>)>>,
+    }
+
+    impl DirectSocket for Recorder {
+        fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+            let mut writes = self.writes.lock().expect("not poisoned");
+            writes.push((bytes.as_ptr() as usize, bytes.to_vec()));
+            Ok(bytes.len())
+        }
+    }
+
+    /// A Socket.IO client in memory: its connection, link and socket.
+    struct Client {
+        conn: Connection,
+        link: HubLink,
+        socket: Arc<Recorder>,
+    }
+
+    impl Client {
+        /// Opens a WebSocket session and joins `/relay`'s room `r`.
+        fn joined(hub: &SharedHub, config: &Arc<Config>) -> Client {
+            let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+            let socket = Arc::new(Recorder::default());
+            let mut client = Client {
+                conn: Connection::new(Arc::clone(config), peer, Instant::now()),
+                link: HubLink::with_socket(socket.clone()),
+                socket,
+            };
+            let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");
+            client.send(hub, request.as_bytes());
+            client.send(hub, &text("40/relay,{\"room\":\"r\"}"));
+            let written = String::from_utf8_lossy(&client.written()).into_owned();
+            assert!(written.contains("40/relay,{\"sid\""), "{written}");
+            client
+        }
+
+        fn send(&mut self, hub: &SharedHub, bytes: &[u8]) {
+            self.conn.handle_input(Instant::now(), bytes);
+            hub.exchange(&mut self.conn, &mut self.link, 0);
+        }
+
+        /// What the connection itself writes (its outbox), as its runtime would.
+        fn written(&mut self) -> Vec<u8> {
+            let mut out = Vec::new();
+            while let Some(bytes) = self.conn.poll_transmit() {
+                let n = bytes.len();
+                out.extend_from_slice(bytes);
+                self.conn.handle_written(Instant::now(), n);
+            }
+            out
+        }
+
+        fn direct(&self) -> Vec<(usize, Vec<u8>)> {
+            std::mem::take(&mut *self.socket.writes.lock().expect("not poisoned"))
+        }
+    }
+
+    fn payloads(bytes: &[u8]) -> Vec<String> {
+        parse_server_frames(bytes)
+            .into_iter()
+            .map(|frame| String::from_utf8_lossy(&frame.payload).into_owned())
+            .collect()
+    }
+
+    /// A broadcast reaches every waiting recipient as one write of the same shared frame,
+    /// made by the broadcasting turn; a recipient that has not offered its socket (output
+    /// pending) gets it through its own connection, after what it had queued; the sender gets
+    /// its own copy in its own exchange.
+    #[test]
+    fn a_broadcast_is_written_once_to_each_idle_socket_and_queued_for_a_busy_one() {
+        let mut config = Config::new();
+        config.hub.conformance = true;
+        config.hub.socketio.recovery = None;
+        let config = Arc::new(config);
+        let hub = SharedHub::new(&config, None, false).expect("the OS random source");
+        let mut sender = Client::joined(&hub, &config);
+        let mut idle: Vec<Client> = (0..5).map(|_| Client::joined(&hub, &config)).collect();
+        let mut busy = Client::joined(&hub, &config);
+        for client in &idle {
+            client.link.offer_direct(&client.conn);
+        }
+        // The busy one has a frame of its own unsent (a pong to a WebSocket ping).
+        busy.send(&hub, &gif_chat_core::testing::client_frame(0x89, b"p"));
+
+        sender.send(&hub, &text("42/relay,[\"chat\",\"one\"]"));
+        sender.send(&hub, &text("42/relay,[\"chat\",\"two\"]"));
+
+        let event = |n: &str| format!("42/relay,[\"chat\",\"{n}\"]");
+        let mut frames = Vec::new();
+        for client in &mut idle {
+            let direct = client.direct();
+            assert_eq!(direct.len(), 2, "one write per broadcast");
+            let bytes: Vec<u8> = direct.iter().flat_map(|(_, b)| b.clone()).collect();
+            assert_eq!(payloads(&bytes), [event("one"), event("two")]);
+            assert!(
+                client.written().is_empty(),
+                "nothing through the connection"
+            );
+            frames.push(direct[0].0);
+        }
+        assert!(
+            frames.windows(2).all(|w| w[0] == w[1]),
+            "every recipient was given the same bytes, not a copy"
+        );
+        assert_eq!(payloads(&sender.written()), [event("one"), event("two")]);
+        assert!(sender.direct().is_empty());
+
+        assert!(
+            busy.direct().is_empty(),
+            "not offered: nothing written for it"
+        );
+        hub.exchange(&mut busy.conn, &mut busy.link, 0);
+        let written = busy.written();
+        let frames = parse_server_frames(&written);
+        assert_eq!(frames[0].opcode(), 0xA, "its pong first");
+        assert_eq!(payloads(&written)[1..], [event("one"), event("two")]);
+
+        // Once it has caught up and waits, it is written to directly as well.
+        busy.link.offer_direct(&busy.conn);
+        sender.send(&hub, &text("42/relay,[\"chat\",\"three\"]"));
+        let direct = busy.direct();
+        assert_eq!(direct.len(), 1);
+        assert_eq!(payloads(&direct[0].1), [event("three")]);
+        // A recipient that spoke (its turn took the socket back) is queued for again.
+        let recipient = &mut idle[0];
+        hub.exchange(&mut recipient.conn, &mut recipient.link, 0);
+        sender.send(&hub, &text("42/relay,[\"chat\",\"four\"]"));
+        let recipient = &mut idle[0];
+        assert_eq!(
+            recipient.direct().len(),
+            1,
+            "only `three`, before it took it back"
+        );
+        hub.exchange(&mut recipient.conn, &mut recipient.link, 0);
+        assert_eq!(payloads(&recipient.written()), [event("four")]);
+    }
+
+    /// A socket that takes only part of a frame: the rest goes out first through its owner,
+    /// before the owner's own output, and nothing is written to it meanwhile.
+    #[test]
+    fn the_rest_of_a_partly_written_frame_goes_first() {
+        let mut config = Config::new();
+        config.hub.conformance = true;
+        config.hub.socketio.recovery = None;
+        let config = Arc::new(config);
+        let hub = SharedHub::new(&config, None, false).expect("the OS random source");
+        let mut sender = Client::joined(&hub, &config);
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+        let socket = memory(1_000_000);
+        let mut narrow = Client {
+            conn: Connection::new(Arc::clone(&config), peer, Instant::now()),
+            link: HubLink::with_socket(socket.clone()),
+            socket: Arc::new(Recorder::default()),
+        };
+        let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");
+        narrow.send(&hub, request.as_bytes());
+        narrow.send(&hub, &text("40/relay,{\"room\":\"r\"}"));
+        narrow.written();
+        narrow.link.offer_direct(&narrow.conn);
+        *socket.room.lock().expect("not poisoned") = 5;
+
+        sender.send(&hub, &text("42/relay,[\"chat\",\"one\"]"));
+        sender.send(&hub, &text("42/relay,[\"chat\",\"two\"]"));
+        // A ping from the peer, read before the owner's exchange: its pong waits behind the rest.
+        narrow.conn.handle_input(
+            Instant::now(),
+            &gif_chat_core::testing::client_frame(0x89, b"p"),
+        );
+        hub.exchange(&mut narrow.conn, &mut narrow.link, 0);
+        let mut bytes = std::mem::take(&mut *socket.taken.lock().expect("not poisoned"));
+        assert_eq!(bytes.len(), 5);
+        bytes.extend(narrow.written());
+        let frames = parse_server_frames(&bytes);
+        let texts: Vec<_> = frames
+            .iter()
+            .filter(|f| f.opcode() == 1)
+            .map(|f| String::from_utf8_lossy(&f.payload).into_owned())
+            .collect();
+        assert_eq!(
+            texts,
+            ["42/relay,[\"chat\",\"one\"]", "42/relay,[\"chat\",\"two\"]"]
+        );
+        assert_eq!(frames[1].opcode(), 0xA, "the pong after the rest of `one`");
+    }
+}

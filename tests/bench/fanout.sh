@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Socket.IO fan-out alone: the `sio-fanout` loads of `compare` (5,000 sessions in 50 rooms at 5
+# events/s per room, and one room of 5,000 at 2/s; 10 s windows, 2 client processes over 4
+# loopback source addresses) and the `write-floor` beside them, for checking the fan-out targets
+# without the full comparison. Prints one JSON line per measurement, prefixed with the repeat,
+# the load and the server, so that ratios are taken within one repeat.
+#
+#   bash tests/bench/fanout.sh [repeats] [servers...]   # binaries from `cargo build --release`
+#   bash tests/bench/fanout.sh 3 runtime-tokio socketioxide
+#   TARGET_DIR=/elsewhere LOADS="rooms big" bash tests/bench/fanout.sh
+#   PERF=1 bash tests/bench/fanout.sh 1 runtime-mio    # perf record -g on the server, rooms load
+#
+# Servers: runtime-tokio runtime-smol runtime-mio (CONFORMANCE=true), socketio-node,
+# socketioxide (its release binary `socketioxide-peer`, built by `cargo build --release
+# --manifest-path tests/peers/socketioxide-server/Cargo.toml`, as `compare` does).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+REPEATS=${1:-3}
+shift || true
+SERVERS=${*:-runtime-tokio runtime-smol runtime-mio}
+LOADS=${LOADS:-floor rooms big}
+BIN=$(cd "${TARGET_DIR:-$ROOT/target}" && pwd)/release
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SOURCES=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5
+
+start() { # server -> sets PID and PORT
+  local log=$WORK/$1.log
+  case $1 in
+    socketio-node)
+      local port; port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+      (cd tests/peers/socketio-node && exec env PORT="$port" HOST=127.0.0.1 SIO_RECOVERY_MS=0 node server.js) >"$log" 2>&1 &
+      ;;
+    socketioxide)
+      (cd "$WORK" && exec env PORT=0 HOST=127.0.0.1 SIO_RECOVERY_MS=0 "$BIN/socketioxide-peer") >"$log" 2>&1 &
+      ;;
+    *)
+      (cd "$WORK" && exec env PORT=0 HOST=127.0.0.1 CONFORMANCE=true SIO_RECOVERY_MS=0 COOKIE_SECRET=gifchat "$BIN/$1") >"$log" 2>&1 &
+      ;;
+  esac
+  PID=$!
+  for _ in $(seq 200); do
+    PORT=$(grep -aoE '^[0-9]+ 번 포트에서 대기 중|listening on 127\.0\.0\.1:[0-9]+' "$log" | grep -oE '[0-9]+' | tail -n1 || true)
+    [ -n "$PORT" ] && return 0
+    sleep 0.05   # waiting for the server's start line, bounded
+  done
+  echo "$1 did not start" >&2; cat "$log" >&2; return 1
+}
+
+fanout() { # server sessions rooms rate
+  start "$1"
+  local perf_pid=
+  if [ -n "${PERF:-}" ]; then
+    perf record -F 2000 -g -p "$PID" -o "${PERF_OUT:-/tmp}/perf-$1.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  result=$("$BIN/loadgen" sio-fanout --url "http://127.0.0.1:$PORT/" --sessions "$2" --rooms "$3" \
+    --rate "$4" --seconds 10 --processes 2 --source-addrs "$SOURCES" --server-pid "$PID")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  kill -TERM "$PID"; wait "$PID" 2>/dev/null || true
+}
+
+for repeat in $(seq "$REPEATS"); do
+  for load in $LOADS; do
+    if [ "$load" = floor ]; then
+      result=$("$BIN/loadgen" write-floor --pairs 1000 --seconds 5)
+      echo "{\"repeat\":$repeat,\"load\":\"floor\",\"result\":$result}"
+      continue
+    fi
+    for server in $SERVERS; do
+      case $load in
+        rooms) fanout "$server" 5000 50 5 ;;
+        big) fanout "$server" 5000 1 2 ;;
+      esac
+      echo "{\"repeat\":$repeat,\"load\":\"$load\",\"server\":\"$server\",\"result\":$result}"
+    done
+  done
+done
