@@ -74,7 +74,9 @@ impl HubCluster {
             }
         }
         while let Some(emit) = server.poll_cluster_emit() {
-            let publish = self.node(emit.ns.as_str()).broadcast(emit.packet, emit.opts);
+            let publish = self
+                .node(emit.ns.as_str())
+                .broadcast(emit.packet, emit.opts);
             self.publishes.extend(publish);
         }
         for node in self.nodes.values_mut() {
@@ -133,5 +135,154 @@ impl HubCluster {
         };
         server.emit_remote(now, ns, to, &packet.name, &packet.args)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::engineio::{Payload, Sid};
+    use crate::socketio::{Args, Config, Event, SocketId, Transmit};
+
+    const NS: &str = "/chat";
+
+    /// An instance: a server with `/chat`, reporting to its cluster nodes.
+    fn instance(uid: u8) -> (Server, HubCluster) {
+        let config = Config {
+            recovery: None,
+            ..Config::default()
+        };
+        let mut server = Server::new(config, [uid; 32]);
+        server.add_namespace(NS);
+        let cluster = HubCluster::new(Uid::from_random([uid; 8]), &mut server);
+        (server, cluster)
+    }
+
+    /// A session connected to `/chat`, in `room`.
+    fn member(server: &mut Server, fill: u8, room: &str) -> (Sid, SocketId) {
+        let now = Instant::now();
+        let sid = Sid::from_random([fill; 15]);
+        server.handle_open(now, sid);
+        server.handle_message(now, sid, Payload::text(format!("0{NS},")));
+        let socket = loop {
+            match server.poll_event() {
+                Some(Event::Connected { socket, .. }) => break socket,
+                Some(_) => {}
+                None => panic!("not connected"),
+            }
+        };
+        server.join(NS, socket, room).expect("joined");
+        while server.poll_transmit().is_some() {}
+        (sid, socket)
+    }
+
+    /// The sessions each event payload went to.
+    fn delivered(server: &mut Server) -> Vec<(Vec<Sid>, String)> {
+        let mut out = Vec::new();
+        while let Some(transmit) = server.poll_transmit() {
+            match transmit {
+                Transmit::Send { sid, payload } => out.push((vec![sid], text(&payload))),
+                Transmit::Broadcast { mut sids, payloads } => {
+                    sids.sort();
+                    out.push((sids, text(&payloads[0])));
+                }
+                Transmit::Close { .. } => {}
+            }
+        }
+        out
+    }
+
+    fn text(payload: &Payload) -> String {
+        match payload {
+            Payload::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Payload::Binary(_) => "<binary>".to_owned(),
+        }
+    }
+
+    fn subscriptions(cluster: &mut HubCluster) -> Vec<Subscription> {
+        std::iter::from_fn(|| cluster.poll_subscription()).collect()
+    }
+
+    #[test]
+    fn a_rooms_channel_is_subscribed_while_the_instance_has_members_there() {
+        let (mut server, mut cluster) = instance(1);
+        let subscribed = subscriptions(&mut cluster);
+        assert_eq!(
+            subscribed.len(),
+            4,
+            "namespace and reply channels of / and /chat"
+        );
+        let (sid, socket) = member(&mut server, 1, "lobby");
+        let (_, other) = member(&mut server, 2, "lobby");
+        cluster.collect(&mut server);
+        let lobby = "socket.io#/chat#lobby#".to_owned();
+        assert_eq!(
+            subscriptions(&mut cluster),
+            [Subscription::Subscribe(lobby.clone())]
+        );
+        server.leave(NS, other, "lobby").expect("left");
+        cluster.collect(&mut server);
+        assert_eq!(subscriptions(&mut cluster), []);
+        // The last member goes with its session: the channel goes too.
+        server.handle_close(
+            Instant::now(),
+            sid,
+            crate::socketio::CloseReason::TransportClose,
+        );
+        cluster.collect(&mut server);
+        assert_eq!(
+            subscriptions(&mut cluster),
+            [Subscription::Unsubscribe(lobby)]
+        );
+        let _ = socket;
+    }
+
+    #[test]
+    fn an_emit_reaches_the_other_instances_members_once_and_is_not_published_again() {
+        let (mut a, mut cluster_a) = instance(1);
+        let (mut b, mut cluster_b) = instance(2);
+        let (_, sender) = member(&mut a, 1, "lobby");
+        let (here, _) = member(&mut b, 2, "lobby");
+        let (elsewhere, _) = member(&mut b, 3, "kitchen");
+        let now = Instant::now();
+        let args = Args::json(vec![serde_json::json!("hi")]);
+        a.emit(
+            now,
+            NS,
+            To::RoomExcept {
+                room: "lobby",
+                except: sender,
+            },
+            "chat",
+            &args,
+        )
+        .expect("emitted");
+        cluster_a.collect(&mut a);
+        let publish = cluster_a.poll_publish().expect("published");
+        assert_eq!(publish.channel, "socket.io#/chat#lobby#");
+        assert!(cluster_a.poll_publish().is_none());
+
+        // Heard back by its own instance: dropped.
+        let sent_here = delivered(&mut a);
+        cluster_a
+            .handle_message(now, &mut a, &publish.payload)
+            .expect("decodes");
+        assert!(delivered(&mut a).is_empty(), "{sent_here:?}");
+
+        cluster_b
+            .handle_message(now, &mut b, &publish.payload)
+            .expect("decodes");
+        assert_eq!(
+            delivered(&mut b),
+            [(vec![here], r#"2/chat,["chat","hi"]"#.to_owned())]
+        );
+        cluster_b.collect(&mut b);
+        assert!(cluster_b.poll_publish().is_none(), "not published again");
+        let _ = elsewhere;
+
+        let error = cluster_b.handle_message(now, &mut b, b"{not json");
+        assert!(matches!(error, Err(ClusterMessageError::Decode(_))));
     }
 }
