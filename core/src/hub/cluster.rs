@@ -15,11 +15,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
+use serde_json::{json, Value};
+
 use crate::cluster::{
-    delivery, Body, ClusterNode, DecodeError, Delivery, Message, Publish, ServerSockets,
-    Subscription, Uid,
+    delivery, Body, Broadcast, ClusterNode, Data, DecodeError, Delivery, Message, Options, Publish,
+    ServerSockets, Subscription, Uid,
 };
-use crate::socketio::{CommandError, Server, To};
+use crate::socketio::{CommandError, Server, SocketId, To};
 
 /// Why a message from Redis was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -94,9 +96,16 @@ impl HubCluster {
         self.publishes.pop_front()
     }
 
-    /// A payload from one of the nodes' channels: a broadcast is delivered to the local
-    /// sockets it selects; a broadcast with acks is answered with a client count of zero (its
-    /// clients here are not asked for acks), so the sender does not wait; the rest is ignored.
+    /// A payload from one of the nodes' channels, from another instance of the namespace:
+    /// - a broadcast is delivered to the local sockets it selects; one with acks is answered
+    ///   with a client count of zero (its clients here are not asked for acks), so the sender
+    ///   does not wait for them;
+    /// - `socketsJoin`, `socketsLeave` and `disconnectSockets` apply to the local sockets they
+    ///   select (M1's shared membership);
+    /// - `fetchSockets` is answered with the local sockets it selects (id and rooms), so that
+    ///   a Node server's `fetchSockets()`, which waits for every instance, need not time out;
+    /// - the rest (server-side emits, answers to requests this instance never makes) is
+    ///   ignored.
     pub(super) fn handle_message(
         &mut self,
         now: Instant,
@@ -110,32 +119,98 @@ impl HubCluster {
         let Some(message) = node.handle_message_decoded(message) else {
             return Ok(());
         };
-        let Body::Broadcast(broadcast) = message.body else {
-            return Ok(());
-        };
-        if let Some(request_id) = broadcast.request_id.clone() {
-            let count = Body::BroadcastClientCount {
-                request_id,
-                client_count: 0,
-            };
-            self.publishes.push_back(node.respond(&message.uid, count));
-        }
         let ns = message.nsp.as_str();
-        let packet = &broadcast.packet;
-        let local = ServerSockets { server, ns };
-        let to = match delivery(&broadcast.opts, &local) {
-            Delivery::Nobody => return Ok(()),
-            Delivery::Emit(to) => to,
-            Delivery::Select { rooms, except } => {
-                for socket in server.select_sockets(ns, &rooms, &except) {
-                    server.emit_remote(now, ns, To::Socket(socket), &packet.name, &packet.args)?;
+        match message.body {
+            Body::Broadcast(broadcast) => {
+                if let Some(request_id) = broadcast.request_id.clone() {
+                    let count = Body::BroadcastClientCount {
+                        request_id,
+                        client_count: 0,
+                    };
+                    self.publishes.push_back(node.respond(&message.uid, count));
                 }
-                return Ok(());
+                deliver(now, server, ns, &broadcast)?;
             }
-        };
-        server.emit_remote(now, ns, to, &packet.name, &packet.args)?;
+            Body::SocketsJoin { opts, rooms } => {
+                for socket in selected(server, ns, &opts) {
+                    for room in &rooms {
+                        server.join(ns, socket, room)?;
+                    }
+                }
+            }
+            Body::SocketsLeave { opts, rooms } => {
+                for socket in selected(server, ns, &opts) {
+                    for room in &rooms {
+                        server.leave(ns, socket, room)?;
+                    }
+                }
+            }
+            Body::DisconnectSockets { opts, close } => {
+                for socket in selected(server, ns, &opts) {
+                    match (close, server.session_of(ns, socket)) {
+                        (true, Some(sid)) => server.close(now, sid),
+                        _ => server.disconnect(now, ns, socket)?,
+                    }
+                }
+            }
+            Body::FetchSockets { opts, request_id } => {
+                let sockets: Vec<Value> = selected(server, ns, &opts)
+                    .into_iter()
+                    .map(|socket| describe(server, ns, socket))
+                    .collect();
+                let answer = Body::FetchSocketsResponse {
+                    request_id,
+                    sockets: Data {
+                        value: Value::Array(sockets),
+                        attachments: Vec::new(),
+                    },
+                };
+                self.publishes.push_back(node.respond(&message.uid, answer));
+            }
+            _ => {}
+        }
         Ok(())
     }
+}
+
+/// Delivers a broadcast from another instance to the local sockets it selects.
+fn deliver(
+    now: Instant,
+    server: &mut Server,
+    ns: &str,
+    broadcast: &Broadcast,
+) -> Result<(), CommandError> {
+    let packet = &broadcast.packet;
+    let local = ServerSockets { server, ns };
+    match delivery(&broadcast.opts, &local) {
+        Delivery::Nobody => Ok(()),
+        Delivery::Emit(to) => server.emit_remote(now, ns, to, &packet.name, &packet.args),
+        Delivery::Select { rooms, except } => {
+            for socket in server.select_sockets(ns, &rooms, &except) {
+                server.emit_remote(now, ns, To::Socket(socket), &packet.name, &packet.args)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The local sockets a request's options select.
+fn selected(server: &Server, ns: &str, opts: &Options) -> Vec<SocketId> {
+    let rooms: Vec<&str> = opts.rooms.iter().map(String::as_str).collect();
+    let except: Vec<&str> = opts.except.iter().map(String::as_str).collect();
+    server.select_sockets(ns, &rooms, &except)
+}
+
+/// A local socket as `fetchSockets()` describes it (socket.io's `RemoteSocket`): its id, its
+/// rooms, and a handshake and data this server does not keep, empty.
+fn describe(server: &Server, ns: &str, socket: SocketId) -> Value {
+    let rooms = server.rooms(ns, socket).unwrap_or_default();
+    json!({
+        "id": socket.as_str(),
+        "handshake": {"headers": {}, "query": {}, "auth": {}},
+        "rooms": rooms,
+        "data": {},
+    })
 }
 
 #[cfg(test)]
@@ -284,5 +359,59 @@ mod tests {
 
         let error = cluster_b.handle_message(now, &mut b, b"{not json");
         assert!(matches!(error, Err(ClusterMessageError::Decode(_))));
+    }
+
+    #[test]
+    fn membership_requests_from_other_instances_apply_here_and_fetch_sockets_is_answered() {
+        let (mut server, mut cluster) = instance(1);
+        let (_, socket) = member(&mut server, 1, "lobby");
+        cluster.collect(&mut server);
+        subscriptions(&mut cluster);
+        let asker = ClusterNode::new(Uid::from_random([9; 8]), NS);
+        let lobby = Options {
+            rooms: vec!["lobby".to_owned()],
+            ..Options::default()
+        };
+        let now = Instant::now();
+
+        let join = asker.publish(Body::SocketsJoin {
+            opts: lobby.clone(),
+            rooms: vec!["vip".to_owned()],
+        });
+        cluster
+            .handle_message(now, &mut server, &join.payload)
+            .expect("applied");
+        cluster.collect(&mut server);
+        assert_eq!(
+            server.rooms(NS, socket),
+            Some(vec![socket.as_str(), "lobby", "vip"])
+        );
+        assert_eq!(
+            subscriptions(&mut cluster),
+            [Subscription::Subscribe("socket.io#/chat#vip#".to_owned())]
+        );
+
+        let fetch = asker.publish(Body::FetchSockets {
+            opts: lobby,
+            request_id: "0123456789abcdef".to_owned(),
+        });
+        cluster
+            .handle_message(now, &mut server, &fetch.payload)
+            .expect("answered");
+        let answer = cluster.poll_publish().expect("an answer");
+        assert_eq!(answer.channel, "socket.io#/chat#0909090909090909#");
+        let Body::FetchSocketsResponse {
+            request_id,
+            sockets,
+        } = Message::decode(&answer.payload).expect("decodes").body
+        else {
+            panic!("not a fetchSockets answer");
+        };
+        assert_eq!(request_id, "0123456789abcdef");
+        assert_eq!(sockets.value[0]["id"], socket.as_str());
+        assert_eq!(
+            sockets.value[0]["rooms"],
+            serde_json::json!([socket.as_str(), "lobby", "vip"])
+        );
     }
 }
