@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Instant;
 
-use gif_chat_tests::eio::Ws;
+use gif_chat_tests::eio::{Received, Ws};
 use gif_chat_tests::sio_target::{node_peer_dir, NodePeer, Running};
 use gif_chat_tests::{Runtime, Server, WAIT};
 use redis_server::RedisServer;
@@ -115,6 +115,18 @@ impl Member {
             stdin,
             lines,
         }
+    }
+
+    /// Sends `chat` with `args` (a JSON array), through the Node client only.
+    async fn say_json(&mut self, args: Value) {
+        let Member::Node { stdin, .. } = self else {
+            panic!("JSON arguments are sent through the Node client")
+        };
+        let line = format!("{args}\n");
+        stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to node");
     }
 
     async fn say(&mut self, text: &str) {
@@ -303,4 +315,25 @@ async fn a_node_server_with_the_sharded_adapter_joins_the_fleet() {
     ];
     wait_for_subscribers(&redis, LOBBY, 3).await;
     everyone_hears_everyone_once(&mut members).await;
+
+    // Binary arguments cross too (the adapter's msgpack encoding), both ways.
+    const BYTES: &[u8] = &[1, 2, 3];
+    let placeholder = r#"451-/relay,["chat",{"_placeholder":true,"num":0}]"#;
+    members[0].1.say_json(json!([{ "$binary": "AQID" }])).await;
+    for (name, member) in &mut members[1..] {
+        let Member::Raw(ws) = member else {
+            unreachable!("gif-chat members are raw clients")
+        };
+        assert_eq!(ws.next_packet_text(WAIT).await, placeholder, "{name}");
+        assert_eq!(ws.next_packet(WAIT).await, Received::Binary(BYTES.to_vec()));
+    }
+    if let Member::Raw(ws) = &mut members[1].1 {
+        ws.send_text(placeholder).await;
+        ws.send_binary(BYTES).await;
+    }
+    let (event, args) = members[0].1.hear_event().await;
+    assert_eq!(
+        (event, args),
+        (json!("chat"), vec![json!({ "$binary": "AQID" })])
+    );
 }
