@@ -226,6 +226,31 @@ mod tests {
     }
 
     #[test]
+    fn redis_url_gives_the_hub_a_cluster_id_and_a_bad_one_is_a_bad_setting() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let uploads = format!("--upload-dir={}", dir.path().join("uploads").display());
+        let with = |redis: &str| {
+            Settings::try_parse_from([
+                "gif-chat",
+                "--host=127.0.0.1",
+                "--port=0",
+                "--database-url=sqlite::memory:",
+                uploads.as_str(),
+                redis,
+            ])
+            .expect("valid arguments")
+        };
+        let bad = bind(&with("--redis-url=http://nowhere")).expect_err("not a Redis URL");
+        assert_eq!(bad.exit_code(), EXIT_BAD_SETTINGS);
+        // Nothing listens there: the bridge is not started by `bind`, and would keep trying.
+        let bound = bind(&with("--redis-url=redis://127.0.0.1:1/")).expect("bound");
+        assert!(bound.redis.is_some());
+        assert!(bound.config.hub.cluster.is_some());
+        let alone = bind(&with("--redis-url=")).expect("bound");
+        assert!(alone.redis.is_none() && alone.config.hub.cluster.is_none());
+    }
+
+    #[test]
     fn a_bound_server_reports_the_real_port() {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let uploads = format!("--upload-dir={}", dir.path().join("uploads").display());
