@@ -19,6 +19,11 @@
 //! the store goes out through [`Hub::poll_store_request`] and comes back through
 //! [`Hub::handle_store_reply`]. The two apps share the server, each on its own namespaces.
 //!
+//! With [`HubConfig::cluster`] set, the hub is one instance of several sharing broadcasts
+//! through Redis (SPEC M1–M3, `hub/cluster.rs`): what to subscribe and publish comes out of
+//! [`Hub::poll_subscription`] and [`Hub::poll_publish`], what the others published goes into
+//! [`Hub::handle_cluster_message`].
+//!
 //! [`Connection`]: crate::Connection
 //! [`Connection::poll_hub_call`]: crate::Connection::poll_hub_call
 
