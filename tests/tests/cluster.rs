@@ -337,3 +337,87 @@ async fn a_node_server_with_the_sharded_adapter_joins_the_fleet() {
         (json!("chat"), vec![json!({ "$binary": "AQID" })])
     );
 }
+
+/// A Node server's cluster-wide requests, from a script run with socket.io and the sharded
+/// adapter (no HTTP server: the requests go through Redis only): `fetchSockets()` must resolve
+/// with the gif-chat instance's socket (it waits for an answer from every instance subscribed to
+/// the namespace, so an instance that stays silent makes it fail after its timeout), and
+/// `socketsJoin` must put that socket in the room.
+const FLEET_REQUESTS: &str = r#"
+const { Server } = require("socket.io");
+const { createClient } = require("redis");
+const { createShardedAdapter } = require("@socket.io/redis-adapter");
+(async () => {
+  const pub = createClient({ url: process.env.REDIS_URL });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  const io = new Server({ adapter: createShardedAdapter(pub, sub) });
+  const relay = io.of("/relay");
+  // Its own channels subscribed (gif-chat's and its own: two), or the answers would be missed.
+  while ((await pub.sendCommand(["PUBSUB", "SHARDNUMSUB", "socket.io#/relay#"]))[1] < 2) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const sockets = await relay.in("lobby").fetchSockets();
+  console.log(JSON.stringify(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort() }))));
+  relay.in("lobby").socketsJoin("vip");
+  console.log("joined");
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
+})().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
+"#;
+
+#[tokio::test]
+async fn a_node_servers_fetch_sockets_and_sockets_join_reach_gif_chat() {
+    let redis = RedisServer::start();
+    assert!(
+        node_peer_dir()
+            .join("node_modules/@socket.io/redis-adapter")
+            .is_dir(),
+        "the Node peer is not installed: (cd tests/peers/socketio-node && npm ci)"
+    );
+    let mut server = start_instance(Runtime::Smol, &redis).await;
+    server
+        .expect_line(|line| line.starts_with("Redis connected"), WAIT)
+        .await;
+    let (mut ws, _) = Ws::opened_session(server.port(), "/socket.io/").await;
+    ws.send_text(r#"40/relay,{"room":"lobby"}"#).await;
+    let answer = ws.next_packet_text(WAIT).await;
+    let id = answer
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no sid in {answer}"))
+        .to_owned();
+    wait_for_subscribers(&redis, LOBBY, 1).await;
+
+    let mut child = Command::new("node")
+        .arg("-e")
+        .arg(FLEET_REQUESTS)
+        .current_dir(node_peer_dir())
+        .env("REDIS_URL", redis.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (Node.js 20 or later)");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let fetched = next_node_line(&mut lines).await;
+    let mut rooms = vec![id.clone(), "lobby".to_owned()];
+    rooms.sort();
+    assert_eq!(fetched, json!([{ "id": id, "rooms": rooms }]));
+    assert_eq!(next_node_line_text(&mut lines).await, "joined");
+    wait_for_subscribers(&redis, "socket.io#/relay#vip#", 1).await;
+    drop(child);
+}
+
+async fn next_node_line_text(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("the Node script printed nothing within {WAIT:?}"))
+        .expect("reading the Node script")
+        .expect("the Node script exited")
+}
