@@ -14,7 +14,9 @@
 //!   channel (`PUBSUB SHARDNUMSUB` counts one subscriber per instance that has members), so
 //!   Redis sends it none of the lobby's traffic; and a room's channel is dropped when its
 //!   instance's last member leaves.
-//! - M2: the Node server's client is one more member, and hears and is heard like the others.
+//! - M2: the Node server's client is one more member, and hears and is heard like the others
+//!   (binary arguments too); a Node server's `fetchSockets()` gets gif-chat's sockets and its
+//!   `socketsJoin` moves them (shared membership).
 //!
 //! Nothing is mocked. `redis-server`/`redis-cli` (redis-server, redis-tools) and, for M2, Node
 //! with `npm ci` in tests/peers/socketio-node are required; a missing one fails the test.
