@@ -59,6 +59,13 @@ pub enum StartError {
     Thread(#[from] std::io::Error),
 }
 
+/// Whether `url` is a Redis URL the bridge can use (checked at start, before serving).
+pub fn check_url(url: &str) -> Result<(), StartError> {
+    super::worker::client(url)
+        .map(drop)
+        .map_err(|error| StartError::Url(error.to_string()))
+}
+
 /// One instance's connection to Redis, running on its own thread.
 #[derive(Debug)]
 pub struct RedisBridge {
@@ -150,6 +157,11 @@ impl Drop for RedisBridge {
         self.queue = None;
         self.stop.send_replace(true);
         if let Some(thread) = self.thread.take() {
+            // Dropped on its own thread (a callback held the last reference to the bridge's
+            // owner): the thread ends by itself once the callback returns; it cannot join itself.
+            if thread.thread().id() == std::thread::current().id() {
+                return;
+            }
             // A panic on the bridge's thread was already reported by the panic hook.
             let _ = thread.join();
         }
