@@ -36,8 +36,13 @@ use crate::engineio::{
     self, Answer, Engine, EngineConfig, EngineEvent, Method, Query, Request, RequestError, Sid,
     WsInput, WsOutput,
 };
+use crate::cluster::{Publish, Subscription, Uid};
 use crate::log::LogLine;
 use crate::socketio::{self, ConformanceApp, Server};
+
+mod cluster;
+
+use cluster::HubCluster;
 
 /// Which Engine.IO server a request or a session belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +115,9 @@ pub struct HubConfig {
     pub socketio: socketio::Config,
     /// The chat room's settings.
     pub chat: ChatConfig,
+    /// This instance's id in a cluster of instances sharing broadcasts through Redis (SPEC
+    /// M1–M3; the I/O layer draws it at random when `REDIS_URL` is set); `None`: alone.
+    pub cluster: Option<Uid>,
 }
 
 /// Every Engine.IO session, the Socket.IO server and the app, driven with `handle_*` and
@@ -142,6 +150,8 @@ pub struct Hub {
     ready: VecDeque<(Mount, Sid)>,
     log: VecDeque<LogLine>,
     stopping: bool,
+    /// The cluster's nodes, with [`HubConfig::cluster`] (`hub/cluster.rs`).
+    cluster: Option<HubCluster>,
 }
 
 impl HubConfig {
@@ -167,6 +177,7 @@ impl HubConfig {
                 ..socketio::Config::default()
             },
             chat: ChatConfig::new(),
+            cluster: None,
         }
     }
 }
@@ -199,6 +210,10 @@ impl Hub {
             .conformance
             .then(|| ConformanceApp::mount(&mut server));
         let chat = ChatApp::mount(&mut server, config.chat.clone());
+        let cluster = config
+            .cluster
+            .clone()
+            .map(|uid| HubCluster::new(uid, &mut server));
         Hub {
             engine: Engine::new(config.engine.clone(), seed),
             server,
@@ -213,6 +228,7 @@ impl Hub {
             ready: VecDeque::new(),
             log: VecDeque::new(),
             stopping: false,
+            cluster,
         }
     }
 
@@ -393,6 +409,9 @@ impl Hub {
                 break;
             }
         }
+        if let Some(cluster) = &mut self.cluster {
+            cluster.collect(&mut self.server);
+        }
         for key in self.closed.drain(..) {
             self.clients.remove(&key);
             if key.0 == Mount::SocketIo {
@@ -552,6 +571,32 @@ impl Hub {
     /// layer to delete from the upload directory.
     pub fn poll_removed_gif(&mut self) -> Option<GifName> {
         self.chat.poll_removed_gif()
+    }
+
+    // ---- the cluster (SPEC M1–M3, `hub/cluster.rs`) ----
+
+    /// A payload received on one of the cluster's channels: a broadcast from another instance
+    /// is delivered to the local sockets it is for. A message that cannot be read or delivered
+    /// gets one log line.
+    pub fn handle_cluster_message(&mut self, now: Instant, payload: &[u8]) {
+        let Some(cluster) = &mut self.cluster else {
+            return;
+        };
+        if let Err(error) = cluster.handle_message(now, &mut self.server, payload) {
+            self.log.push_back(LogLine::cluster_message_refused(&error));
+        }
+        self.pump(now);
+    }
+
+    /// The next change to the cluster's Redis subscriptions (`SSUBSCRIBE`/`SUNSUBSCRIBE`), in
+    /// order.
+    pub fn poll_subscription(&mut self) -> Option<Subscription> {
+        self.cluster.as_mut()?.poll_subscription()
+    }
+
+    /// The next payload to `SPUBLISH` for the other instances.
+    pub fn poll_publish(&mut self) -> Option<Publish> {
+        self.cluster.as_mut()?.poll_publish()
     }
 
     /// The chat app, for tests and the stop line.

@@ -183,6 +183,11 @@ impl LogLine {
         ))
     }
 
+    /// A message from another instance could not be read or delivered (one line each).
+    pub fn cluster_message_refused(error: &dyn Display) -> LogLine {
+        LogLine::stderr(format!("Error: {error}"))
+    }
+
     /// The bridge's queue was full: `dropped` broadcasts to other instances were not sent.
     pub fn redis_queue_full(dropped: u64) -> LogLine {
         LogLine::stderr(format!(

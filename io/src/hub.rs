@@ -19,8 +19,11 @@
 //!
 //! The chat's I/O (its store, uploads and image reads, [`ChatIo`]) is attached with
 //! [`SharedHub::attach_chat`]; how its work leaves the lock and comes back is in `hub/chat.rs`.
+//! The cluster's Redis bridge (SPEC M1–M3) is attached with [`SharedHub::attach_redis`]; its
+//! side is `hub/cluster.rs`.
 
 mod chat;
+mod cluster;
 
 pub use chat::{ChatIo, ChatIoError};
 
@@ -163,6 +166,8 @@ struct Inner {
     lines: Vec<LogLine>,
     /// Chat work in flight for connections.
     jobs: ChatJobs,
+    /// The cluster's link to Redis, once attached (`hub/cluster.rs`).
+    bridge: Option<crate::redis::RedisBridge>,
 }
 
 /// What the chat app asked for under the lock, done once it is released (a store that refuses
@@ -215,6 +220,7 @@ impl SharedHub {
                 woken: Vec::new(),
                 lines: Vec::new(),
                 jobs: ChatJobs::default(),
+                bridge: None,
             }),
             timer: Event::new(),
             log,
@@ -380,8 +386,11 @@ impl SharedHub {
         inner.hub.handle_shutdown(Instant::now());
         self.settle(&mut inner, None);
         let outbox = self.take_chat_outbox(&mut inner);
+        let bridge = SharedHub::take_bridge(&mut inner);
         drop(inner);
         self.send_chat_outbox(outbox);
+        // Sends what is queued for the other instances, then joins its thread.
+        drop(bridge);
     }
 
     /// The tokens of connections woken since the last call (with `collect_tokens`).
@@ -532,6 +541,7 @@ impl SharedHub {
 
     /// Chat answers delivered, store requests and files to delete taken, under the lock.
     fn take_chat_outbox(&self, inner: &mut Inner) -> ChatOutbox {
+        self.flush_cluster(inner);
         self.collect_chat_answers(inner);
         let mut outbox = ChatOutbox::default();
         while let Some(request) = inner.hub.poll_store_request() {

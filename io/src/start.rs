@@ -16,10 +16,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gif_chat_core::cluster::Uid;
 use gif_chat_core::{Config, LogLine};
 
 use crate::hub::{ChatIo, ChatIoError};
 use crate::listener::{self, BindError};
+use crate::redis::RedisConfig;
 use crate::log_writer::print_now;
 use crate::settings::{Settings, SettingsError};
 
@@ -49,6 +51,9 @@ pub enum StartError {
     /// The runtime's own machinery (threads, reactor, signal handlers) could not be set up.
     #[error(transparent)]
     Runtime(#[from] io::Error),
+    /// `REDIS_URL` is not a Redis URL, or the bridge's thread could not start.
+    #[error(transparent)]
+    Redis(#[from] crate::redis::StartError),
 }
 
 impl StartError {
@@ -58,6 +63,8 @@ impl StartError {
             StartError::Settings(_) => EXIT_BAD_SETTINGS,
             StartError::Listen(_) | StartError::Runtime(_) => EXIT_CANNOT_START,
             StartError::Chat(_) => EXIT_NO_STORE,
+            StartError::Redis(crate::redis::StartError::Url(_)) => EXIT_BAD_SETTINGS,
+            StartError::Redis(crate::redis::StartError::Thread(_)) => EXIT_CANNOT_START,
         }
     }
 
@@ -80,6 +87,10 @@ pub struct Bound {
     /// The chat's store and upload directory, for
     /// [`SharedHub::attach_chat`](crate::SharedHub::attach_chat).
     pub chat: ChatIo,
+    /// With `REDIS_URL`: the Redis bridge's settings, for
+    /// [`SharedHub::attach_redis`](crate::SharedHub::attach_redis) (the hub's configuration
+    /// then carries this instance's cluster id).
+    pub redis: Option<RedisConfig>,
 }
 
 /// Prints the start line with the real port of `addr`, straight to stdout: tests and scripts
@@ -90,7 +101,15 @@ pub fn announce(addr: SocketAddr) {
 
 /// Settings → configuration → warnings → the listening socket.
 pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
-    let config = settings.to_config(io::stdout().is_terminal())?;
+    let mut config = settings.to_config(io::stdout().is_terminal())?;
+    let redis = settings.redis();
+    if let Some(redis) = &redis {
+        crate::redis::check_url(&redis.url)?;
+        // As the Node adapter draws its uid: 8 random bytes.
+        let mut uid = [0u8; 8];
+        getrandom::fill(&mut uid).map_err(|e| io::Error::other(e.to_string()))?;
+        config.hub.cluster = Some(Uid::from_random(uid));
+    }
     for warning in settings.warnings() {
         print_now(&warning);
     }
@@ -110,6 +129,7 @@ pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
         config: Arc::new(config),
         shutdown_timeout: settings.shutdown_timeout(),
         chat,
+        redis,
     })
 }
 

@@ -28,6 +28,9 @@ pub use server::Server;
 pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
     let mut server = Server::new(bound.listener, bound.config, bound.shutdown_timeout)?;
     server.attach_chat(bound.chat)?;
+    if let Some(redis) = bound.redis {
+        server.attach_redis(redis)?;
+    }
     // Tests read this line to learn the port: it must be out before the first connection.
     gif_chat_io::start::announce(server.local_addr());
     Ok(server.serve())

@@ -133,6 +133,15 @@ impl Server {
         Ok(())
     }
 
+    /// Connects this instance to the others through Redis (SPEC M1–M3), after
+    /// [`attach_chat`](Self::attach_chat), whose waker the bridge's thread wakes the loop with.
+    pub fn attach_redis(
+        &self,
+        redis: gif_chat_io::redis::RedisConfig,
+    ) -> Result<(), gif_chat_io::redis::StartError> {
+        self.hub.attach_redis(redis)
+    }
+
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

@@ -27,6 +27,9 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
     let log = Log::new(bound.config.colored_log, Sinks::stdio());
     let server = Server::new(bound.listener, bound.config, log, bound.shutdown_timeout)?;
     server.attach_chat(bound.chat);
+    if let Some(redis) = bound.redis {
+        server.attach_redis(redis)?;
+    }
     // Hooked before the start line: whoever reads it may signal at once.
     let signals = Signals::new([Signal::Int, Signal::Term])?;
     gif_chat_io::start::announce(bound.addr);

@@ -76,6 +76,14 @@ impl Server {
         self.shared.hub.attach_chat(chat, None);
     }
 
+    /// Connects this instance to the others through Redis (SPEC M1–M3).
+    pub fn attach_redis(
+        &self,
+        redis: gif_chat_io::redis::RedisConfig,
+    ) -> Result<(), gif_chat_io::redis::StartError> {
+        self.shared.hub.attach_redis(redis)
+    }
+
     /// The address actually bound (PORT=0 picks a port).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.get_ref().local_addr()

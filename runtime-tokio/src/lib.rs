@@ -36,6 +36,7 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
         config,
         shutdown_timeout,
         chat,
+        redis,
     } = bound;
     let log = Log::new(config.colored_log, Sinks::stdio());
     let served = runtime.block_on(async {
@@ -49,6 +50,7 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
             listener,
             config,
             Some(chat),
+            redis,
             log.clone(),
             shutdown_timeout,
             stop,

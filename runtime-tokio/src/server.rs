@@ -30,15 +30,16 @@ pub async fn serve_until(
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
 ) -> usize {
-    serve_chat_until(listener, config, None, log, shutdown_timeout, stop).await
+    serve_chat_until(listener, config, None, None, log, shutdown_timeout, stop).await
 }
 
 /// [`serve_until`] with the chat's store and upload directory (without: an empty store that
-/// keeps nothing).
+/// keeps nothing) and, with `REDIS_URL`, the Redis bridge to the other instances (SPEC M1–M3).
 pub async fn serve_chat_until(
     listener: TcpListener,
     config: Arc<Config>,
     chat: Option<ChatIo>,
+    redis: Option<gif_chat_io::redis::RedisConfig>,
     log: Log,
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
@@ -54,6 +55,13 @@ pub async fn serve_chat_until(
     };
     if let Some(chat) = chat {
         hub.attach_chat(chat, None);
+    }
+    if let Some(redis) = redis {
+        if let Err(error) = hub.attach_redis(redis) {
+            log.push_line(&LogLine::fatal(&error));
+            log.flush();
+            return 0;
+        }
     }
     let timer = tokio::spawn(hub_timer(Arc::clone(&hub)));
     let shared = Shared {

@@ -175,11 +175,16 @@ impl ClusterNode {
     /// instance's own (heard back on a channel it publishes to) or another namespace's. The
     /// channel does not matter: replies are told apart by their type.
     pub fn handle_message(&self, payload: &[u8]) -> Result<Option<Message>, DecodeError> {
-        let message = Message::decode(payload)?;
+        Ok(self.handle_message_decoded(Message::decode(payload)?))
+    }
+
+    /// [`handle_message`](Self::handle_message) for a message decoded already (by an owner of
+    /// several nodes, to find the node of its namespace).
+    pub fn handle_message_decoded(&self, message: Message) -> Option<Message> {
         if message.uid == self.uid.as_str() || message.nsp != self.nsp {
-            return Ok(None);
+            return None;
         }
-        Ok(Some(message))
+        Some(message)
     }
 
     fn message(&self, body: Body) -> Message {

@@ -66,10 +66,27 @@ impl Server {
         event: &str,
         args: &Args,
     ) -> Result<(), CommandError> {
+        self.emit_to(now, ns, to, event, args, true)
+    }
+
+    /// [`emit`](Self::emit); `report`: tell the cluster, if any (not for a broadcast that
+    /// came from it).
+    pub(super) fn emit_to(
+        &mut self,
+        now: Instant,
+        ns: &str,
+        to: To<'_>,
+        event: &str,
+        args: &Args,
+        report: bool,
+    ) -> Result<(), CommandError> {
         check_event_name(event)?;
         let ns = self.namespace(ns)?;
         let namespace = &mut self.namespaces[ns];
         let (sids, target) = namespace.recipients(to)?;
+        if let (true, Some(cluster)) = (report, &mut self.cluster) {
+            cluster.record(&namespace.name, to, event, args);
+        }
         let offset = namespace.recovery.as_ref().map(RecoveryStore::next_offset);
         let text = packet::encode_event(
             namespace.name.as_str(),

@@ -9,6 +9,7 @@
 
 mod app;
 mod assembly;
+mod cluster;
 mod commands;
 mod conformance;
 mod ids;
@@ -21,6 +22,7 @@ pub use app::{
     AckId, CloseReason, CommandError, DisconnectReason, Event, Namespace, ServerAckId,
     SessionCloseReason, To, Transmit,
 };
+pub use cluster::{ClusterEmit, RoomChange};
 pub use conformance::{ConformanceApp, NAMESPACES as CONFORMANCE_NAMESPACES};
 pub use ids::{Pid, SocketId};
 pub use namespace::Admission;

@@ -7,7 +7,7 @@
 //! not stored in the room map: the socket map answers for it, which halves what an idle
 //! socket costs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -85,6 +85,9 @@ pub struct NamespaceState {
     pub sockets: IdMap<SocketId, Box<SocketState>>,
     rooms: BTreeMap<Room, IdSet<SocketId>>,
     pub recovery: Option<RecoveryStore>,
+    /// Sockets entering (`true`) and leaving rooms other than their own, for a cluster
+    /// (`cluster.rs`); `None`: nobody asked, nothing kept.
+    pub changes: Option<VecDeque<(SocketId, Room, bool)>>,
 }
 
 impl NamespaceState {
@@ -99,6 +102,27 @@ impl NamespaceState {
             sockets: IdMap::default(),
             rooms: BTreeMap::new(),
             recovery,
+            changes: None,
+        }
+    }
+
+    /// Starts reporting room changes; the rooms sockets are in already count as joined.
+    pub fn report_room_changes(&mut self) {
+        if self.changes.is_some() {
+            return;
+        }
+        let mut changes = VecDeque::new();
+        for (room, members) in &self.rooms {
+            for id in members {
+                changes.push_back((*id, room.clone(), true));
+            }
+        }
+        self.changes = Some(changes);
+    }
+
+    fn report(&mut self, id: SocketId, room: &Room, joined: bool) {
+        if let Some(changes) = &mut self.changes {
+            changes.push_back((id, room.clone(), joined));
         }
     }
 
@@ -115,6 +139,9 @@ impl NamespaceState {
         for room in rooms {
             if !state.rooms.contains(&room) {
                 self.rooms.entry(room.clone()).or_default().insert(id);
+                if let Some(changes) = &mut self.changes {
+                    changes.push_back((id, room.clone(), true));
+                }
                 state.rooms.push(room);
             }
         }
@@ -138,6 +165,10 @@ impl NamespaceState {
         let state = self.sockets.remove(&id)?;
         for room in &state.rooms {
             self.remove_member(room, id);
+        }
+        // Its own room (the first) has no channel: not reported.
+        for room in state.rooms.iter().skip(1) {
+            self.report(id, room, false);
         }
         Some(*state)
     }
@@ -167,6 +198,9 @@ impl NamespaceState {
             None => Arc::from(room),
         };
         self.rooms.entry(room.clone()).or_default().insert(id);
+        if let Some(changes) = &mut self.changes {
+            changes.push_back((id, room.clone(), true));
+        }
         if state.rooms.len() < SMALL_ROOM_LIST {
             // A socket is in its own room and a room or two: room for exactly that, where
             // `push` would make room for four.
@@ -183,8 +217,9 @@ impl NamespaceState {
             .ok_or(CommandError::UnknownSocket)?;
         // Index 0, its own room, a socket never leaves.
         if let Some(index) = state.rooms.iter().skip(1).position(|r| &**r == room) {
-            state.rooms.remove(index + 1);
+            let left = state.rooms.remove(index + 1);
             self.remove_member(room, id);
+            self.report(id, &left, false);
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use super::app::{
     Transmit,
 };
 use super::assembly::{Assembler, Limits};
+use super::cluster::ClusterReports;
 use super::ids::{IdMap, IdSource, SocketId};
 use super::namespace::{Admission, NamespaceState, TimerKey};
 use super::packet::{self, Args, Packet, PacketError, PacketType};
@@ -86,6 +87,8 @@ pub struct Server {
     next_timer: u64,
     pub(super) transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// What a cluster is told (`cluster.rs`), once asked for.
+    pub(super) cluster: Option<ClusterReports>,
 }
 
 impl Server {
@@ -100,6 +103,7 @@ impl Server {
             next_timer: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            cluster: None,
         };
         server.add_namespace("/");
         server
@@ -124,8 +128,11 @@ impl Server {
             return;
         }
         let recovery = recovery.map(|config| RecoveryStore::new(config, self.ids.next_u32()));
-        self.namespaces
-            .push(NamespaceState::new(name, admission, recovery));
+        let mut namespace = NamespaceState::new(name, admission, recovery);
+        if self.cluster.is_some() {
+            namespace.report_room_changes();
+        }
+        self.namespaces.push(namespace);
     }
 
     pub(super) fn namespace_index(&self, name: &str) -> Option<usize> {

@@ -59,6 +59,13 @@ pub enum StartError {
     Thread(#[from] std::io::Error),
 }
 
+/// Whether `url` is a Redis URL the bridge can use (checked at start, before serving).
+pub fn check_url(url: &str) -> Result<(), StartError> {
+    super::worker::client(url)
+        .map(drop)
+        .map_err(|error| StartError::Url(error.to_string()))
+}
+
 /// One instance's connection to Redis, running on its own thread.
 #[derive(Debug)]
 pub struct RedisBridge {

@@ -26,6 +26,6 @@ pub mod subscriptions;
 mod worker;
 
 pub use backoff::Backoff;
-pub use bridge::{BridgeEvent, RedisBridge, StartError};
+pub use bridge::{check_url, BridgeEvent, RedisBridge, StartError};
 pub use config::RedisConfig;
 pub use subscriptions::Subscriptions;

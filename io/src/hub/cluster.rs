@@ -1,0 +1,90 @@
+//! The cluster's I/O beside the hub (SPEC M1–M3): the [`RedisBridge`] of the process, and how
+//! what it carries leaves the hub's lock and comes back to it.
+//!
+//! - Subscription changes and publishes are drained from the hub under its lock, in the order
+//!   the hub made them, into the bridge, whose calls never wait (a set of wanted channels, a
+//!   bounded queue): so two threads cannot reorder a room's subscribe and unsubscribe, and
+//!   an instance's broadcasts leave in the order its own sockets got them.
+//! - A message from another instance arrives on the bridge's thread, which locks the hub,
+//!   feeds it in, and wakes whoever it concerns as a store reply does (tokio and smol through
+//!   the connections' wakers, mio through its loop's `Waker` and the woken tokens).
+//! - The bridge's log lines go where the hub's go.
+//!
+//! The bridge is dropped (its queue sent, its thread joined) when the server stops.
+
+use std::time::Instant;
+
+use gif_chat_core::LogLine;
+
+use super::{Inner, SharedHub};
+use crate::log_writer::print_now;
+use crate::redis::{BridgeEvent, RedisBridge, RedisConfig, StartError};
+
+impl SharedHub {
+    /// Connects this instance to the others through Redis at `config.url` (the hub was made
+    /// with `HubConfig::cluster` set). Attach the chat first: mio's loop waker comes with it.
+    pub fn attach_redis(&self, config: RedisConfig) -> Result<(), StartError> {
+        let events = self.me.clone();
+        let logs = self.me.clone();
+        let bridge = RedisBridge::start(
+            config,
+            move |event| {
+                if let (BridgeEvent::Message { payload, .. }, Some(hub)) = (event, events.upgrade())
+                {
+                    hub.handle_cluster_message(&payload);
+                }
+            },
+            move |line| match logs.upgrade() {
+                Some(hub) => hub.push_log_line(line),
+                None => print_now(&line),
+            },
+        )?;
+        let mut inner = self.lock();
+        inner.bridge = Some(bridge);
+        self.flush_cluster(&mut inner);
+        Ok(())
+    }
+
+    /// A payload from Redis (on the bridge's thread).
+    fn handle_cluster_message(&self, payload: &[u8]) {
+        let mut inner = self.lock();
+        inner.hub.handle_cluster_message(Instant::now(), payload);
+        self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
+        self.wake_loop();
+    }
+
+    /// One of the bridge's lines, logged as the hub's are.
+    fn push_log_line(&self, line: LogLine) {
+        match &self.log {
+            Some(log) => log.push_line(&line),
+            None => {
+                self.lock().lines.push(line);
+                self.wake_loop();
+            }
+        }
+    }
+
+    /// Hands the hub's subscription changes and publishes to the bridge (under the lock; the
+    /// bridge never waits). Without a bridge they stay queued in the hub, for the one attached
+    /// later.
+    pub(super) fn flush_cluster(&self, inner: &mut Inner) {
+        let Some(bridge) = &inner.bridge else {
+            return;
+        };
+        while let Some(change) = inner.hub.poll_subscription() {
+            bridge.subscription(change);
+        }
+        while let Some(publish) = inner.hub.poll_publish() {
+            bridge.publish(publish);
+        }
+    }
+
+    /// Takes the bridge out, to be dropped once the lock is released (dropping joins its
+    /// thread, which may be waiting for the lock).
+    pub(super) fn take_bridge(inner: &mut Inner) -> Option<RedisBridge> {
+        inner.bridge.take()
+    }
+}
