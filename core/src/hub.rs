@@ -32,11 +32,11 @@ use crate::chat::app::{self as chat_app, ChatApp, ChatConfig};
 use crate::chat::{
     ChatAnswer, ChatRequest, ChatTicket, GifName, SessionId, StoreReply, StoreRequest, StoreTicket,
 };
+use crate::cluster::{Publish, Subscription, Uid};
 use crate::engineio::{
     self, Answer, Engine, EngineConfig, EngineEvent, Method, Query, Request, RequestError, Sid,
     WsInput, WsOutput,
 };
-use crate::cluster::{Publish, Subscription, Uid};
 use crate::log::LogLine;
 use crate::socketio::{self, ConformanceApp, Server};
 

@@ -21,8 +21,8 @@ use gif_chat_core::{Config, LogLine};
 
 use crate::hub::{ChatIo, ChatIoError};
 use crate::listener::{self, BindError};
-use crate::redis::RedisConfig;
 use crate::log_writer::print_now;
+use crate::redis::RedisConfig;
 use crate::settings::{Settings, SettingsError};
 
 /// Exit status when the server cannot start or cannot go on (port in use, no threads, no

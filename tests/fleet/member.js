@@ -8,9 +8,12 @@
 // TRANSPORTS is `websocket` (WebSocket only) or `polling` (long-polling first, then the upgrade,
 // as browsers start). LOCAL_ADDRESS binds every connection to that source address (127.0.0.x),
 // so nginx sees distinct clients. Prints one JSON line per thing that happens:
+//   {"opened": "polling"|"websocket"}                                   the Engine.IO session opened
 //   {"connected": "<socket id>", "transport": "polling"|"websocket"}   each (re)connection
 //   {"upgraded": "websocket"}                                           the upgrade completed
-//   {"chat": [...args]}                                                 a `chat` received
+//   {"chat": [...args]}                                                 a `chat` received (with
+//                                                                       recovery on, the server's
+//                                                                       offset comes last)
 //   {"disconnected": "<reason>"}                                        the connection was lost
 //   {"error": "<message>"}                                              a connect error
 // Each stdin line is a JSON array emitted as `chat`. Exits when stdin ends.
@@ -47,6 +50,7 @@ const socket = io(`${url}/relay`, {
 
 // The manager's `open` comes as the engine opens, before it starts probing for the upgrade.
 socket.io.on("open", () => {
+  print({ opened: socket.io.engine.transport.name });
   socket.io.engine.once("upgrade", (transport) => print({ upgraded: transport.name }));
 });
 socket.on("connect", () => {

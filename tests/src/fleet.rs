@@ -313,7 +313,15 @@ pub fn chats(seen: &[Value]) -> Vec<&Value> {
     seen.iter().filter_map(|v| v.get("chat")).collect()
 }
 
-/// How many of the `chat`s a member received had exactly these arguments.
+/// How many of the `chat`s a member received began with these arguments: with connection state
+/// recovery on, the server appends its offset (which the client passes to the handler too).
 pub fn chats_equal(seen: &[Value], args: &Value) -> usize {
-    chats(seen).into_iter().filter(|c| *c == args).count()
+    let Some(args) = args.as_array() else {
+        return 0;
+    };
+    chats(seen)
+        .into_iter()
+        .filter_map(Value::as_array)
+        .filter(|got| got.len() >= args.len() && got[..args.len()] == args[..])
+        .count()
 }

@@ -316,7 +316,7 @@ async fn polling_clients_pinned_by_their_address_complete_the_upgrade() {
         .await;
     for &i in &polling {
         assert_eq!(
-            members.seen(i).first().and_then(|v| v.get("transport")),
+            members.seen(i).first().and_then(|v| v.get("opened")),
             Some(&json!("polling")),
             "member {i} did not start with long-polling:\n{}",
             members.transcript()

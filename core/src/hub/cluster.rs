@@ -74,7 +74,9 @@ impl HubCluster {
             }
         }
         while let Some(emit) = server.poll_cluster_emit() {
-            let publish = self.node(emit.ns.as_str()).broadcast(emit.packet, emit.opts);
+            let publish = self
+                .node(emit.ns.as_str())
+                .broadcast(emit.packet, emit.opts);
             self.publishes.extend(publish);
         }
         for node in self.nodes.values_mut() {
