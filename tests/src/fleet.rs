@@ -194,6 +194,22 @@ impl Members {
         transport: Transport,
         local: Option<IpAddr>,
     ) -> usize {
+        let index = self.start(url, room, transport, local);
+        self.wait_until(&format!("member {index} connected to {url}"), |seen| {
+            connections(&seen[index]) >= 1
+        })
+        .await;
+        index
+    }
+
+    /// Starts a member like [`join`](Self::join) without waiting for it to connect.
+    pub fn start(
+        &mut self,
+        url: &str,
+        room: &str,
+        transport: Transport,
+        local: Option<IpAddr>,
+    ) -> usize {
         let peer = fleet_dir().join("../peers/socketio-node/node_modules/socket.io-client");
         assert!(
             peer.is_dir(),
@@ -234,10 +250,6 @@ impl Members {
         });
         self.processes.push(Some(Process { child, stdin }));
         self.seen.push(Vec::new());
-        self.wait_until(&format!("member {index} connected to {url}"), |seen| {
-            connections(&seen[index]) >= 1
-        })
-        .await;
         index
     }
 

@@ -352,6 +352,32 @@ async fn polling_clients_pinned_by_their_address_complete_the_upgrade() {
     assert!(spread.len() >= 2, "every address on one instance:\n{log}");
 }
 
+/// The control for the test above: without the pinning rule, a polling client's requests are
+/// spread round robin, the one after the handshake reaches an instance that does not hold its
+/// session, and the client never connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_clients_without_the_rule_lose_their_session() {
+    let fleet = Fleet::start().await;
+    let mut members = Members::new();
+    let member = members.start(
+        &fleet.nginx.round_robin_url(),
+        "p",
+        Transport::Polling,
+        Some(loopback(2)),
+    );
+    members
+        .wait_until("the unpinned polling member's error", |seen| {
+            seen[member].iter().any(|v| v.get("error").is_some())
+        })
+        .await;
+    assert_eq!(
+        connections(members.seen(member)),
+        0,
+        "{}",
+        members.transcript()
+    );
+}
+
 /// 127.0.0.`host`.
 fn loopback(host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, host))
