@@ -290,6 +290,7 @@ impl Settings {
         chat.max_chars = self.chat_max_chars;
         chat.empty_room_removal = Duration::from_millis(self.room_empty_removal_ms);
         chat.history_limit = self.chat_history_limit;
+        chat.fleet = self.redis().is_some();
         Ok(config)
     }
 

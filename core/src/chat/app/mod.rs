@@ -18,6 +18,24 @@
 //! leaving (its disconnects change nothing), and the rooms loaded at start each get the window
 //! from when the list arrives.
 //!
+//! The cache is filled at start and read through: a room asked for and not in it (created
+//! through another instance sharing the store) is fetched with [`StoreRequest::GetRoom`], and
+//! the request or CONNECT that asked waits for the reply.
+//!
+//! # In a fleet
+//!
+//! With [`ChatConfig::fleet`] (`REDIS_URL` set), several instances share one store (PostgreSQL)
+//! and their Socket.IO broadcasts (through Redis). What holds across instances: a room created
+//! through one is entered, listed and posted to through any other (read through, and the list is
+//! read from the store); its history is the store's, whichever instance wrote it; a line sent to
+//! a room reaches its members on every instance (the room's Socket.IO broadcast). What does not
+//! hold yet, because it lives in each instance's memory: the members list (`members`, a seat
+//! count against `max`), the visitors admitted to a password room (a visitor who gave the
+//! password through one instance is asked again by another), the rate limit, and the owner's
+//! hand-over (decided among the instance's own members). And since no instance knows whether
+//! the others still have members in a room, a fleet never removes a room for being empty: it
+//! stays in the store until removed by hand.
+//!
 //! [`Event`]: crate::socketio::Event
 
 pub mod rate;
@@ -33,7 +51,7 @@ use serde_json::Value;
 
 use crate::chat::{
     Author, ChatAnswer, ChatKind, ChatRefusal, ChatRequest, ChatTicket, Colour, GifName, NewChat,
-    RoomId, SessionId, StoreReply, StoreRequest, StoreTicket,
+    RoomId, SessionId, StoreError, StoreReply, StoreRequest, StoreTicket,
 };
 use crate::engineio::Sid;
 use crate::log::LogLine;
@@ -62,6 +80,9 @@ pub struct ChatConfig {
     pub rate: ChatRate,
     /// `CHAT_HISTORY_LIMIT`: lines of history a room page shows.
     pub history_limit: u32,
+    /// Other instances share the store and the rooms (`REDIS_URL` is set): the room list is
+    /// read from the store, and no room is removed for being empty here (see the module doc).
+    pub fleet: bool,
 }
 
 impl ChatConfig {
@@ -76,6 +97,7 @@ impl ChatConfig {
                 burst: defaults::CHAT_RATE_BURST,
             },
             history_limit: defaults::CHAT_HISTORY_LIMIT,
+            fleet: false,
         }
     }
 }
@@ -98,6 +120,10 @@ enum Origin {
 enum Pending {
     /// The room list at start.
     Load,
+    /// The room list for a request (in a fleet, where the cache may lack rooms).
+    List(ChatTicket),
+    /// A room missing from the cache; what waits for it is in `ChatApp::lookups`.
+    Lookup(RoomId),
     Create {
         ticket: ChatTicket,
         visitor: SessionId,
@@ -141,6 +167,8 @@ pub struct ChatApp {
     visitors: HashMap<Sid, SessionId>,
     loaded: bool,
     deferred: Vec<Deferred>,
+    /// Rooms asked of the store after a cache miss, with the work waiting for each.
+    lookups: HashMap<RoomId, Vec<Deferred>>,
     next_ticket: u64,
     pending: HashMap<StoreTicket, Pending>,
     store_requests: VecDeque<(StoreTicket, StoreRequest)>,
@@ -164,6 +192,7 @@ impl ChatApp {
             visitors: HashMap::new(),
             loaded: false,
             deferred: Vec::new(),
+            lookups: HashMap::new(),
             next_ticket: 0,
             pending: HashMap::new(),
             store_requests: VecDeque::new(),
@@ -213,7 +242,7 @@ impl ChatApp {
                     self.deferred.push(Deferred::Connect(sid, auth));
                     return Ok(());
                 }
-                self.handle_connect_request(now, server, sid, &auth)
+                self.connect_or_look_up(now, server, sid, auth)
             }
             E::Event {
                 ns,
@@ -238,7 +267,100 @@ impl ChatApp {
             self.deferred.push(Deferred::Request(ticket, request));
             return;
         }
-        self.handle_loaded_request(now, ticket, request);
+        self.request_or_look_up(now, ticket, request);
+    }
+
+    /// Handles a request, or first fetches the room it names when the cache lacks it.
+    fn request_or_look_up(&mut self, now: Instant, ticket: ChatTicket, request: ChatRequest) {
+        match requests::room_named(&request.action) {
+            Some(room) if self.rooms.get(&room).is_none() => {
+                self.look_up(room, Deferred::Request(ticket, request));
+            }
+            _ => self.handle_loaded_request(now, ticket, request),
+        }
+    }
+
+    /// Handles a `/chat` CONNECT, or first fetches its room when the cache lacks it.
+    fn connect_or_look_up(
+        &mut self,
+        now: Instant,
+        server: &mut Server,
+        sid: Sid,
+        auth: Value,
+    ) -> Result<(), CommandError> {
+        match sockets::room_in(&auth) {
+            Some(room) if self.rooms.get(&room).is_none() => {
+                self.look_up(room, Deferred::Connect(sid, auth));
+                Ok(())
+            }
+            _ => self.handle_connect_request(now, server, sid, &auth),
+        }
+    }
+
+    /// Asks the store for `room` (once, however many wait for it) and parks `waiting`.
+    fn look_up(&mut self, room: RoomId, waiting: Deferred) {
+        let asked = self.lookups.contains_key(&room);
+        self.lookups.entry(room).or_default().push(waiting);
+        if !asked {
+            self.store(StoreRequest::GetRoom(room), Pending::Lookup(room));
+        }
+    }
+
+    /// The store's answer on a room missing from the cache: cached if found, then what waited
+    /// is handled from the cache (refused there if the room does not exist).
+    fn handle_looked_up(
+        &mut self,
+        now: Instant,
+        server: &mut Server,
+        id: RoomId,
+        reply: StoreReply,
+    ) {
+        match reply {
+            StoreReply::Room(room) if room.id == id => {
+                self.rooms.insert(room, Some(now));
+            }
+            StoreReply::Failed(StoreError::NoSuchRoom) => {}
+            StoreReply::Failed(error) => self
+                .log
+                .push_back(LogLine::chat_store_failed("look a room up", &error)),
+            _ => {}
+        }
+        for waiting in self.lookups.remove(&id).unwrap_or_default() {
+            let result = match waiting {
+                Deferred::Request(ticket, request) => {
+                    self.handle_loaded_request(now, ticket, request);
+                    Ok(())
+                }
+                Deferred::Connect(sid, auth) => {
+                    self.handle_connect_request(now, server, sid, &auth)
+                }
+            };
+            if let Err(error) = result {
+                self.log
+                    .push_back(LogLine::socketio_command_refused(&error));
+            }
+        }
+    }
+
+    /// The store's room list for a request: cached (a room already known keeps its members)
+    /// and answered; on a failure, the cache's list.
+    fn handle_listed(&mut self, now: Instant, ticket: ChatTicket, reply: StoreReply) {
+        match reply {
+            StoreReply::Rooms(rooms) => {
+                for room in &rooms {
+                    self.rooms.insert(room.clone(), Some(now));
+                }
+                self.answer(ticket, ChatAnswer::Rooms(rooms));
+            }
+            other => {
+                if let StoreReply::Failed(error) = other {
+                    self.log
+                        .push_back(LogLine::chat_store_failed("list the rooms", &error));
+                }
+                let rooms = self.rooms.list();
+                self.answer(ticket, ChatAnswer::Rooms(rooms));
+            }
+        }
     }
 
     /// The store's reply to the request of `ticket`; unknown tickets are ignored.
@@ -255,6 +377,14 @@ impl ChatApp {
         match pending {
             Pending::Load => {
                 self.handle_loaded(now, server, reply);
+                Ok(())
+            }
+            Pending::List(ticket) => {
+                self.handle_listed(now, ticket, reply);
+                Ok(())
+            }
+            Pending::Lookup(room) => {
+                self.handle_looked_up(now, server, room, reply);
                 Ok(())
             }
             Pending::Quiet(what) => {
@@ -318,12 +448,10 @@ impl ChatApp {
         for deferred in std::mem::take(&mut self.deferred) {
             let result = match deferred {
                 Deferred::Request(ticket, request) => {
-                    self.handle_loaded_request(now, ticket, request);
+                    self.request_or_look_up(now, ticket, request);
                     Ok(())
                 }
-                Deferred::Connect(sid, auth) => {
-                    self.handle_connect_request(now, server, sid, &auth)
-                }
+                Deferred::Connect(sid, auth) => self.connect_or_look_up(now, server, sid, auth),
             };
             if let Err(error) = result {
                 self.log
@@ -339,7 +467,7 @@ impl ChatApp {
         server: &mut Server,
     ) -> Result<(), CommandError> {
         self.rate.sweep(now);
-        if self.stopping || !self.loaded {
+        if !self.removes_empty_rooms() {
             return Ok(());
         }
         let window = self.config.empty_room_removal;
@@ -358,13 +486,19 @@ impl ChatApp {
 
     /// When [`handle_timeout`](Self::handle_timeout) next has a room to remove.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.stopping || !self.loaded {
+        if !self.removes_empty_rooms() {
             return None;
         }
         let window = self.config.empty_room_removal;
         self.rooms
             .earliest_empty()
             .map(|since| after_window(since, window))
+    }
+
+    /// Whether empty rooms are removed now: not while loading or stopping, and never in a
+    /// fleet, where another instance may still have members in the room.
+    fn removes_empty_rooms(&self) -> bool {
+        self.loaded && !self.stopping && !self.config.fleet
     }
 
     /// The next answer to an HTTP request.

@@ -27,6 +27,9 @@ impl ChatApp {
             visitor, action, ..
         } = request;
         match action {
+            ChatAction::ListRooms if self.config.fleet => {
+                self.store(StoreRequest::ListRooms, Pending::List(ticket));
+            }
             ChatAction::ListRooms => {
                 let rooms = self.rooms.list();
                 self.answer(ticket, ChatAnswer::Rooms(rooms));
@@ -350,4 +353,15 @@ fn unexpected(reply: &StoreReply) -> ChatRefusal {
         "unexpected reply {:?}",
         std::mem::discriminant(reply)
     )))
+}
+
+/// The room an action is about, whose cache entry it needs.
+pub(super) fn room_named(action: &ChatAction) -> Option<RoomId> {
+    match action {
+        ChatAction::ListRooms | ChatAction::CreateRoom { .. } => None,
+        ChatAction::Enter { room, .. }
+        | ChatAction::PostChat { room, .. }
+        | ChatAction::MayUpload { room }
+        | ChatAction::GifStored { room, .. } => Some(*room),
+    }
 }

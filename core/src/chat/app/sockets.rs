@@ -49,10 +49,7 @@ impl ChatApp {
         let Some(visitor) = self.visitors.get(&sid).cloned() else {
             return server.refuse(CHAT_NAMESPACE, sid, NO_SESSION);
         };
-        let room = auth
-            .get("roomId")
-            .and_then(Value::as_str)
-            .and_then(RoomId::parse);
+        let room = room_in(auth);
         let Some(state) = room.and_then(|room| self.rooms.get(&room)) else {
             return server.refuse(CHAT_NAMESPACE, sid, ChatRefusal::NoSuchRoom.message());
         };
@@ -343,4 +340,11 @@ impl ChatApp {
         }
         Ok(())
     }
+}
+
+/// The room a `/chat` CONNECT names in its auth (`{roomId}`), if it names a well-formed one.
+pub(super) fn room_in(auth: &Value) -> Option<RoomId> {
+    auth.get("roomId")
+        .and_then(Value::as_str)
+        .and_then(RoomId::parse)
 }
