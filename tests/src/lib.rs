@@ -22,8 +22,11 @@ pub mod chat_socket;
 pub mod eio;
 pub mod fleet;
 pub mod http;
+// The real PostgreSQL and Redis servers a test starts: the io crate's test support, one copy.
+#[path = "../../io/tests/support/postgres_server.rs"]
 pub mod postgres_server;
 pub mod proc;
+#[path = "../../io/tests/support/redis_server.rs"]
 pub mod redis_server;
 pub mod server;
 pub mod sio_target;

@@ -21,18 +21,14 @@
 //! Nothing is mocked. `redis-server`/`redis-cli` (redis-server, redis-tools) and, for M2, Node
 //! with `npm ci` in tests/peers/socketio-node are required; a missing one fails the test.
 
-#[allow(dead_code)]
-#[path = "../../io/tests/support/redis_server.rs"]
-mod redis_server;
-
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Instant;
 
 use gif_chat_tests::eio::{Received, Ws};
+use gif_chat_tests::redis_server::RedisServer;
 use gif_chat_tests::sio_target::{node_peer_dir, NodePeer, Running};
 use gif_chat_tests::{Runtime, Server, WAIT};
-use redis_server::RedisServer;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};

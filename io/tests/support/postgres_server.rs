@@ -9,7 +9,8 @@
 //! temporary directory. A cluster is small and quick to make (`initdb --no-sync`, `fsync=off`:
 //! durability across a machine crash is not what a test checks).
 //!
-//! Shared by `#[path]` with each test that needs it.
+//! Shared by `#[path]` with each test that needs it, and with the suite in `tests/` (its
+//! fleet test).
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::MetadataExt;

@@ -7,7 +7,8 @@
 //! never guessed with a sleep. Redis has no `--port 0`: a free port is found by binding port 0
 //! and closing it, so another process may take it first; starting is then tried on another.
 //!
-//! Shared by `#[path]` with each test that needs it.
+//! Shared by `#[path]` with each test that needs it, and with the suite in `tests/` (its
+//! fleet and cluster tests).
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
