@@ -11,30 +11,18 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
+use crate::nginx::spawn_nginx;
 use crate::WAIT;
 
 /// `tests/fleet/`.
 pub fn fleet_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fleet")
-}
-
-fn nginx_binary() -> PathBuf {
-    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(Path::new)
-        .find(|path| path.is_file())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| {
-            panic!("nginx is not installed: `apt-get install -y nginx` (tests/run.sh does it)")
-        })
 }
 
 fn free_port() -> Result<u16, String> {
@@ -84,43 +72,13 @@ impl FleetNginx {
                 &format!("127.0.0.1:{round_robin}"),
             )
             .replace("{{UPSTREAM_SERVERS}}", servers.trim_end());
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, config).map_err(|e| format!("writing {}: {e}", conf.display()))?;
-        let error_log = dir.path().join("error.log");
-        let mut child = Command::new(nginx_binary())
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(&error_log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("spawning nginx: {e}"))?;
-        // nginx prints nothing when ready: it is ready when both doors accept connections.
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
-                return Err(format!("nginx exited with {status}:\n{log}"));
-            }
-            let pinned_up = TcpStream::connect(("127.0.0.1", pinned)).await.is_ok();
-            if pinned_up && TcpStream::connect(("127.0.0.1", round_robin)).await.is_ok() {
-                return Ok(FleetNginx {
-                    _child: child,
-                    dir,
-                    pinned,
-                    round_robin,
-                });
-            }
-            if Instant::now() > deadline {
-                return Err(format!("nginx did not listen within {WAIT:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let child = spawn_nginx(dir.path(), &config, &[pinned, round_robin]).await?;
+        Ok(FleetNginx {
+            _child: child,
+            dir,
+            pinned,
+            round_robin,
+        })
     }
 
     /// The pinned door's URL.

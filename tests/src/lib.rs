@@ -22,6 +22,7 @@ pub mod chat_socket;
 pub mod eio;
 pub mod fleet;
 pub mod http;
+pub mod nginx;
 // The real PostgreSQL and Redis servers a test starts: the io crate's test support, one copy.
 #[path = "../../io/tests/support/postgres_server.rs"]
 pub mod postgres_server;

@@ -8,17 +8,16 @@
 //! and temporary directories live in a scratch directory, listening on a free loopback port.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::Message;
 use gif_chat_tests::http::{self, ResponseReader};
+use gif_chat_tests::nginx::spawn_nginx;
 use gif_chat_tests::ws::{self, Seen, TickWatcher};
 use gif_chat_tests::{runtime_matrix, spec, Runtime, Server, Signal, WAIT};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const TEMPLATE: &str = include_str!("../nginx/nginx.conf.template");
 const TICK_MS: u64 = 200;
@@ -35,20 +34,6 @@ struct Nginx {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
-}
-
-fn nginx_binary() -> PathBuf {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(Path::new)
-        .find(|path| path.is_file());
-    match found {
-        Some(path) => path.to_path_buf(),
-        None => panic!(
-            "nginx is not installed: `apt-get install -y nginx` (tests/run.sh does it), \
-             then run the tests again"
-        ),
-    }
 }
 
 impl Nginx {
@@ -81,38 +66,8 @@ impl Nginx {
             .replace("{{LISTEN}}", &format!("127.0.0.1:{port}"))
             .replace("{{UPSTREAM_SERVERS}}", servers.trim_end())
             .replace("Host $http_host;", &format!("Host {host_header};"));
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, config).map_err(|e| format!("writing {}: {e}", conf.display()))?;
-        let error_log = dir.path().join("error.log");
-        let mut child = Command::new(nginx_binary())
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf)
-            // Before the configuration is read, nginx would open its compiled-in error log.
-            .arg("-e")
-            .arg(&error_log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("spawning nginx: {e}"))?;
-        // nginx prints nothing when ready: it is ready when it accepts connections.
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(&error_log).unwrap_or_default();
-                return Err(format!("nginx exited with {status}:\n{log}"));
-            }
-            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(Nginx { child, port, dir });
-            }
-            if Instant::now() > deadline {
-                return Err(format!("nginx did not listen on {port} within {WAIT:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let child = spawn_nginx(dir.path(), &config, &[port]).await?;
+        Ok(Nginx { child, port, dir })
     }
 
     fn error_log(&self) -> String {
