@@ -45,8 +45,11 @@ runtime_matrix! {
         let mut server = ServerBuilder::new(runtime)
             .envs(&[
                 ("CONFORMANCE", "true"),
+                // Short pings so the heartbeat scenario sees several; a timeout of 3 s, not 1,
+                // because a page on a loaded machine can be a second late with its pong (a
+                // polling session then ended under the page, whose next POST got 400).
                 ("EIO_PING_INTERVAL_MS", "300"),
-                ("EIO_PING_TIMEOUT_MS", "1000"),
+                ("EIO_PING_TIMEOUT_MS", "3000"),
             ])
             .start()
             .await;
