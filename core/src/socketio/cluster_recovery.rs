@@ -232,6 +232,9 @@ impl Server {
         let ns = self.namespace_index(ns)?;
         let pending = self.take_lookup(sid, ns)?;
         self.timers.remove(&pending.timer);
+        // A socket connected here already (the same pid presented twice) is not cloned.
+        let found =
+            found.filter(|remote| !self.namespaces[ns].sockets.contains_key(&remote.socket));
         let restored = found.map(|remote| self.merge(ns, pending.pid, pending.mark, remote));
         Some(self.join_namespace(sid, ns, pending.auth, restored))
     }
