@@ -29,6 +29,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use gif_chat_tests::eio::{Received, Ws};
+use gif_chat_tests::fleet::FleetNginx;
 use gif_chat_tests::redis_server::RedisServer;
 use gif_chat_tests::sio_target::{node_peer_dir, NodePeer, Running};
 use gif_chat_tests::{Runtime, Server, Signal, WAIT};
@@ -466,6 +467,31 @@ impl RecoveringMember {
     }
 }
 
+/// The instance the one `/relay` client connected to (the one that logged it), then the other.
+async fn on_which(first: Server, second: Server) -> (Server, Server) {
+    let (mut first, mut second) = (first, second);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let relay = |server: &mut Server| {
+            server
+                .lines_so_far()
+                .iter()
+                .any(|line| line.ends_with("/relay"))
+        };
+        if relay(&mut first) {
+            return (first, second);
+        }
+        if relay(&mut second) {
+            return (second, first);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "neither instance logged the client"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Waits until Redis holds a session for a socket in `room` (written by its instance when it
 /// joined: the bridge sends it on its own thread).
 async fn wait_for_session(redis: &RedisServer, room: &str) {
@@ -486,10 +512,11 @@ async fn wait_for_session(redis: &RedisServer, room: &str) {
     }
 }
 
-/// SPEC M5: a socket.io-client with recovery on, in a room on instance A (tokio); A is killed
-/// with SIGKILL; the room's broadcasts go on through instance B (smol); the client reconnects
-/// to B with its `pid` and last offset, is told `recovered`, keeps its id, and gets what it
-/// missed, in order and exactly once, then what comes next.
+/// SPEC M5: a socket.io-client with recovery on, through nginx's round-robin door, in a room
+/// on the instance nginx chose (tokio's or smol's); that instance is killed with SIGKILL; the
+/// room's broadcasts go on through the other; the client comes back through nginx, which now
+/// reaches only the other, with its `pid` and last offset, is told `recovered`, keeps its id,
+/// and gets what it missed, in order and exactly once, then what comes next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
     let redis = RedisServer::start();
@@ -497,14 +524,15 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
     env.retain(|(name, _)| *name != "SIO_RECOVERY_MS");
     env.push(("SIO_RECOVERY_MS", "60000".to_owned()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut a = Server::start(Runtime::Tokio, &env).await;
-    let b = Server::start(Runtime::Smol, &env).await;
+    let tokio = Server::start(Runtime::Tokio, &env).await;
+    let smol = Server::start(Runtime::Smol, &env).await;
+    let nginx = FleetNginx::start(&[tokio.port(), smol.port()]).await;
 
-    let mut client =
-        RecoveringMember::start(&format!("http://127.0.0.1:{}", a.port()), "lobby").await;
+    let mut client = RecoveringMember::start(&nginx.round_robin_url(), "lobby").await;
     let first = client.next().await;
     assert_eq!(first["recovered"], json!(false), "{first}");
     let id = first["connected"].clone();
+    let (mut a, b) = on_which(tokio, smol).await;
     let (mut sender, _) = Ws::opened_session(b.port(), "/socket.io/").await;
     sender
         .send_text(&format!("40/relay,{}", json!({ "room": "lobby" })))
@@ -513,7 +541,7 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
     wait_for_subscribers(&redis, LOBBY, 2).await;
     wait_for_session(&redis, "lobby").await;
 
-    // Heard on A, from B, with B's offset.
+    // Heard on the client's instance, from the other, with the other's offset.
     let say = |text: &str| format!("42/relay,{}", json!(["chat", text]));
     sender.send_text(&say("before")).await;
     let echo = sender.next_packet_text(WAIT).await;
@@ -527,7 +555,7 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
     let lost = client.next().await;
     assert!(lost.get("disconnected").is_some(), "{lost}");
 
-    // Missed: sent through B while the client has no instance. The sender hearing its own
+    // Missed: sent through the survivor while the client has no instance. The sender hearing its own
     // echo means B has emitted it (and queued its record for Redis before the lookup).
     for text in ["missed 1", "missed 2", "missed 3"] {
         sender.send_text(&say(text)).await;
@@ -535,7 +563,7 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
         assert!(echo.contains(text), "{echo}");
     }
     client
-        .command(json!({ "reconnect": format!("http://127.0.0.1:{}", b.port()) }))
+        .command(json!({ "reconnect": nginx.round_robin_url() }))
         .await;
     let back = client.next().await;
     assert_eq!(back["recovered"], json!(true), "{back}");
