@@ -407,4 +407,35 @@ mod tests {
         let (_, events) = open(&mut single, now, 1, auth);
         assert!(matches!(connected(&events), Some((_, false))), "{events:?}");
     }
+
+    #[test]
+    fn a_live_sockets_session_is_written_again_every_half_window_and_forgotten_when_it_leaves() {
+        let now = Instant::now();
+        let mut redis = MemoryRedis::default();
+        let (mut a, mut cluster_a) = instance(1);
+        let (sid, events) = open(&mut a, now, 1, json!({}));
+        let (socket, _) = connected(&events).expect("connected");
+        a.join(NS, socket, "lobby").expect("joined");
+        cluster_a.collect(&mut a);
+        redis.run(&mut cluster_a);
+        assert_eq!(redis.strings.len(), 1, "its session");
+        redis.strings.clear(); // as if its TTL ran out
+        assert_eq!(a.poll_timeout(), Some(now + Duration::from_secs(30)));
+        a.handle_timeout(now + Duration::from_secs(30));
+        cluster_a.collect(&mut a);
+        redis.run(&mut cluster_a);
+        let record = redis.strings.values().next().expect("written again");
+        assert_eq!(
+            SessionRecord::decode(record),
+            Some(SessionRecord {
+                sid: socket.as_str().to_owned(),
+                rooms: vec!["lobby".to_owned()]
+            })
+        );
+        // Leaving on its own (a DISCONNECT): nothing to restore.
+        a.handle_message(now, sid, Payload::text(format!("1{NS},")));
+        cluster_a.collect(&mut a);
+        redis.run(&mut cluster_a);
+        assert!(redis.strings.is_empty());
+    }
 }

@@ -4,10 +4,10 @@
 //! Only in a cluster ([`Server::report_to_cluster`]) and in namespaces with recovery on; a
 //! single instance takes the local path of `recovery.rs` alone, unchanged.
 //!
-//! - Writes ([`Server::poll_recovery_write`]): a socket's session (id, rooms) when it connects
-//!   and whenever its rooms change, since an instance killed with `SIGKILL` writes nothing when
-//!   its sockets drop; the socket forgotten when it leaves for good; every packet this instance
-//!   emits with an offset.
+//! - Writes ([`Server::poll_recovery_write`]): a socket's session (id, rooms) when it connects,
+//!   whenever its rooms change, and every half window (its TTL is the window), since an
+//!   instance killed with `SIGKILL` writes nothing when its sockets drop; the socket forgotten
+//!   when it leaves for good; every packet this instance emits with an offset.
 //! - Lookups ([`Server::poll_recovery_lookup`]): a CONNECT to an open namespace with a `pid`
 //!   and an offset this server does not know waits, while its session and the packets after
 //!   the offset are fetched, for [`Server::resume_connect`], or for the lookup's timeout, after
@@ -86,6 +86,9 @@ pub(super) struct PendingLookup {
 pub(super) struct RecoveryReports {
     pub(super) writes: VecDeque<RecoveryWrite>,
     pub(super) lookups: VecDeque<RecoveryLookup>,
+    /// When every live socket's session is next written again (`None`: no session opened
+    /// yet).
+    next_refresh: Option<Instant>,
 }
 
 impl Server {
@@ -97,6 +100,66 @@ impl Server {
     /// The next lookup to make; answer it with [`Server::resume_connect`].
     pub fn poll_recovery_lookup(&mut self) -> Option<RecoveryLookup> {
         self.cluster.as_mut()?.recovery.lookups.pop_front()
+    }
+
+    /// How often live sockets' sessions are written again: half the shortest window, so that
+    /// a session in Redis outlives its instance by at least half a window and at most a whole
+    /// one; `None` without a cluster or a namespace with recovery.
+    fn refresh_interval(&self) -> Option<Duration> {
+        self.cluster.as_ref()?;
+        self.namespaces
+            .iter()
+            .filter_map(|ns| ns.recovery.as_ref().map(|store| store.window() / 2))
+            .filter(|every| !every.is_zero())
+            .min()
+    }
+
+    /// Starts the sessions' refresh when the first session opens.
+    pub(super) fn arm_session_refresh(&mut self, now: Instant) {
+        let Some(every) = self.refresh_interval() else {
+            return;
+        };
+        if let Some(cluster) = &mut self.cluster {
+            cluster
+                .recovery
+                .next_refresh
+                .get_or_insert_with(|| super::deadline(now, every));
+        }
+    }
+
+    /// When the sessions are next written again.
+    pub(super) fn session_refresh_deadline(&self) -> Option<Instant> {
+        self.cluster.as_ref()?.recovery.next_refresh
+    }
+
+    /// Writes every live socket's session again when it is time: a session's TTL is the
+    /// window, and a socket may stay longer than that in the same rooms.
+    pub(super) fn refresh_sessions(&mut self, now: Instant) {
+        let (Some(due), Some(every)) = (self.session_refresh_deadline(), self.refresh_interval())
+        else {
+            return;
+        };
+        if due > now {
+            return;
+        }
+        for ns in 0..self.namespaces.len() {
+            let namespace = &self.namespaces[ns];
+            if namespace.recovery.is_none() {
+                continue;
+            }
+            let live: Vec<SocketId> = namespace
+                .sockets
+                .iter()
+                .filter(|(_, state)| state.pid.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            for socket in live {
+                self.report_session(ns, socket);
+            }
+        }
+        if let Some(cluster) = &mut self.cluster {
+            cluster.recovery.next_refresh = Some(super::deadline(now, every));
+        }
     }
 
     /// Reports a socket's session as it is now (after a connect or a room change).

@@ -171,6 +171,7 @@ impl Server {
         if self.sessions.contains_key(&sid) {
             return;
         }
+        self.arm_session_refresh(now);
         let key = self.set_timer(
             super::deadline(now, self.config.connect_timeout),
             Timer::Connect(sid),
@@ -411,6 +412,7 @@ impl Server {
                 store.handle_timeout(now);
             }
         }
+        self.refresh_sessions(now);
     }
 
     // ---- outputs ----
@@ -432,6 +434,7 @@ impl Server {
             .iter()
             .filter_map(|ns| ns.recovery.as_ref()?.poll_timeout())
             .chain(timer)
+            .chain(self.session_refresh_deadline())
             .min()
     }
 
