@@ -3,9 +3,9 @@
 //!
 //! The writes go into the publishes' pipeline, so a packet's `XADD` reaches Redis before the
 //! `SPUBLISH` of anything the instance emitted after it. A lookup takes the session with
-//! `GETDEL` (two instances never restore one socket) and reads the namespace's stream with
-//! `XRANGE` (bounded by `MAXLEN ~`), then keeps the entries after the client's offset that are
-//! younger than the window: the stream's ids are Redis's clock, in milliseconds.
+//! `GETDEL` (two instances never restore one socket) and reads the namespace's stream backwards
+//! with `XREVRANGE`, a page at a time, down to the client's offset, keeping the entries younger
+//! than the window: the stream's ids are Redis's clock, in milliseconds.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,70 +88,99 @@ pub(super) struct Lookup {
     pub(super) window: Duration,
 }
 
+/// Entries read per `XREVRANGE`: a client usually comes back within seconds, so its offset is
+/// among the newest.
+const PAGE: usize = 128;
+
 impl Lookup {
-    /// `GETDEL` of the session and `XRANGE` of the stream, in one round trip.
+    /// `GETDEL` of the session, then, only if there was one (a `pid` is unguessable, so a made-up
+    /// one costs a single command), the stream read backwards a page at a time until the
+    /// client's offset.
     pub(super) async fn run(
         &self,
         connection: &mut MultiplexedConnection,
     ) -> RedisResult<LookupAnswer> {
-        let (session, entries): (Option<Vec<u8>>, Value) = redis::pipe()
-            .cmd("GETDEL")
+        let session: Option<Vec<u8>> = redis::cmd("GETDEL")
             .arg(&self.session)
-            .cmd("XRANGE")
-            .arg(&self.stream)
-            .arg("-")
-            .arg("+")
             .query_async(connection)
             .await?;
+        let Some(session) = session else {
+            return Ok(LookupAnswer::nothing(self.id));
+        };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let oldest = millis(now).saturating_sub(millis(self.window));
+        let mut newer = Vec::new();
+        let mut end = "+".to_owned();
+        let found = loop {
+            let page: Value = redis::cmd("XREVRANGE")
+                .arg(&self.stream)
+                .arg(&end)
+                .arg("-")
+                .arg("COUNT")
+                .arg(PAGE)
+                .query_async(connection)
+                .await?;
+            let Value::Array(entries) = page else {
+                break false;
+            };
+            let full = entries.len() == PAGE;
+            match scan(entries, &self.offset, oldest, &mut newer) {
+                Scan::Found => break true,
+                Scan::Older(last) if full => end = format!("({last}"),
+                _ => break false,
+            }
+        };
+        newer.reverse();
         Ok(LookupAnswer {
             id: self.id,
-            session: session.map(Bytes::from),
-            after: after(entries, &self.offset, oldest),
+            session: Some(Bytes::from(session)),
+            after: found.then_some(newer),
         })
     }
 }
 
-/// The entries after the one whose offset is `offset`, none with an id before `oldest`
-/// (milliseconds); `None` when no entry has that offset.
-fn after(entries: Value, offset: &str, oldest: u64) -> Option<Vec<PacketEntry>> {
-    let Value::Array(entries) = entries else {
-        return None;
-    };
-    let mut found = false;
-    let mut after = Vec::new();
-    for entry in entries {
-        let Some((millis, entry)) = decode(entry) else {
-            continue;
-        };
-        if found {
-            if millis >= oldest {
-                after.push(entry);
-            }
-        } else if entry.offset == offset {
-            found = true;
-        }
-    }
-    found.then_some(after)
+/// Where a page read backwards left the search.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan {
+    /// The client's offset was in it.
+    Found,
+    /// Not in it; the oldest id read, where the next page ends.
+    Older(String),
+    /// Not in it, and nothing older to read (an empty page, or the window's start passed).
+    Exhausted,
 }
 
-/// One `XRANGE` entry, `[id, [field, value, ...]]`, with its id's milliseconds; `None` for
-/// anything gif-chat did not write.
-fn decode(entry: Value) -> Option<(u64, PacketEntry)> {
+/// Reads a page of entries, newest first, into `newer` until the one whose offset is
+/// `offset`; entries with an id before `oldest` (milliseconds) end the search.
+fn scan(entries: Vec<Value>, offset: &str, oldest: u64, newer: &mut Vec<PacketEntry>) -> Scan {
+    let mut last = None;
+    for entry in entries {
+        let Some((id, millis, entry)) = decode(entry) else {
+            continue;
+        };
+        if entry.offset == offset {
+            return Scan::Found;
+        }
+        if millis < oldest {
+            return Scan::Exhausted;
+        }
+        newer.push(entry);
+        last = Some(id);
+    }
+    last.map_or(Scan::Exhausted, Scan::Older)
+}
+
+/// One stream entry, `[id, [field, value, ...]]`, with its id and the id's milliseconds;
+/// `None` for anything gif-chat did not write.
+fn decode(entry: Value) -> Option<(String, u64, PacketEntry)> {
     let Value::Array(parts) = entry else {
         return None;
     };
     let mut parts = parts.into_iter();
-    let id = bytes(parts.next()?)?;
-    let millis = std::str::from_utf8(&id)
-        .ok()?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()?;
+    let id = String::from_utf8(bytes(parts.next()?)?.to_vec()).ok()?;
+    let millis = id.split('-').next()?.parse().ok()?;
     let fields = match parts.next()? {
         Value::Array(fields) => fields,
         Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
@@ -167,16 +196,17 @@ fn decode(entry: Value) -> Option<(u64, PacketEntry)> {
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         let value = bytes(value)?;
-        match &*bytes(name)? {
-            b"o" => entry.offset = String::from_utf8(value.to_vec()).ok()?,
-            b"r" => entry.room = Some(String::from_utf8(value.to_vec()).ok()?),
-            b"e" => entry.except = Some(String::from_utf8(value.to_vec()).ok()?),
-            b"p" => entry.text = value,
-            b"a" => entry.attachments.push(value),
+        let text = || String::from_utf8(value.to_vec()).ok();
+        match std::str::from_utf8(&bytes(name)?).unwrap_or_default() {
+            OFFSET => entry.offset = text()?,
+            ROOM => entry.room = Some(text()?),
+            EXCEPT => entry.except = Some(text()?),
+            TEXT => entry.text = value,
+            ATTACHMENT => entry.attachments.push(value),
             _ => {}
         }
     }
-    Some((millis, entry))
+    Some((id, millis, entry))
 }
 
 fn bytes(value: Value) -> Option<Bytes> {
@@ -206,20 +236,36 @@ mod tests {
     }
 
     #[test]
-    fn the_entries_after_the_offset_are_read_and_old_ones_skipped() {
-        let entries = Value::Array(vec![
-            entry("100-0", "a-1", Some("lobby")),
-            entry("200-0", "a-2", Some("lobby")),
-            entry("300-0", "b-7", None),
-            entry("50-0", "b-8", Some("kitchen")),
-        ]);
-        let found = after(entries.clone(), "a-2", 60).expect("the offset is there");
-        let offsets: Vec<&str> = found.iter().map(|e| e.offset.as_str()).collect();
-        assert_eq!(offsets, ["b-7"], "b-8 is older than the window");
-        assert_eq!(found[0].room, None);
-        assert_eq!(&found[0].text[..], br#"2["m","b-7"]"#);
-        assert_eq!(after(entries.clone(), "a-1", 0).map(|f| f.len()), Some(3));
-        assert!(after(entries, "c-1", 0).is_none(), "an unknown offset");
-        assert!(after(Value::Nil, "a-1", 0).is_none());
+    fn a_page_read_backwards_stops_at_the_offset_or_at_the_windows_start() {
+        // Newest first, as XREVRANGE gives them.
+        let page = || {
+            vec![
+                entry("300-0", "b-7", None),
+                entry("200-0", "a-2", Some("lobby")),
+                entry("100-0", "a-1", Some("lobby")),
+            ]
+        };
+        let mut newer = Vec::new();
+        assert_eq!(scan(page(), "a-2", 0, &mut newer), Scan::Found);
+        assert_eq!(newer.len(), 1);
+        assert_eq!(newer[0].offset, "b-7");
+        assert_eq!(newer[0].room, None);
+        assert_eq!(&newer[0].text[..], br#"2["m","b-7"]"#);
+
+        let mut newer = Vec::new();
+        assert_eq!(scan(page(), "a-1", 0, &mut newer), Scan::Found);
+        let offsets: Vec<&str> = newer.iter().map(|e| e.offset.as_str()).collect();
+        assert_eq!(offsets, ["b-7", "a-2"]);
+        assert_eq!(newer[1].room.as_deref(), Some("lobby"));
+
+        let mut newer = Vec::new();
+        assert_eq!(
+            scan(page(), "c-1", 0, &mut newer),
+            Scan::Older("100-0".to_owned()),
+            "not here: read on before 100-0"
+        );
+        let mut newer = Vec::new();
+        assert_eq!(scan(page(), "c-1", 150, &mut newer), Scan::Exhausted);
+        assert_eq!(scan(Vec::new(), "a-1", 0, &mut newer), Scan::Exhausted);
     }
 }
