@@ -19,7 +19,8 @@
 //!   `socketsJoin` moves them (shared membership).
 //!
 //! - M5: a socket.io-client with recovery on, whose instance is killed, comes back on another
-//!   with its `pid` and offset and gets what it missed (the only test here with recovery on).
+//!   through nginx with its `pid` and offset and gets what it missed; a Node server's client
+//!   sees nothing of the offsets gif-chat instances publish (these two have recovery on).
 //!
 //! Nothing is mocked. `redis-server`/`redis-cli` (redis-server, redis-tools) and, for M2, Node
 //! with `npm ci` in tests/peers/socketio-node are required; a missing one fails the test.
@@ -588,4 +589,42 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
     client.command(json!({ "say": ["still here"] })).await;
     let echo = client.next().await;
     assert_eq!(echo["chat"][0], json!("still here"), "{echo}");
+}
+
+/// SPEC M5 beside M2: a gif-chat instance with recovery on publishes its offset in a flag of
+/// the adapter's message, which Node's adapter ignores: a Node server's client hears a gif-chat
+/// broadcast exactly as before, with nothing added.
+#[tokio::test]
+async fn a_node_servers_clients_see_nothing_of_gif_chats_offsets() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let node = NodePeer::start(&[("REDIS_URL", url.as_str()), ("SIO_RECOVERY_MS", "0")])
+        .await
+        .map(Running::Node)
+        .unwrap_or_else(|why| panic!("the Node peer cannot run: {why}"));
+    let mut env = instance_env(&redis);
+    env.retain(|(name, _)| *name != "SIO_RECOVERY_MS");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let gif = Server::start(Runtime::Tokio, &env).await;
+    let mut listener = Member::node(node.port(), "lobby").await;
+    let (mut sender, _) = Ws::opened_session(gif.port(), "/socket.io/").await;
+    sender
+        .send_text(&format!("40/relay,{}", json!({ "room": "lobby" })))
+        .await;
+    sender.next_packet_text(WAIT).await;
+    wait_for_subscribers(&redis, LOBBY, 2).await;
+    sender
+        .send_text(&format!("42/relay,{}", json!(["chat", "from gif"])))
+        .await;
+    let echo = sender.next_packet_text(WAIT).await;
+    assert!(
+        echo.starts_with(r#"42/relay,["chat","from gif","#),
+        "gif-chat's own client gets the offset: {echo}"
+    );
+    assert_eq!(
+        listener.hear_event().await,
+        (json!("chat"), vec![json!("from gif")])
+    );
+    let published = redis.cli(&["XLEN", "gif-chat#recovery#/relay#packets"]);
+    assert_eq!(published.trim(), "1", "kept in gif-chat's own stream");
 }
