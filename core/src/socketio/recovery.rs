@@ -8,6 +8,10 @@
 //! the socket back and every kept packet after that offset that was meant for it, in order.
 //! Both stores are bounded (count, bytes, age), so a namespace's memory never grows with
 //! traffic or with abandoned clients; a client whose offset fell out gets a fresh socket.
+//!
+//! Offsets are labels, compared as such: in a cluster (`cluster_recovery.rs`) a broadcast from
+//! another gif-chat instance is kept under the offset that instance gave it, so that a client
+//! can take its offset from one instance to another.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;

@@ -93,11 +93,13 @@ impl SharedHub {
         while let Some(change) = inner.hub.poll_subscription() {
             bridge.subscription(change);
         }
-        while let Some(publish) = inner.hub.poll_publish() {
-            bridge.publish(publish);
-        }
+        // Recovery's writes first: a packet is in the stream before it is published, so a
+        // lookup that misses it in the stream is made before the publish (M5).
         while let Some(command) = inner.hub.poll_recovery_command() {
             bridge.recovery(command);
+        }
+        while let Some(publish) = inner.hub.poll_publish() {
+            bridge.publish(publish);
         }
     }
 
