@@ -22,7 +22,9 @@
 //! With [`HubConfig::cluster`] set, the hub is one instance of several sharing broadcasts
 //! through Redis (SPEC M1–M3, `hub/cluster.rs`): what to subscribe and publish comes out of
 //! [`Hub::poll_subscription`] and [`Hub::poll_publish`], what the others published goes into
-//! [`Hub::handle_cluster_message`].
+//! [`Hub::handle_cluster_message`]. Connection state recovery across instances (M5,
+//! `hub/cluster_recovery.rs`) writes and reads gif-chat's own Redis keys the same way:
+//! [`Hub::poll_recovery_command`] out, [`Hub::handle_recovery_answer`] in.
 //!
 //! [`Connection`]: crate::Connection
 //! [`Connection::poll_hub_call`]: crate::Connection::poll_hub_call
