@@ -22,7 +22,9 @@
 //! With [`HubConfig::cluster`] set, the hub is one instance of several sharing broadcasts
 //! through Redis (SPEC M1–M3, `hub/cluster.rs`): what to subscribe and publish comes out of
 //! [`Hub::poll_subscription`] and [`Hub::poll_publish`], what the others published goes into
-//! [`Hub::handle_cluster_message`].
+//! [`Hub::handle_cluster_message`]. Connection state recovery across instances (M5,
+//! `hub/cluster_recovery.rs`) writes and reads gif-chat's own Redis keys the same way:
+//! [`Hub::poll_recovery_command`] out, [`Hub::handle_recovery_answer`] in.
 //!
 //! [`Connection`]: crate::Connection
 //! [`Connection::poll_hub_call`]: crate::Connection::poll_hub_call
@@ -37,7 +39,7 @@ use crate::chat::app::{self as chat_app, ChatApp, ChatConfig};
 use crate::chat::{
     ChatAnswer, ChatRequest, ChatTicket, GifName, SessionId, StoreReply, StoreRequest, StoreTicket,
 };
-use crate::cluster::{Publish, Subscription, Uid};
+use crate::cluster::{LookupAnswer, Publish, RecoveryCommand, Subscription, Uid};
 use crate::engineio::{
     self, Answer, Engine, EngineConfig, EngineEvent, Method, Query, Request, RequestError, Sid,
     WsInput, WsOutput,
@@ -46,6 +48,7 @@ use crate::log::LogLine;
 use crate::socketio::{self, ConformanceApp, Server};
 
 mod cluster;
+mod cluster_recovery;
 
 use cluster::HubCluster;
 
@@ -622,6 +625,22 @@ impl Hub {
     /// The next payload to `SPUBLISH` for the other instances.
     pub fn poll_publish(&mut self) -> Option<Publish> {
         self.cluster.as_mut()?.poll_publish()
+    }
+
+    /// The next command on gif-chat's recovery keys in Redis (SPEC M5,
+    /// `hub/cluster_recovery.rs`), to run in order with the publishes.
+    pub fn poll_recovery_command(&mut self) -> Option<RecoveryCommand> {
+        self.cluster.as_mut()?.recovery.poll_command()
+    }
+
+    /// What Redis held for a [`RecoveryCommand::Lookup`]: the CONNECT that waited for it is
+    /// answered (restored or fresh).
+    pub fn handle_recovery_answer(&mut self, now: Instant, answer: LookupAnswer) {
+        let Some(cluster) = &mut self.cluster else {
+            return;
+        };
+        cluster.recovery.answer(&mut self.server, answer);
+        self.pump(now);
     }
 
     /// The chat app, for tests and the stop line.

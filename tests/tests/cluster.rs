@@ -18,6 +18,10 @@
 //!   (binary arguments too); a Node server's `fetchSockets()` gets gif-chat's sockets and its
 //!   `socketsJoin` moves them (shared membership).
 //!
+//! - M5: a socket.io-client with recovery on, whose instance is killed, comes back on another
+//!   through nginx with its `pid` and offset and gets what it missed; a Node server's client
+//!   sees nothing of the offsets gif-chat instances publish (these two have recovery on).
+//!
 //! Nothing is mocked. `redis-server`/`redis-cli` (redis-server, redis-tools) and, for M2, Node
 //! with `npm ci` in tests/peers/socketio-node are required; a missing one fails the test.
 
@@ -26,9 +30,10 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use gif_chat_tests::eio::{Received, Ws};
+use gif_chat_tests::fleet::FleetNginx;
 use gif_chat_tests::redis_server::RedisServer;
 use gif_chat_tests::sio_target::{node_peer_dir, NodePeer, Running};
-use gif_chat_tests::{Runtime, Server, WAIT};
+use gif_chat_tests::{Runtime, Server, Signal, WAIT};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -418,4 +423,208 @@ async fn next_node_line_text(lines: &mut Lines<BufReader<ChildStdout>>) -> Strin
         .unwrap_or_else(|_| panic!("the Node script printed nothing within {WAIT:?}"))
         .expect("reading the Node script")
         .expect("the Node script exited")
+}
+
+/// socket.io-client with connection state recovery (tests/fleet/recovering-member.js), which
+/// reconnects when and where the test says.
+struct RecoveringMember {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl RecoveringMember {
+    async fn start(url: &str, room: &str) -> RecoveringMember {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fleet/recovering-member.js");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(url)
+            .arg(room)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (Node.js 20 or later)");
+        let stdin = child.stdin.take().expect("piped");
+        let lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        RecoveringMember {
+            _child: child,
+            stdin,
+            lines,
+        }
+    }
+
+    async fn command(&mut self, command: Value) {
+        let line = format!("{command}\n");
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("write to node");
+    }
+
+    async fn next(&mut self) -> Value {
+        next_node_line(&mut self.lines).await
+    }
+}
+
+/// The instance the one `/relay` client connected to (the one that logged it), then the other.
+async fn on_which(first: Server, second: Server) -> (Server, Server) {
+    let (mut first, mut second) = (first, second);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let relay = |server: &mut Server| {
+            server
+                .lines_so_far()
+                .iter()
+                .any(|line| line.ends_with("/relay"))
+        };
+        if relay(&mut first) {
+            return (first, second);
+        }
+        if relay(&mut second) {
+            return (second, first);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "neither instance logged the client"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Waits until Redis holds a session for a socket in `room` (written by its instance when it
+/// joined: the bridge sends it on its own thread).
+async fn wait_for_session(redis: &RedisServer, room: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let keys = redis.cli(&["--scan", "--pattern", "gif-chat#recovery#/relay#session#*"]);
+        let held = keys
+            .lines()
+            .any(|key| redis.cli(&["GET", key]).contains(&format!("\"{room}\"")));
+        if held {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no session in {room} reached Redis: {keys:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// SPEC M5: a socket.io-client with recovery on, through nginx's round-robin door, in a room
+/// on the instance nginx chose (tokio's or smol's); that instance is killed with SIGKILL; the
+/// room's broadcasts go on through the other; the client comes back through nginx, which now
+/// reaches only the other, with its `pid` and last offset, is told `recovered`, keeps its id,
+/// and gets what it missed, in order and exactly once, then what comes next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
+    let redis = RedisServer::start();
+    let mut env = instance_env(&redis);
+    env.retain(|(name, _)| *name != "SIO_RECOVERY_MS");
+    env.push(("SIO_RECOVERY_MS", "60000".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let tokio = Server::start(Runtime::Tokio, &env).await;
+    let smol = Server::start(Runtime::Smol, &env).await;
+    let nginx = FleetNginx::start(&[tokio.port(), smol.port()]).await;
+
+    let mut client = RecoveringMember::start(&nginx.round_robin_url(), "lobby").await;
+    let first = client.next().await;
+    assert_eq!(first["recovered"], json!(false), "{first}");
+    let id = first["connected"].clone();
+    let (mut a, b) = on_which(tokio, smol).await;
+    let (mut sender, _) = Ws::opened_session(b.port(), "/socket.io/").await;
+    sender
+        .send_text(&format!("40/relay,{}", json!({ "room": "lobby" })))
+        .await;
+    sender.next_packet_text(WAIT).await;
+    wait_for_subscribers(&redis, LOBBY, 2).await;
+    wait_for_session(&redis, "lobby").await;
+
+    // Heard on the client's instance, from the other, with the other's offset.
+    let say = |text: &str| format!("42/relay,{}", json!(["chat", text]));
+    sender.send_text(&say("before")).await;
+    let echo = sender.next_packet_text(WAIT).await;
+    assert!(echo.contains("before"), "{echo}");
+    let heard = client.next().await;
+    assert_eq!(heard["chat"][0], json!("before"), "{heard}");
+    assert!(heard["chat"][1].is_string(), "an offset: {heard}");
+
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(WAIT).await;
+    let lost = client.next().await;
+    assert!(lost.get("disconnected").is_some(), "{lost}");
+
+    // Missed: sent through the survivor while the client has no instance. The sender hearing its own
+    // echo means B has emitted it (and queued its record for Redis before the lookup).
+    for text in ["missed 1", "missed 2", "missed 3"] {
+        sender.send_text(&say(text)).await;
+        let echo = sender.next_packet_text(WAIT).await;
+        assert!(echo.contains(text), "{echo}");
+    }
+    client
+        .command(json!({ "reconnect": nginx.round_robin_url() }))
+        .await;
+    let back = client.next().await;
+    assert_eq!(back["recovered"], json!(true), "{back}");
+    assert_eq!(back["connected"], id, "the same socket");
+
+    sender.send_text(&say("after")).await;
+    let mut heard = Vec::new();
+    loop {
+        let line = client.next().await;
+        let text = line["chat"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("a chat: {line}"))
+            .to_owned();
+        heard.push(text.clone());
+        if text == "after" {
+            break;
+        }
+    }
+    assert_eq!(heard, ["missed 1", "missed 2", "missed 3", "after"]);
+
+    // Back in the room on B: what it says reaches the room, itself included.
+    client.command(json!({ "say": ["still here"] })).await;
+    let echo = client.next().await;
+    assert_eq!(echo["chat"][0], json!("still here"), "{echo}");
+}
+
+/// SPEC M5 beside M2: a gif-chat instance with recovery on publishes its offset in a flag of
+/// the adapter's message, which Node's adapter ignores: a Node server's client hears a gif-chat
+/// broadcast exactly as before, with nothing added.
+#[tokio::test]
+async fn a_node_servers_clients_see_nothing_of_gif_chats_offsets() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let node = NodePeer::start(&[("REDIS_URL", url.as_str()), ("SIO_RECOVERY_MS", "0")])
+        .await
+        .map(Running::Node)
+        .unwrap_or_else(|why| panic!("the Node peer cannot run: {why}"));
+    let mut env = instance_env(&redis);
+    env.retain(|(name, _)| *name != "SIO_RECOVERY_MS");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let gif = Server::start(Runtime::Tokio, &env).await;
+    let mut listener = Member::node(node.port(), "lobby").await;
+    let (mut sender, _) = Ws::opened_session(gif.port(), "/socket.io/").await;
+    sender
+        .send_text(&format!("40/relay,{}", json!({ "room": "lobby" })))
+        .await;
+    sender.next_packet_text(WAIT).await;
+    wait_for_subscribers(&redis, LOBBY, 2).await;
+    sender
+        .send_text(&format!("42/relay,{}", json!(["chat", "from gif"])))
+        .await;
+    let echo = sender.next_packet_text(WAIT).await;
+    assert!(
+        echo.starts_with(r#"42/relay,["chat","from gif","#),
+        "gif-chat's own client gets the offset: {echo}"
+    );
+    assert_eq!(
+        listener.hear_event().await,
+        (json!("chat"), vec![json!("from gif")])
+    );
+    let published = redis.cli(&["XLEN", "gif-chat#recovery#/relay#packets"]);
+    assert_eq!(published.trim(), "1", "kept in gif-chat's own stream");
 }

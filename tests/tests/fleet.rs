@@ -215,8 +215,9 @@ async fn an_instance_without_members_in_a_room_gets_none_of_its_traffic() {
 
 /// M5, M6: `kill -9` of a gif-chat instance. Its WebSocket-only clients, which came through
 /// nginx's round-robin door (no stickiness), reconnect through nginx to the instances left and
-/// get the broadcasts sent after. (Events sent while they were away are not replayed across
-/// instances: that needs the recovery state in Redis, which does not exist yet.)
+/// get the broadcasts sent after. (What they missed while away is replayed by the instance they
+/// land on when it is a gif-chat one, SPEC M5: tests/tests/cluster.rs tests that with a client
+/// whose reconnection it controls.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_killed_instance_reconnect_through_nginx_and_get_later_broadcasts() {
     let mut fleet = Fleet::start().await;

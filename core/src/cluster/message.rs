@@ -182,6 +182,15 @@ pub struct Flags {
     pub timeout: Option<Number>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_single_response: Option<bool>,
+    /// gif-chat's own: the offset the emitting instance gave the packet, so that every
+    /// gif-chat instance delivers it with the same one (SPEC M5, `recovery.rs`). Node's adapter
+    /// carries flags it does not know and never shows them to its clients.
+    #[serde(
+        default,
+        rename = "gifChatOffset",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offset: Option<String>,
 }
 
 impl Flags {

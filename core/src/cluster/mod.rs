@@ -52,12 +52,15 @@
 //! [`Message`] encodes and decodes; [`Channels`] names channels; [`ClusterNode`] keeps one
 //! instance's subscriptions in step with its rooms and turns broadcasts into [`Publish`]es and
 //! received payloads into messages; [`options_for`], [`ClusterNode::publish_emit`] and
-//! [`delivery`] translate between the Socket.IO server's emits and the cluster's broadcasts.
+//! [`delivery`] translate between the Socket.IO server's emits and the cluster's broadcasts;
+//! [`RecoveryKeys`] and [`RecoveryCommand`] are what gif-chat keeps in Redis for connection state
+//! recovery across instances (M5), which the adapter does not do.
 
 mod channel;
 mod message;
 mod msgpack;
 mod node;
+mod recovery;
 mod route;
 
 pub use channel::{looks_like_socket_id, Channels, DEFAULT_PREFIX};
@@ -66,6 +69,9 @@ pub use message::{
 };
 pub use msgpack::MsgpackError;
 pub use node::{ClusterNode, Publish, Subscription, Uid};
+pub use recovery::{
+    LookupAnswer, PacketEntry, RecoveryCommand, RecoveryKeys, SessionRecord, KEY_PREFIX,
+};
 pub use route::{delivery, options_for, Delivery, LocalSockets, ServerSockets};
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ use crate::cluster::{
 };
 use crate::socketio::{CommandError, Server, SocketId, To};
 
+use super::cluster_recovery::RecoveryRequests;
+
 /// Why a message from Redis was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ClusterMessageError {
@@ -39,6 +41,9 @@ pub(super) struct HubCluster {
     nodes: HashMap<String, ClusterNode>,
     subscriptions: VecDeque<Subscription>,
     publishes: VecDeque<Publish>,
+    /// Recovery across instances (M5): what to run on Redis, and the lookups waiting for
+    /// their answer (`hub/cluster_recovery.rs`).
+    pub(super) recovery: RecoveryRequests,
 }
 
 impl HubCluster {
@@ -50,6 +55,7 @@ impl HubCluster {
             nodes: HashMap::new(),
             subscriptions: VecDeque::new(),
             publishes: VecDeque::new(),
+            recovery: RecoveryRequests::default(),
         };
         let names: Vec<String> = server.namespace_names().map(str::to_owned).collect();
         for name in names {
@@ -81,6 +87,7 @@ impl HubCluster {
                 .broadcast(emit.packet, emit.opts);
             self.publishes.extend(publish);
         }
+        self.recovery.collect(server);
         for node in self.nodes.values_mut() {
             while let Some(change) = node.poll_subscription() {
                 self.subscriptions.push_back(change);
@@ -181,13 +188,15 @@ fn deliver(
     broadcast: &Broadcast,
 ) -> Result<(), CommandError> {
     let packet = &broadcast.packet;
+    let offset = broadcast.opts.flags.offset.as_deref();
     let local = ServerSockets { server, ns };
     match delivery(&broadcast.opts, &local) {
         Delivery::Nobody => Ok(()),
-        Delivery::Emit(to) => server.emit_remote(now, ns, to, &packet.name, &packet.args),
+        Delivery::Emit(to) => server.emit_remote(now, ns, to, &packet.name, &packet.args, offset),
         Delivery::Select { rooms, except } => {
             for socket in server.select_sockets(ns, &rooms, &except) {
-                server.emit_remote(now, ns, To::Socket(socket), &packet.name, &packet.args)?;
+                let to = To::Socket(socket);
+                server.emit_remote(now, ns, to, &packet.name, &packet.args, offset)?;
             }
             Ok(())
         }

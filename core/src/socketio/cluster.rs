@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use super::app::{CommandError, Namespace, To};
+use super::cluster_recovery::RecoveryReports;
 use super::ids::SocketId;
 use super::packet::Args;
 use super::recovery::Room;
@@ -36,16 +37,27 @@ pub struct ClusterEmit {
     pub opts: Options,
 }
 
-/// The emits waiting to be published.
-#[derive(Debug, Default)]
+/// The emits waiting to be published, and what recovery across instances keeps in Redis.
+#[derive(Default)]
 pub(super) struct ClusterReports {
     pub(super) emits: VecDeque<ClusterEmit>,
+    /// Sessions and packets to write, lookups to make (`cluster_recovery.rs`).
+    pub(super) recovery: RecoveryReports,
 }
 
 impl ClusterReports {
-    /// Records an emit to `to`, unless it concerns this instance only (one socket).
-    pub(super) fn record(&mut self, ns: &Namespace, to: To<'_>, event: &str, args: &Args) {
-        if let Some(opts) = crate::cluster::options_for(to) {
+    /// Records an emit to `to`, unless it concerns this instance only (one socket); `offset`,
+    /// the one its local recipients got, goes along for the other gif-chat instances.
+    pub(super) fn record(
+        &mut self,
+        ns: &Namespace,
+        to: To<'_>,
+        event: &str,
+        args: &Args,
+        offset: Option<&str>,
+    ) {
+        if let Some(mut opts) = crate::cluster::options_for(to) {
+            opts.flags.offset = offset.map(str::to_owned);
             self.emits.push_back(ClusterEmit {
                 ns: ns.clone(),
                 packet: EventPacket {
@@ -95,7 +107,8 @@ impl Server {
 
     /// Delivers a broadcast received from another instance to the local sockets in `to`, as
     /// [`emit`](Self::emit) does (offset, recovery), but reports nothing: it was published
-    /// already.
+    /// already. `offset`: the one the emitting gif-chat instance gave it (none from Node: then
+    /// a local one).
     pub fn emit_remote(
         &mut self,
         now: Instant,
@@ -103,8 +116,9 @@ impl Server {
         to: To<'_>,
         event: &str,
         args: &Args,
+        offset: Option<&str>,
     ) -> Result<(), CommandError> {
-        self.emit_to(now, ns, to, event, args, false)
+        self.emit_to(now, ns, to, event, args, false, offset)
     }
 
     /// The local sockets in any of `rooms` (every socket of `ns` when empty) and in none of

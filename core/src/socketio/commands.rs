@@ -66,11 +66,12 @@ impl Server {
         event: &str,
         args: &Args,
     ) -> Result<(), CommandError> {
-        self.emit_to(now, ns, to, event, args, true)
+        self.emit_to(now, ns, to, event, args, true, None)
     }
 
     /// [`emit`](Self::emit); `report`: tell the cluster, if any (not for a broadcast that
-    /// came from it).
+    /// came from it); `remote_offset`: the offset the emitting instance gave it, if any.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn emit_to(
         &mut self,
         now: Instant,
@@ -79,15 +80,20 @@ impl Server {
         event: &str,
         args: &Args,
         report: bool,
+        remote_offset: Option<&str>,
     ) -> Result<(), CommandError> {
         check_event_name(event)?;
         let ns = self.namespace(ns)?;
         let namespace = &mut self.namespaces[ns];
         let (sids, target) = namespace.recipients(to)?;
+        let offset = match (&mut namespace.recovery, remote_offset) {
+            (Some(_), Some(offset)) => Some(Box::from(offset)),
+            (Some(store), None) => Some(store.new_offset()),
+            (None, _) => None,
+        };
         if let (true, Some(cluster)) = (report, &mut self.cluster) {
-            cluster.record(&namespace.name, to, event, args);
+            cluster.record(&namespace.name, to, event, args, offset.as_deref());
         }
-        let offset = namespace.recovery.as_ref().map(RecoveryStore::next_offset);
         let text = packet::encode_event(
             namespace.name.as_str(),
             None,
@@ -98,8 +104,11 @@ impl Server {
         let mut payloads = Vec::with_capacity(1 + args.attachments.len());
         payloads.push(Payload::Text(Bytes::from(text)));
         payloads.extend(args.attachments.iter().cloned().map(Payload::Binary));
-        if let Some(store) = &mut namespace.recovery {
-            store.keep(now, target, payloads.clone());
+        if let (Some(store), Some(offset)) = (&mut namespace.recovery, &offset) {
+            store.keep(now, offset.clone(), target.clone(), payloads.clone());
+        }
+        if let (true, Some(offset)) = (report, offset) {
+            self.report_packet(ns, offset, target, payloads.clone());
         }
         match (sids.len(), to) {
             (0, _) => {}
@@ -183,13 +192,17 @@ impl Server {
     pub fn join(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
         let max = self.config.max_rooms_per_socket;
         let ns = self.namespace(ns)?;
-        self.namespaces[ns].join(socket, room, max)
+        self.namespaces[ns].join(socket, room, max)?;
+        self.report_session(ns, socket);
+        Ok(())
     }
 
     /// Takes a socket out of a room.
     pub fn leave(&mut self, ns: &str, socket: SocketId, room: &str) -> Result<(), CommandError> {
         let ns = self.namespace(ns)?;
-        self.namespaces[ns].leave(socket, room)
+        self.namespaces[ns].leave(socket, room)?;
+        self.report_session(ns, socket);
+        Ok(())
     }
 
     /// The rooms a socket is in, its own id's room first.

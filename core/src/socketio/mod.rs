@@ -10,6 +10,7 @@
 mod app;
 mod assembly;
 mod cluster;
+mod cluster_recovery;
 mod commands;
 mod conformance;
 mod ids;
@@ -23,11 +24,12 @@ pub use app::{
     SessionCloseReason, To, Transmit,
 };
 pub use cluster::{ClusterEmit, RoomChange};
+pub use cluster_recovery::{RecoveryLookup, RecoveryWrite, RemoteSession};
 pub use conformance::{ConformanceApp, NAMESPACES as CONFORMANCE_NAMESPACES};
 pub use ids::{Pid, SocketId};
 pub use namespace::Admission;
 pub use packet::{Args, PacketError};
-pub use recovery::{RecoveryConfig, Room};
+pub use recovery::{RecoveryConfig, Room, Target};
 pub use server::{Config, Server};
 
 /// `now + after`, with `after` capped at a year: settings and app arguments may be any

@@ -8,6 +8,10 @@
 //! the socket back and every kept packet after that offset that was meant for it, in order.
 //! Both stores are bounded (count, bytes, age), so a namespace's memory never grows with
 //! traffic or with abandoned clients; a client whose offset fell out gets a fresh socket.
+//!
+//! Offsets are labels, compared as such: in a cluster (`cluster_recovery.rs`) a broadcast from
+//! another gif-chat instance is kept under the offset that instance gave it, so that a client
+//! can take its offset from one instance to another.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -52,7 +56,8 @@ pub struct Target {
 }
 
 impl Target {
-    fn includes(&self, rooms: &[Room]) -> bool {
+    /// Whether a socket in `rooms` (its own included) was meant to get the packet.
+    pub fn includes(&self, rooms: &[Room]) -> bool {
         let included = self.room.as_ref().is_none_or(|room| rooms.contains(room));
         let excluded = self
             .except
@@ -63,7 +68,11 @@ impl Target {
 }
 
 struct KeptPacket {
-    offset: u64,
+    /// The offset as the client saw it: this server's own, or, in a cluster, the one the
+    /// instance that emitted it gave (`cluster_recovery.rs`).
+    offset: Box<str>,
+    /// Counts every packet ever kept here: where a pending cross-instance recovery began.
+    seq: u64,
     at: Instant,
     target: Target,
     payloads: Vec<Payload>,
@@ -91,6 +100,7 @@ pub struct RecoveryStore {
     /// Tells this server's offsets from any other's (a restarted server, another instance).
     epoch: u32,
     next_offset: u64,
+    next_seq: u64,
     packets: VecDeque<KeptPacket>,
     bytes: usize,
     sessions: IdMap<Pid, KeptSession>,
@@ -104,6 +114,7 @@ impl RecoveryStore {
             config,
             epoch,
             next_offset: 0,
+            next_seq: 0,
             packets: VecDeque::new(),
             bytes: 0,
             sessions: IdMap::default(),
@@ -112,22 +123,27 @@ impl RecoveryStore {
         }
     }
 
-    /// The offset for the next kept packet, as the client will see it.
-    pub fn next_offset(&self) -> String {
-        format!("{:08x}-{:x}", self.epoch, self.next_offset)
+    /// A new offset of this server's, as the client will see it; unique in a fleet too, with
+    /// the epoch drawn from the OS RNG per namespace and start.
+    pub fn new_offset(&mut self) -> Box<str> {
+        let offset = format!("{:08x}-{:x}", self.epoch, self.next_offset);
+        self.next_offset += 1;
+        offset.into_boxed_str()
     }
 
-    /// Keeps a packet just sent under the offset last given by [`Self::next_offset`].
-    pub fn keep(&mut self, now: Instant, target: Target, payloads: Vec<Payload>) {
+    /// Keeps a packet just sent under `offset` (from [`Self::new_offset`], or another
+    /// instance's).
+    pub fn keep(&mut self, now: Instant, offset: Box<str>, target: Target, payloads: Vec<Payload>) {
         let bytes = payloads.iter().map(Payload::len).sum();
         self.packets.push_back(KeptPacket {
-            offset: self.next_offset,
+            offset,
+            seq: self.next_seq,
             at: now,
             target,
             payloads,
             bytes,
         });
-        self.next_offset += 1;
+        self.next_seq += 1;
         self.bytes += bytes;
         while self.packets.len() > self.config.max_packets || self.bytes > self.config.max_bytes {
             self.drop_oldest_packet();
@@ -175,15 +191,11 @@ impl RecoveryStore {
         if session.expiry.0 <= now {
             return None;
         }
-        let (epoch, counter) = offset.split_once('-')?;
-        if u32::from_str_radix(epoch, 16).ok()? != self.epoch {
-            return None;
-        }
-        let counter = u64::from_str_radix(counter, 16).ok()?;
+        // Offsets are labels (another instance's may be among them), recent ones most likely.
         let index = self
             .packets
-            .binary_search_by_key(&counter, |packet| packet.offset)
-            .ok()?;
+            .iter()
+            .rposition(|packet| &*packet.offset == offset)?;
         let missed = self
             .packets
             .range(index + 1..)
@@ -196,6 +208,37 @@ impl RecoveryStore {
             rooms: session.rooms,
             missed,
         })
+    }
+
+    /// How long a dropped socket can be taken back.
+    pub fn window(&self) -> Duration {
+        self.config.window
+    }
+
+    /// Packets kept at most.
+    pub fn max_packets(&self) -> usize {
+        self.config.max_packets
+    }
+
+    /// Whether a dropped socket with this `pid` is kept here.
+    pub fn has_session(&self, pid: &Pid) -> bool {
+        self.sessions.contains_key(pid)
+    }
+
+    /// Where the packets kept from now on begin, for [`Self::kept_since`].
+    pub fn mark(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The packets kept since `mark` for a socket in `rooms`, with their offsets, oldest
+    /// first: what a socket whose session is being fetched from another instance missed here
+    /// meanwhile.
+    pub fn kept_since(&self, mark: u64, rooms: &[Room]) -> Vec<(Box<str>, Vec<Payload>)> {
+        self.packets
+            .iter()
+            .filter(|packet| packet.seq >= mark && packet.target.includes(rooms))
+            .map(|packet| (packet.offset.clone(), packet.payloads.clone()))
+            .collect()
     }
 
     /// Forgets packets and sessions older than the window.

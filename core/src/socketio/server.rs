@@ -18,10 +18,11 @@ use super::app::{
 };
 use super::assembly::{Assembler, Limits};
 use super::cluster::ClusterReports;
+use super::cluster_recovery::PendingLookup;
 use super::ids::{IdMap, IdSource, SocketId};
 use super::namespace::{Admission, NamespaceState, TimerKey};
 use super::packet::{self, Args, Packet, PacketError, PacketType};
-use super::recovery::{RecoveryConfig, RecoveryStore};
+use super::recovery::{RecoveryConfig, RecoveryStore, Restored};
 use crate::engineio::{Payload, Sid};
 
 /// Settings of the Socket.IO layer.
@@ -41,6 +42,9 @@ pub struct Config {
     pub max_rooms_per_socket: usize,
     /// Server acks one socket may have pending.
     pub max_pending_acks: usize,
+    /// In a cluster, how long a CONNECT waits for its session to be fetched from Redis before
+    /// it gets a fresh socket (`cluster_recovery.rs`).
+    pub recovery_lookup_timeout: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             max_attachment_bytes: 10_000_000,
             max_rooms_per_socket: 1_024,
             max_pending_acks: 1_024,
+            recovery_lookup_timeout: Duration::from_millis(2_000),
         }
     }
 }
@@ -64,6 +69,8 @@ pub(super) struct Session {
     connect_timer: Option<TimerKey>,
     /// CONNECTs waiting for the app's answer (`Admission::ByApp`): namespace index and auth.
     pub(super) admitting: Vec<(usize, Value)>,
+    /// CONNECTs waiting for their session from another instance (`cluster_recovery.rs`).
+    pub(super) looking_up: Vec<PendingLookup>,
     assembler: Assembler,
 }
 
@@ -74,6 +81,10 @@ pub(super) enum Timer {
         socket: SocketId,
         id: u64,
     },
+    Lookup {
+        sid: Sid,
+        ns: usize,
+    },
 }
 
 /// The Socket.IO protocol v5 state of a whole server.
@@ -83,7 +94,7 @@ pub struct Server {
     pub(super) namespaces: Vec<NamespaceState>,
     /// Boxed, as the engine's: an empty slot of the table costs a pointer, not a session.
     pub(super) sessions: IdMap<Sid, Box<Session>>,
-    timers: BTreeMap<TimerKey, Timer>,
+    pub(super) timers: BTreeMap<TimerKey, Timer>,
     next_timer: u64,
     pub(super) transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -160,6 +171,7 @@ impl Server {
         if self.sessions.contains_key(&sid) {
             return;
         }
+        self.arm_session_refresh(now);
         let key = self.set_timer(
             super::deadline(now, self.config.connect_timeout),
             Timer::Connect(sid),
@@ -170,6 +182,7 @@ impl Server {
                 sockets: Vec::new(),
                 connect_timer: Some(key),
                 admitting: Vec::new(),
+                looking_up: Vec::new(),
                 assembler: Assembler::default(),
             }),
         );
@@ -275,7 +288,9 @@ impl Server {
 
     fn request_connect(&mut self, now: Instant, sid: Sid, ns: usize, auth: Value) {
         if self.namespaces[ns].admission == Admission::Open {
-            self.connect(now, sid, ns, auth);
+            if !self.start_lookup(now, sid, ns, &auth) {
+                self.connect(now, sid, ns, auth);
+            }
             return;
         }
         let Some(session) = self.sessions.get_mut(&sid) else {
@@ -303,6 +318,19 @@ impl Server {
             }
             _ => None,
         };
+        self.join_namespace(sid, ns, auth, restored)
+    }
+
+    /// Joins a session to a namespace as `restored` (kept here or fetched from another
+    /// instance) or as a fresh socket.
+    pub(super) fn join_namespace(
+        &mut self,
+        sid: Sid,
+        ns: usize,
+        auth: Value,
+        restored: Option<Restored>,
+    ) -> SocketId {
+        let namespace = &mut self.namespaces[ns];
         let recovered = restored.is_some();
         let (socket, pid, rooms, missed) = match restored {
             Some(r) => (r.socket, Some(r.pid), r.rooms, r.missed),
@@ -328,6 +356,7 @@ impl Server {
         };
         let text = packet::encode(PacketType::Connect, name.as_str(), Some(&answer));
         self.send(sid, Payload::text(text));
+        self.report_session(ns, socket);
         for payloads in missed {
             for payload in payloads {
                 self.send(sid, payload);
@@ -363,6 +392,7 @@ impl Server {
                         }
                     }
                 }
+                Timer::Lookup { sid, ns } => self.lookup_timed_out(sid, ns),
                 Timer::Ack { ns, socket, id } => {
                     let namespace = &mut self.namespaces[ns];
                     if let Some(state) = namespace.sockets.get_mut(&socket) {
@@ -382,6 +412,7 @@ impl Server {
                 store.handle_timeout(now);
             }
         }
+        self.refresh_sessions(now);
     }
 
     // ---- outputs ----
@@ -403,6 +434,7 @@ impl Server {
             .iter()
             .filter_map(|ns| ns.recovery.as_ref()?.poll_timeout())
             .chain(timer)
+            .chain(self.session_refresh_deadline())
             .min()
     }
 
@@ -454,6 +486,10 @@ impl Server {
         {
             store.persist(now, pid, socket, state.rooms.clone());
         }
+        if let Some(pid) = state.pid {
+            self.report_socket_gone(ns, pid, socket, &state.rooms, reason.is_recoverable());
+        }
+        let namespace = &mut self.namespaces[ns];
         if let Some(session) = self.sessions.get_mut(&state.sid) {
             session
                 .sockets

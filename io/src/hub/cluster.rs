@@ -8,12 +8,15 @@
 //! - A message from another instance arrives on the bridge's thread, which locks the hub,
 //!   feeds it in, and wakes whoever it concerns as a store reply does (tokio and smol through
 //!   the connections' wakers, mio through its loop's `Waker` and the woken tokens).
+//! - The answer to a recovery lookup (SPEC M5) comes back the same way, and answers the
+//!   CONNECT that waited for it.
 //! - The bridge's log lines go where the hub's go.
 //!
 //! The bridge is dropped (its queue sent, its thread joined) when the server stops.
 
 use std::time::Instant;
 
+use gif_chat_core::cluster::LookupAnswer;
 use gif_chat_core::LogLine;
 
 use super::{Inner, SharedHub};
@@ -28,11 +31,12 @@ impl SharedHub {
         let logs = self.me.clone();
         let bridge = RedisBridge::start(
             config,
-            move |event| {
-                if let (BridgeEvent::Message { payload, .. }, Some(hub)) = (event, events.upgrade())
-                {
+            move |event| match (event, events.upgrade()) {
+                (BridgeEvent::Message { payload, .. }, Some(hub)) => {
                     hub.handle_cluster_message(&payload);
                 }
+                (BridgeEvent::Lookup(answer), Some(hub)) => hub.handle_recovery_answer(answer),
+                _ => {}
             },
             move |line| match logs.upgrade() {
                 Some(hub) => hub.push_log_line(line),
@@ -49,6 +53,18 @@ impl SharedHub {
     fn handle_cluster_message(&self, payload: &[u8]) {
         let mut inner = self.lock();
         inner.hub.handle_cluster_message(Instant::now(), payload);
+        self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
+        self.wake_loop();
+    }
+
+    /// What Redis held for a reconnecting client's session (on the bridge's thread): its
+    /// CONNECT is answered, as a message from another instance is delivered.
+    fn handle_recovery_answer(&self, answer: LookupAnswer) {
+        let mut inner = self.lock();
+        inner.hub.handle_recovery_answer(Instant::now(), answer);
         self.settle(&mut inner, None);
         let outbox = self.take_chat_outbox(&mut inner);
         drop(inner);
@@ -76,6 +92,11 @@ impl SharedHub {
         };
         while let Some(change) = inner.hub.poll_subscription() {
             bridge.subscription(change);
+        }
+        // Recovery's writes first: a packet is in the stream before it is published, so a
+        // lookup that misses it in the stream is made before the publish (M5).
+        while let Some(command) = inner.hub.poll_recovery_command() {
+            bridge.recovery(command);
         }
         while let Some(publish) = inner.hub.poll_publish() {
             bridge.publish(publish);

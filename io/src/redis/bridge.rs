@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use gif_chat_core::cluster::{Publish, Subscription};
+use gif_chat_core::cluster::{LookupAnswer, Publish, RecoveryCommand, Subscription};
 use gif_chat_core::LogLine;
 use tokio::sync::{mpsc, watch};
 
@@ -36,6 +36,16 @@ pub enum BridgeEvent {
     /// A message published on a subscribed channel, by any instance (this one included: the
     /// core's `ClusterNode::handle_message` drops its own).
     Message { channel: String, payload: Bytes },
+    /// The answer to a [`RecoveryCommand::Lookup`] (SPEC M5); found nothing when Redis was
+    /// down or failed.
+    Lookup(LookupAnswer),
+}
+
+/// What goes through the queue to the thread, in the order the hub made it.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Publish(Publish),
+    Recovery(RecoveryCommand),
 }
 
 /// Counters shared by the handle and the thread.
@@ -70,7 +80,7 @@ pub fn check_url(url: &str) -> Result<(), StartError> {
 #[derive(Debug)]
 pub struct RedisBridge {
     /// `None` once dropping has begun: closing the queue is the thread's signal to finish.
-    queue: Option<mpsc::Sender<Publish>>,
+    queue: Option<mpsc::Sender<Outgoing>>,
     stop: watch::Sender<bool>,
     subscriptions: Arc<Subscriptions>,
     counters: Arc<Counters>,
@@ -120,10 +130,21 @@ impl RedisBridge {
     /// Queues `SPUBLISH channel payload`. Never waits: a full queue drops the publish and
     /// counts it (the thread logs the count). Returns whether it was queued.
     pub fn publish(&self, publish: Publish) -> bool {
+        self.enqueue(Outgoing::Publish(publish))
+    }
+
+    /// Queues a command on gif-chat's recovery keys (SPEC M5), in order with the publishes.
+    /// Never waits: a full queue drops it and counts it; a dropped lookup is answered by the
+    /// core's own timeout. Returns whether it was queued.
+    pub fn recovery(&self, command: RecoveryCommand) -> bool {
+        self.enqueue(Outgoing::Recovery(command))
+    }
+
+    fn enqueue(&self, outgoing: Outgoing) -> bool {
         let Some(queue) = &self.queue else {
             return false;
         };
-        match queue.try_send(publish) {
+        match queue.try_send(outgoing) {
             Ok(()) => true,
             Err(_) => {
                 self.counters.queue_full.fetch_add(1, Ordering::Relaxed);

@@ -16,12 +16,15 @@
 //! - [`backoff`]: the capped exponential delay between reconnection attempts;
 //! - [`subscriptions`]: the set of channels wanted, which survives reconnections;
 //! - [`bridge`]: the handle the rest of the process holds, and the queue into the thread;
+//! - `recovery`: the commands on gif-chat's own recovery keys (SPEC M5), written in the
+//!   publishes' pipeline, and the lookup a reconnecting client's CONNECT waits for;
 //! - `worker`: the thread's loop: connect, subscribe, publish, deliver, and on a lost
 //!   connection count what is lost, log it, and reconnect.
 
 pub mod backoff;
 pub mod bridge;
 pub mod config;
+mod recovery;
 pub mod subscriptions;
 mod worker;
 

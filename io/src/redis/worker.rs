@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use gif_chat_core::cluster::Publish;
+use gif_chat_core::cluster::{LookupAnswer, RecoveryCommand};
 use gif_chat_core::LogLine;
 use redis::aio::MultiplexedConnection;
 use redis::{
@@ -24,7 +24,7 @@ use redis::{
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
-use super::bridge::{BridgeEvent, Counters};
+use super::bridge::{BridgeEvent, Counters, Outgoing};
 use super::config::RedisConfig;
 use super::subscriptions::Subscriptions;
 
@@ -43,7 +43,7 @@ pub(super) fn client(url: &str) -> RedisResult<Client> {
 pub(super) struct Worker {
     pub(super) client: Client,
     pub(super) config: RedisConfig,
-    pub(super) incoming: mpsc::Receiver<Publish>,
+    pub(super) incoming: mpsc::Receiver<Outgoing>,
     pub(super) stopped: watch::Receiver<bool>,
     pub(super) subscriptions: Arc<Subscriptions>,
     pub(super) counters: Arc<Counters>,
@@ -137,13 +137,14 @@ impl Worker {
                     biased;
                     _ = stopped.wait_for(|stop| *stop) => return,
                     _ = &mut delay => break,
-                    publish = self.incoming.recv() => match publish {
-                        Some(_) => {
+                    outgoing = self.incoming.recv() => match outgoing {
+                        Some(Outgoing::Publish(_)) => {
                             self.count_lost(1);
                             if let Some(outage) = &mut outage {
                                 outage.lost += 1;
                             }
                         }
+                        Some(Outgoing::Recovery(command)) => self.unanswered(&command),
                         None => return,
                     },
                 }
@@ -208,15 +209,13 @@ impl Worker {
                         return End::Stopped;
                     };
                     let batch = self.batch(first);
-                    let count = batch.len() as u64;
-                    if let Err(error) = send(&mut connection, &batch).await {
+                    if let Err((error, in_flight)) = self.send(&mut connection, batch).await {
                         return End::Lost {
                             error: error.to_string(),
-                            in_flight: count,
+                            in_flight,
                             served,
                         };
                     }
-                    self.counters.published.fetch_add(count, Ordering::Relaxed);
                 }
             }
         }
@@ -250,7 +249,7 @@ impl Worker {
     }
 
     /// `first` and whatever else is queued, up to the batch size, in order.
-    fn batch(&mut self, first: Publish) -> Vec<Publish> {
+    fn batch(&mut self, first: Outgoing) -> Vec<Outgoing> {
         let mut batch = vec![first];
         while batch.len() < self.config.batch.max(1) {
             match self.incoming.try_recv() {
@@ -296,17 +295,97 @@ impl Worker {
     }
 }
 
-/// `SPUBLISH` of each publish, pipelined: one write and one round trip for the batch, in order.
-async fn send(connection: &mut MultiplexedConnection, batch: &[Publish]) -> RedisResult<()> {
-    let mut pipeline = redis::pipe();
-    for publish in batch {
-        pipeline
-            .cmd("SPUBLISH")
-            .arg(&publish.channel)
-            .arg(publish.payload.as_ref())
-            .ignore();
+impl Worker {
+    /// Sends a batch in order: `SPUBLISH`es and recovery writes pipelined (one write and one
+    /// round trip), each lookup after what came before it, its answer reported. On failure:
+    /// the error and the publishes that may not have arrived; lookups not made are answered
+    /// with nothing.
+    async fn send(
+        &mut self,
+        connection: &mut MultiplexedConnection,
+        batch: Vec<Outgoing>,
+    ) -> Result<(), (redis::RedisError, u64)> {
+        let mut pipeline = redis::pipe();
+        let mut publishes = 0;
+        let mut batch = batch.into_iter();
+        while let Some(outgoing) = batch.next() {
+            let lookup = match outgoing {
+                Outgoing::Publish(publish) => {
+                    pipeline
+                        .cmd("SPUBLISH")
+                        .arg(&publish.channel)
+                        .arg(publish.payload.as_ref())
+                        .ignore();
+                    publishes += 1;
+                    continue;
+                }
+                Outgoing::Recovery(RecoveryCommand::Lookup {
+                    id,
+                    session,
+                    stream,
+                    offset,
+                    window,
+                }) => super::recovery::Lookup {
+                    id,
+                    session,
+                    stream,
+                    offset,
+                    window,
+                },
+                Outgoing::Recovery(command) => {
+                    super::recovery::write(&mut pipeline, &command);
+                    continue;
+                }
+            };
+            let sent = self.flush(connection, &mut pipeline, &mut publishes).await;
+            let answer = match sent {
+                Ok(()) => lookup.run(connection).await,
+                Err(error) => Err(error),
+            };
+            match answer {
+                Ok(answer) => (self.on_event)(BridgeEvent::Lookup(answer)),
+                Err(error) => {
+                    (self.on_event)(BridgeEvent::Lookup(LookupAnswer::nothing(lookup.id)));
+                    for outgoing in batch {
+                        if let Outgoing::Recovery(command) = outgoing {
+                            self.unanswered(&command);
+                        }
+                    }
+                    return Err((error, publishes));
+                }
+            }
+        }
+        self.flush(connection, &mut pipeline, &mut publishes)
+            .await
+            .map_err(|error| (error, publishes))
     }
-    pipeline.exec_async(connection).await
+
+    /// Sends what the pipeline holds.
+    async fn flush(
+        &self,
+        connection: &mut MultiplexedConnection,
+        pipeline: &mut redis::Pipeline,
+        publishes: &mut u64,
+    ) -> RedisResult<()> {
+        if pipeline.is_empty() {
+            return Ok(());
+        }
+        pipeline.exec_async(connection).await?;
+        pipeline.clear();
+        self.counters
+            .published
+            .fetch_add(*publishes, Ordering::Relaxed);
+        *publishes = 0;
+        Ok(())
+    }
+
+    /// A recovery command that will not be sent: a lookup is answered with nothing at once,
+    /// rather than at its timeout.
+    fn unanswered(&mut self, command: &RecoveryCommand) {
+        if let RecoveryCommand::Lookup { id, .. } = command {
+            (self.on_event)(BridgeEvent::Lookup(LookupAnswer::nothing(*id)));
+        }
+    }
 }
 
 /// A channel name as text (the core names channels in UTF-8; anything else is shown lossily).
