@@ -66,6 +66,15 @@ pub struct Report {
     /// Fan-out: time from an event's send to its receipt, over the tracked deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Percentiles>,
+    /// Chat room: lines the room stored (`200` to the POST, `ok` ack) in the window, and the
+    /// rate.
+    #[serde(default)]
+    pub chats_stored: u64,
+    #[serde(default)]
+    pub chats_per_sec: f64,
+    /// Chat page: the lines of history the room page showed (the most any loader saw).
+    #[serde(default)]
+    pub history_lines: u64,
     /// Write floor: writes timed, and CPU per write in µs.
     #[serde(default)]
     pub writes: u64,
@@ -123,6 +132,8 @@ impl Report {
         self.deliveries += worker.deliveries;
         self.deliveries_expected += worker.deliveries_expected;
         self.deliveries_tracked += worker.deliveries_tracked;
+        self.chats_stored += worker.chats_stored;
+        self.history_lines = self.history_lines.max(worker.history_lines);
         self.errors += worker.errors;
         self.client_cpu_s += worker.client_cpu_s;
         for sample in &worker.error_samples {
@@ -145,6 +156,7 @@ impl Report {
         self.handshakes_per_sec = self.handshakes as f64 / seconds;
         self.requests_per_sec = self.requests as f64 / seconds;
         self.deliveries_per_sec = self.deliveries as f64 / seconds;
+        self.chats_per_sec = self.chats_stored as f64 / seconds;
         if let Some(h) = self.tick_histogram.take() {
             self.tick_deviation_ms = h.percentiles_ms();
         }
