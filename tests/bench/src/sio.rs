@@ -192,7 +192,8 @@ fn send_time(body: &str) -> Option<u64> {
 
 /// The send time of a chat room line ([`chat_line`]) in a `chat` event's body.
 fn line_time(body: &str) -> Option<u64> {
-    let at = body.find("\"chat\":\"t=")? + 11;
+    const KEY: &str = "\"chat\":\"t=";
+    let at = body.find(KEY)? + KEY.len();
     let digits = body.get(at..)?;
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
