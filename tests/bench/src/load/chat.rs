@@ -365,7 +365,28 @@ async fn emit_lines(
             }
             _ => {}
         }
-        let send_at = match next_send {
+        // Sent here rather than from a timer: a timer already due still waits for the runtime's
+        // next millisecond tick, which would pace an unpaced member at 1 line per ms.
+        if let Some(at) = next_send.filter(|at| in_flight.is_empty() && *at <= Instant::now()) {
+            let sent_us = sio::now_us();
+            let owed = sent_us >= tracked.0 && sent_us < tracked.1;
+            ack_id += 1;
+            let line = sio::chat_line(sent_us, index, owed);
+            socket.send(&sio::room_chat_packet(ack_id, &line)).await?;
+            in_flight.insert(ack_id, (Instant::now(), owed));
+            tally.report.events_sent += 1;
+            next_send = match (shape.interval(), current) {
+                (Some(interval), Stage::Window { end, .. }) => {
+                    let next = (at + interval).max(Instant::now());
+                    (next < end).then_some(next)
+                }
+                // Unpaced: the next once this one is acked.
+                (None, Stage::Window { end, .. }) if Instant::now() < end => Some(far()),
+                _ => None,
+            };
+            continue;
+        }
+        let wake_at = match next_send {
             Some(at) if in_flight.is_empty() => at,
             _ => far(),
         };
@@ -390,23 +411,7 @@ async fn emit_lines(
                 }
                 socket.flush().await?;
             }
-            _ = tokio::time::sleep_until(send_at.into()) => {
-                let sent_us = sio::now_us();
-                let owed = sent_us >= tracked.0 && sent_us < tracked.1;
-                ack_id += 1;
-                let line = sio::chat_line(sent_us, index, owed);
-                socket.send(&sio::room_chat_packet(ack_id, &line)).await?;
-                in_flight.insert(ack_id, (Instant::now(), owed));
-                tally.report.events_sent += 1;
-                next_send = match (shape.interval(), current) {
-                    (Some(interval), Stage::Window { end, .. }) => {
-                        let next = (send_at + interval).max(Instant::now());
-                        (next < end).then_some(next)
-                    }
-                    (None, Stage::Window { end, .. }) if Instant::now() < end => Some(far()),
-                    _ => None,
-                };
-            }
+            _ = tokio::time::sleep_until(wake_at.into()) => {}
             changed = stage.changed() => if changed.is_err() { return Ok(()) },
         }
         if let Stage::Window { end, .. } = current {
