@@ -133,12 +133,12 @@ pub fn prepare_node(root: &Path, folder: &str, failures: &mut Vec<String>) -> bo
     ok
 }
 
-/// Runs every load against every server `plan.repeats` times.
-pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results {
+/// Runs every load of `loads` against every server `plan.repeats` times.
+pub fn measure(root: &Path, kinds: &[Kind], loads: &[Load], plan: &Plan, logs: &Path) -> Results {
     let mut results = Results::default();
     let bin_dir = plan.bin_dir(root);
     let pin = plan.pin && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
-    let sio = kinds.iter().any(|k| k.speaks_sio());
+    let sio = kinds.iter().any(|k| k.speaks_sio()) && loads.iter().any(|l| l.is_sio());
     for repeat in 0..plan.repeats {
         if sio {
             eprintln!("compare: [{}/{}] write floor", repeat + 1, plan.repeats);
@@ -158,7 +158,7 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
                 Err(error) => results.failures.push(format!("floor WriteFloor: {error}")),
             }
         }
-        for load in Load::ALL {
+        for &load in loads {
             for &kind in kinds.iter().filter(|k| load.applies_to(**k)) {
                 let tag = format!("{load:?}-{repeat}");
                 eprintln!(

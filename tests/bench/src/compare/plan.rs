@@ -59,6 +59,16 @@ impl Load {
         Load::ChatPage,
     ];
 
+    /// The load named `name` as `--loads` takes it: its name here, any case (`ChatPost`,
+    /// `chatpost`), or a dashed one (`chat-post`).
+    pub fn from_name(name: &str) -> Option<Load> {
+        let wanted = name.trim().replace(['-', '_'], "");
+        Load::ALL
+            .into_iter()
+            .chain([Load::WriteFloor])
+            .find(|load| format!("{load:?}").eq_ignore_ascii_case(&wanted))
+    }
+
     pub fn applies_to(self, kind: Kind) -> bool {
         match self {
             Load::TicksBig => kind.ours(),
@@ -449,5 +459,27 @@ impl Plan {
             args.extend([flag.to_owned(), value]);
         }
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_are_named_as_loadgen_names_them() {
+        assert_eq!(Load::from_name("chat-post"), Some(Load::ChatPost));
+        assert_eq!(Load::from_name("ChatPage"), Some(Load::ChatPage));
+        assert_eq!(Load::from_name("sio_fanout_big"), Some(Load::SioFanoutBig));
+        assert_eq!(Load::from_name("write-floor"), Some(Load::WriteFloor));
+        assert_eq!(Load::from_name("chat"), None);
+        assert!(Load::ChatSocket.applies_to(Kind::Mio));
+        assert!(!Load::ChatSocket.applies_to(Kind::SocketioNode));
+        let args = Plan::quick().loadgen_args(Load::ChatPage, 9);
+        assert_eq!(args.first().map(String::as_str), Some("chat-page"));
+        assert!(
+            args.windows(2).any(|w| w == ["--history", "20"]),
+            "{args:?}"
+        );
     }
 }
