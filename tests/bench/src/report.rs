@@ -36,7 +36,8 @@ pub struct Report {
     /// Echo: replies received in the window.
     pub messages: u64,
     pub msgs_per_sec: f64,
-    /// Echo: time from sending a message to receiving its echo.
+    /// Echo: time from sending a message to receiving its echo (chat room: a line's send to its
+    /// `200` or ack; chat page: a request to its whole response).
     pub rtt_ms: Option<Percentiles>,
     /// Churn: handshakes completed in the window.
     pub handshakes: u64,
@@ -46,7 +47,8 @@ pub struct Report {
     /// HTTP: responses received in the window.
     pub requests: u64,
     pub requests_per_sec: f64,
-    /// Socket.IO: `chat` events sent (fan-out: by the rooms' senders; polling: by every session).
+    /// Socket.IO: `chat` events sent (fan-out: by the rooms' senders; polling: by every session;
+    /// chat room: lines posted or emitted by every member).
     #[serde(default)]
     pub events_sent: u64,
     /// Socket.IO polling: events that came back in the window.
@@ -63,7 +65,8 @@ pub struct Report {
     pub deliveries_expected: u64,
     #[serde(default)]
     pub deliveries_tracked: u64,
-    /// Fan-out: time from an event's send to its receipt, over the tracked deliveries.
+    /// Fan-out and chat room: time from an event's send to its receipt, over the tracked
+    /// deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Percentiles>,
     /// Chat room: lines the room stored (`200` to the POST, `ok` ack) in the window, and the

@@ -48,6 +48,10 @@ struct Cli {
     /// Seconds of the echo, churn and HTTP windows (default 10).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Lines per second each chat room member posts (default 0: each as soon as the last was
+    /// answered).
+    #[arg(long)]
+    chat_rate: Option<f64>,
     /// Skip `cargo build --release` (binaries already built).
     #[arg(long)]
     no_build: bool,
@@ -92,6 +96,9 @@ fn main() -> ExitCode {
     }
     if let Some(s) = cli.seconds {
         plan.seconds = s;
+    }
+    if let Some(rate) = cli.chat_rate {
+        plan.chat.rate = rate.max(0.0);
     }
     let mut kinds = Vec::new();
     for key in &cli.only {
