@@ -267,4 +267,39 @@ mod tests {
         assert_eq!(summary.cpu_us_per_chat.median, 500.0);
         assert!(lines(&[]).is_none());
     }
+
+    #[test]
+    fn the_section_shows_ours_and_says_the_peers_have_no_chat_app() {
+        use crate::compare::servers::Kind;
+        use crate::compare::{run_key, summary, Load, Results};
+        let mut results = Results::default();
+        let report = Report {
+            mode: "chat-post".into(),
+            connections: 6,
+            connected: 6,
+            chats_per_sec: 1234.0,
+            ..Report::default()
+        };
+        results
+            .runs
+            .insert(run_key(Kind::Mio, Load::ChatPost), vec![report]);
+        let rows = summary::rows(&results, &[Kind::Mio, Kind::Node]);
+        let mut out = String::new();
+        results_section(&mut out, &rows);
+        assert!(
+            out.contains("| runtime-mio | `POST /room/<id>/chat` | 6/6 | 1234 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| node-seed (Express + ws) | — | no chat app |"),
+            "{out}"
+        );
+        let mut none = String::new();
+        results_section(&mut none, &summary::rows(&Results::default(), &[Kind::Mio]));
+        assert!(none.is_empty(), "{none}");
+    }
+
+    fn results_section(out: &mut String, rows: &[Row]) {
+        results(out, rows, &Plan::quick());
+    }
 }
