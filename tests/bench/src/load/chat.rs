@@ -13,7 +13,6 @@
 //! when its `200` or `ok` ack arrives in the window. Room numbering: member `i` is in room
 //! `i % rooms` and member `r < rooms` creates room `r`, so every room is full before the window.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,20 +111,20 @@ async fn join(
         Visitor::arrive(ctx, source).await?
     };
     let ids = rooms.get(room).ok_or(LoadError::Closed)?;
-    let id = if index == room {
+    if index == room {
         let id = visitor.create_room(ctx, &format!("bench {room}")).await?;
         let socket = visitor.enter(ctx, index as u32, &id).await?;
         // Published once the creator is in: a room is removed when empty for 2 s.
         ids.send_replace(Some(id.clone()));
         return Ok((visitor, socket, id));
-    } else {
-        let mut watching = ids.subscribe();
-        let id = watching
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| LoadError::Closed)?;
-        id.clone().unwrap_or_default()
-    };
+    }
+    let id = ids
+        .subscribe()
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|_| LoadError::Closed)?
+        .clone()
+        .unwrap_or_default();
     let _permit = ctx.connect_limit.acquire().await;
     let socket = visitor.enter(ctx, index as u32, &id).await?;
     Ok((visitor, socket, id))
@@ -203,6 +202,17 @@ impl Tally {
         }
     }
 
+    /// Adds a part's counts (the poster's or the receiver's).
+    fn absorb(&mut self, part: Tally) {
+        let mut report = part.finish();
+        self.latency
+            .merge(&report.latency_histogram.take().unwrap_or_default());
+        self.answer
+            .merge(&report.rtt_histogram.take().unwrap_or_default());
+        report.connected = 0;
+        self.report.absorb(&report);
+    }
+
     fn finish(mut self) -> Report {
         self.report.latency_histogram = Some(self.latency);
         self.report.rtt_histogram = Some(self.answer);
@@ -243,19 +253,6 @@ async fn member(
         }
     }
     tally.finish()
-}
-
-impl Tally {
-    /// Adds a part's counts (the poster's or the receiver's).
-    fn absorb(&mut self, part: Tally) {
-        let mut report = part.finish();
-        self.latency
-            .merge(&report.latency_histogram.take().unwrap_or_default());
-        self.answer
-            .merge(&report.rtt_histogram.take().unwrap_or_default());
-        report.connected = 0;
-        self.report.absorb(&report);
-    }
 }
 
 /// `chat-post`'s poster: one `POST /room/<id>/chat` after the other on the visitor's
@@ -353,7 +350,8 @@ async fn emit_lines(
     let far = || Instant::now() + Duration::from_secs(3600);
     let mut tracked = (0u64, 0u64);
     let mut next_send: Option<Instant> = None;
-    let mut in_flight: HashMap<u64, (Instant, bool)> = HashMap::new();
+    // The line awaiting its ack: id, send time, owed (one at a time, as a page's user waits).
+    let mut in_flight: Option<(u64, Instant, bool)> = None;
     let mut ack_id = 0u64;
     loop {
         let current = *stage.borrow();
@@ -367,13 +365,13 @@ async fn emit_lines(
         }
         // Sent here rather than from a timer: a timer already due still waits for the runtime's
         // next millisecond tick, which would pace an unpaced member at 1 line per ms.
-        if let Some(at) = next_send.filter(|at| in_flight.is_empty() && *at <= Instant::now()) {
+        if let Some(at) = next_send.filter(|at| in_flight.is_none() && *at <= Instant::now()) {
             let sent_us = sio::now_us();
             let owed = sent_us >= tracked.0 && sent_us < tracked.1;
             ack_id += 1;
             let line = sio::chat_line(sent_us, index, owed);
             socket.send(&sio::room_chat_packet(ack_id, &line)).await?;
-            in_flight.insert(ack_id, (Instant::now(), owed));
+            in_flight = Some((ack_id, Instant::now(), owed));
             tally.report.events_sent += 1;
             next_send = match (shape.interval(), current) {
                 (Some(interval), Stage::Window { end, .. }) => {
@@ -387,7 +385,7 @@ async fn emit_lines(
             continue;
         }
         let wake_at = match next_send {
-            Some(at) if in_flight.is_empty() => at,
+            Some(at) if in_flight.is_none() => at,
             _ => far(),
         };
         tokio::select! {
@@ -396,7 +394,10 @@ async fn emit_lines(
                 let now = Instant::now();
                 tally.received(&batch.chats, current, now);
                 for (id, ok) in batch.acks {
-                    let Some((sent, owed)) = in_flight.remove(&id) else { continue };
+                    let Some((_, sent, owed)) = in_flight.filter(|(awaited, ..)| *awaited == id) else {
+                        continue;
+                    };
+                    in_flight = None;
                     if ok {
                         tally.stored(sent, owed, current, now);
                     } else {
