@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark smoke test: `compare --quick --debug` (50 ticking connections for 2 s, then echo,
-# churn and HTTP for 1 s each; the Socket.IO loads at 50 sessions, and the write floor) against
+# churn and HTTP for 1 s each; the Socket.IO loads at 50 sessions, the write floor, and the chat
+# room's loads for ours: 2 rooms of 3 members posting over HTTP and over the socket, and 4
+# visitors loading the list and a room of 20 lines) against
 # the three runtimes, the seed's Node app, both tokio-tungstenite variants, socket.io on Node
 # and socketioxide, then checks that every server has a row with non-zero figures for every
 # load it serves. The three runtimes must pass the Socket.IO loads too (in `CONFORMANCE=true`).
@@ -34,6 +36,7 @@ expected = ["tokio", "smol", "mio", "node", "tungstenite", "tungstenite-4k",
 sio_peers = ("socketio-node", "socketioxide")
 sio_loads = ["sio_idle", "sio_idle_polling", "sio_fanout", "sio_fanout_big", "sio_churn",
              "sio_polling"]
+chat_loads = ["chat_post", "chat_socket", "chat_page"]
 floors = results["results"]["runs"].get("floor/WriteFloor", [])
 if not floors or not all(r["floor_us_per_write"] > 0 for r in floors):
     problems.append(f"write floor not measured: {floors}")
@@ -44,7 +47,9 @@ for server in expected:
         continue
     loads = [] if server in sio_peers else ["ticks", "echo", "churn"]
     if row["ours"]:
-        loads += ["ticks_big", "sio_idle_big"]
+        loads += ["ticks_big", "sio_idle_big"] + chat_loads
+    elif any(row.get(load) for load in chat_loads):
+        problems.append(f"{server}: has chat figures but no chat app")
     if server not in ("tungstenite", "tungstenite-4k") + sio_peers:
         loads.append("http")
     if row["ours"] or server in sio_peers:
@@ -62,6 +67,9 @@ for server in expected:
         "sio_fanout_big": ["deliveries_per_sec", "latency_p50_ms"],
         "sio_churn": ["sessions_per_sec", "clean_close_ratio"],
         "sio_polling": ["requests_per_sec", "events_per_sec"],
+        "chat_post": ["chats_per_sec", "deliveries_per_sec", "latency_p50_ms", "cpu_us_per_chat"],
+        "chat_socket": ["chats_per_sec", "deliveries_per_sec", "latency_p50_ms", "cpu_us_per_chat"],
+        "chat_page": ["pages_per_sec", "latency_p50_ms", "cpu_us_per_page", "history_lines"],
     }
     for load in loads:
         figures = row.get(load)
@@ -83,9 +91,11 @@ for server in expected:
         if load.startswith("sio_idle"):
             if median("dropped") != 0 or median("connected") != median("sessions"):
                 problems.append(f"{server}: {load} lost sessions: {figures}")
-        if load.startswith("sio_fanout"):
+        if load.startswith("sio_fanout") or load in ("chat_post", "chat_socket"):
             if median("dropped") != 0 or median("lost") != 0:
                 problems.append(f"{server}: {load} lost deliveries: {figures}")
+        if load.startswith("chat_") and median("errors") != 0:
+            problems.append(f"{server}: {load} had errors: {figures}")
 if problems:
     print("bench smoke: FAILED")
     for p in problems:
@@ -97,5 +107,7 @@ grep -q '^| runtime-mio ' "$OUT/table.txt"
 grep -q '^| node-seed' "$OUT/table.txt"
 grep -q '^| socket.io 4.8 (Node) ' "$OUT/table.txt"
 grep -q '^| socketioxide ' "$OUT/table.txt"
+grep -q '^| runtime-tokio | `POST /room/<id>/chat` ' "$OUT/table.txt"
+grep -q '^| node-seed (Express + ws) | — | no chat app ' "$OUT/table.txt"
 test -s "$OUT/figures/rss_per_connection.svg"
 echo "bench smoke: passed"

@@ -40,9 +40,14 @@ pub enum ProtoError {
 
 /// The upgrade request for `path` on `host` (`host:port`).
 pub fn upgrade_request(host: &str, path: &str) -> String {
+    upgrade_request_with(host, path, "")
+}
+
+/// The upgrade request with `extra` header lines (each ending in CRLF), e.g. a cookie.
+pub fn upgrade_request_with(host: &str, path: &str, extra: &str) -> String {
     format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
 }
 

@@ -36,7 +36,8 @@ pub struct Report {
     /// Echo: replies received in the window.
     pub messages: u64,
     pub msgs_per_sec: f64,
-    /// Echo: time from sending a message to receiving its echo.
+    /// Echo: time from sending a message to receiving its echo (chat room: a line's send to its
+    /// `200` or ack; chat page: a request to its whole response).
     pub rtt_ms: Option<Percentiles>,
     /// Churn: handshakes completed in the window.
     pub handshakes: u64,
@@ -46,7 +47,8 @@ pub struct Report {
     /// HTTP: responses received in the window.
     pub requests: u64,
     pub requests_per_sec: f64,
-    /// Socket.IO: `chat` events sent (fan-out: by the rooms' senders; polling: by every session).
+    /// Socket.IO: `chat` events sent (fan-out: by the rooms' senders; polling: by every session;
+    /// chat room: lines posted or emitted by every member).
     #[serde(default)]
     pub events_sent: u64,
     /// Socket.IO polling: events that came back in the window.
@@ -63,9 +65,19 @@ pub struct Report {
     pub deliveries_expected: u64,
     #[serde(default)]
     pub deliveries_tracked: u64,
-    /// Fan-out: time from an event's send to its receipt, over the tracked deliveries.
+    /// Fan-out and chat room: time from an event's send to its receipt, over the tracked
+    /// deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Percentiles>,
+    /// Chat room: lines the room stored (`200` to the POST, `ok` ack) in the window, and the
+    /// rate.
+    #[serde(default)]
+    pub chats_stored: u64,
+    #[serde(default)]
+    pub chats_per_sec: f64,
+    /// Chat page: the lines of history the room page showed (the most any loader saw).
+    #[serde(default)]
+    pub history_lines: u64,
     /// Write floor: writes timed, and CPU per write in µs.
     #[serde(default)]
     pub writes: u64,
@@ -123,6 +135,8 @@ impl Report {
         self.deliveries += worker.deliveries;
         self.deliveries_expected += worker.deliveries_expected;
         self.deliveries_tracked += worker.deliveries_tracked;
+        self.chats_stored += worker.chats_stored;
+        self.history_lines = self.history_lines.max(worker.history_lines);
         self.errors += worker.errors;
         self.client_cpu_s += worker.client_cpu_s;
         for sample in &worker.error_samples {
@@ -145,6 +159,7 @@ impl Report {
         self.handshakes_per_sec = self.handshakes as f64 / seconds;
         self.requests_per_sec = self.requests as f64 / seconds;
         self.deliveries_per_sec = self.deliveries as f64 / seconds;
+        self.chats_per_sec = self.chats_stored as f64 / seconds;
         if let Some(h) = self.tick_histogram.take() {
             self.tick_deviation_ms = h.percentiles_ms();
         }

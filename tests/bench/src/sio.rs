@@ -2,6 +2,10 @@
 //! handshake paths, the namespace CONNECT with an auth payload, pings answered with pongs, and
 //! `chat` events carrying their send time.
 //!
+//! The chat room's namespace (`/chat`) is read by the same parser ([`parse_in`]): its `chat`
+//! events carry the send time in the line's text ([`chat_line`]), since the app stores and
+//! relays only the text.
+//!
 //! Hand-rolled for the reason [`crate::proto`] is: at 10,000 sessions on a machine shared with
 //! the server, a general client (and a JSON parser per packet) would put the client's cost into
 //! the figures. Every packet the loads send is a fixed shape, so encoding is a `format!` and
@@ -13,6 +17,8 @@ use thiserror::Error;
 
 /// The namespace every server under test serves the chat app on (SPEC E8).
 pub const NAMESPACE: &str = "/relay";
+/// The chat room's namespace (SPEC C3), where the chat loads' members are.
+pub const CHAT_NAMESPACE: &str = "/chat";
 /// Separates packets in one polling payload (Engine.IO v4).
 pub const RECORD_SEPARATOR: u8 = 0x1e;
 
@@ -59,9 +65,30 @@ pub fn connect_packet(room: usize) -> String {
     format!("40{NAMESPACE},{{\"room\":\"r{room}\"}}")
 }
 
+/// The CONNECT to `namespace` with `auth` (a JSON object).
+pub fn connect_packet_in(namespace: &str, auth: &str) -> String {
+    format!("40{namespace},{auth}")
+}
+
 /// The DISCONNECT from [`NAMESPACE`].
 pub fn disconnect_packet() -> String {
-    format!("41{NAMESPACE},")
+    disconnect_packet_in(NAMESPACE)
+}
+
+/// The DISCONNECT from `namespace`.
+pub fn disconnect_packet_in(namespace: &str) -> String {
+    format!("41{namespace},")
+}
+
+/// The text of a chat room line sent at `sent_us` by member `from` (`tracked` as in
+/// [`chat_packet`]): plain words, since the room stores and relays the text as it is.
+pub fn chat_line(sent_us: u64, from: usize, tracked: bool) -> String {
+    format!("t={sent_us} k={} from={from}", u8::from(tracked))
+}
+
+/// The room's `chat` event with ack id `ack`, carrying `line` (a [`chat_line`]).
+pub fn room_chat_packet(ack: u64, line: &str) -> String {
+    format!("42{CHAT_NAMESPACE},{ack}[\"chat\",{{\"chat\":\"{line}\"}}]")
 }
 
 /// A `chat` event sent at `sent_us` (µs since the Unix epoch) by session `from`; `tracked`
@@ -93,6 +120,8 @@ pub enum Packet<'a> {
     ConnectError(&'a str),
     /// A `chat` event, with its send time when it carries one.
     Chat(Chat),
+    /// `43/ns,<id>[...]`: an ack; whether it says `"ok":true`.
+    Ack(u64, bool),
     /// `1`: the server closes the session; `41/relay,`: it disconnected us from the namespace.
     Closed,
     /// Anything else (other events, noop `6`, a `left` notice).
@@ -108,8 +137,14 @@ pub struct Chat {
     pub tracked: bool,
 }
 
-/// Reads one packet (a WebSocket text message, or one record of a polling payload).
+/// Reads one packet (a WebSocket text message, or one record of a polling payload) of
+/// [`NAMESPACE`].
 pub fn parse(packet: &[u8]) -> Packet<'_> {
+    parse_in(packet, NAMESPACE)
+}
+
+/// Reads one packet of `namespace`.
+pub fn parse_in<'a>(packet: &'a [u8], namespace: &str) -> Packet<'a> {
     let text = std::str::from_utf8(packet).unwrap_or_default();
     match packet {
         [b'0', ..] => Packet::Open(text.get(1..).unwrap_or_default()),
@@ -117,27 +152,48 @@ pub fn parse(packet: &[u8]) -> Packet<'_> {
         [b'1', ..] => Packet::Closed,
         [b'4', b'0', ..] => Packet::Connected,
         [b'4', b'1', ..] => Packet::Closed,
-        [b'4', b'4', ..] => Packet::ConnectError(namespace_body(text).unwrap_or(text)),
-        [b'4', b'2', ..] => match namespace_body(text) {
+        [b'4', b'4', ..] => Packet::ConnectError(namespace_body(text, namespace).unwrap_or(text)),
+        [b'4', b'2', ..] => match namespace_body(text, namespace) {
             Some(body) if body.starts_with("[\"chat\"") => Packet::Chat(Chat {
-                sent_us: send_time(body).unwrap_or(0),
-                tracked: body.contains("\"k\":1"),
+                sent_us: send_time(body).or_else(|| line_time(body)).unwrap_or(0),
+                tracked: body.contains("\"k\":1") || body.contains(" k=1 "),
             }),
             _ => Packet::Other,
+        },
+        [b'4', b'3', ..] => match namespace_body(text, namespace) {
+            Some(body) => {
+                let end = body.find('[').unwrap_or(0);
+                match body.get(..end).and_then(|id| id.parse().ok()) {
+                    Some(id) => Packet::Ack(id, body.contains("\"ok\":true")),
+                    None => Packet::Other,
+                }
+            }
+            None => Packet::Other,
         },
         _ => Packet::Other,
     }
 }
 
-/// The body of a `4x/relay,...` packet (empty for `4x/relay`).
-fn namespace_body(text: &str) -> Option<&str> {
-    let rest = text.get(2..)?.strip_prefix(NAMESPACE)?;
+/// The body of a `4x/ns,...` packet (empty for `4x/ns`).
+fn namespace_body<'a>(text: &'a str, namespace: &str) -> Option<&'a str> {
+    let rest = text.get(2..)?.strip_prefix(namespace)?;
     Some(rest.strip_prefix(',').unwrap_or(rest))
 }
 
 /// The `"t":` number of a `chat` event's body.
 fn send_time(body: &str) -> Option<u64> {
     let at = body.find("\"t\":")? + 4;
+    let digits = body.get(at..)?;
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits.get(..end)?.parse().ok()
+}
+
+/// The send time of a chat room line ([`chat_line`]) in a `chat` event's body.
+fn line_time(body: &str) -> Option<u64> {
+    const KEY: &str = "\"chat\":\"t=";
+    let at = body.find(KEY)? + KEY.len();
     let digits = body.get(at..)?;
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
@@ -210,6 +266,47 @@ mod tests {
         assert_eq!(parse(b"41/relay,"), Packet::Closed);
         assert_eq!(parse(b"1"), Packet::Closed);
         assert_eq!(parse(b"6"), Packet::Other);
+    }
+
+    #[test]
+    fn chat_room_packets_parse() {
+        let line = chat_line(1_700_000_000_000_001, 3, true);
+        let event = format!(
+            "42/chat,[\"chat\",{{\"_id\":\"9\",\"chat\":\"{line}\",\"room\":\"r\",\"user\":\"#aabbcc\"}}]"
+        );
+        assert_eq!(
+            parse_in(event.as_bytes(), CHAT_NAMESPACE),
+            Packet::Chat(Chat {
+                sent_us: 1_700_000_000_000_001,
+                tracked: true
+            })
+        );
+        assert_eq!(parse(event.as_bytes()), Packet::Other);
+        let untracked = chat_line(7, 1, false);
+        let event = format!("42/chat,[\"chat\",{{\"chat\":\"{untracked}\"}}]");
+        assert_eq!(
+            parse_in(event.as_bytes(), CHAT_NAMESPACE),
+            Packet::Chat(Chat {
+                sent_us: 7,
+                tracked: false
+            })
+        );
+        assert_eq!(
+            parse_in(b"43/chat,12[{\"ok\":true}]", CHAT_NAMESPACE),
+            Packet::Ack(12, true)
+        );
+        assert_eq!(
+            parse_in(b"43/chat,3[{\"error\":\"x\"}]", CHAT_NAMESPACE),
+            Packet::Ack(3, false)
+        );
+        assert_eq!(
+            parse_in(b"42/chat,[\"members\",{}]", CHAT_NAMESPACE),
+            Packet::Other
+        );
+        assert_eq!(
+            room_chat_packet(4, "t=1 k=0 from=2"),
+            "42/chat,4[\"chat\",{\"chat\":\"t=1 k=0 from=2\"}]"
+        );
     }
 
     #[test]

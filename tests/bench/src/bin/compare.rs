@@ -5,6 +5,8 @@
 //! cargo run --release -p gif-chat-bench --bin compare              # full run, ~25 min
 //! cargo run --release -p gif-chat-bench --bin compare -- --quick   # smoke sizes, ~1 min
 //! cargo run --release -p gif-chat-bench --bin compare -- --only mio,node
+//! cargo run --release -p gif-chat-bench --bin compare -- --only tokio,smol,mio \
+//!     --loads chat-post,chat-socket,chat-page --out-dir /tmp/chat   # the chat room alone
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use clap::Parser;
 use gif_chat_bench::compare::chart::{self, Bar};
 use gif_chat_bench::compare::servers::Kind;
 use gif_chat_bench::compare::summary::{self, Row};
-use gif_chat_bench::compare::{self, markdown, Plan, Saved};
+use gif_chat_bench::compare::{self, markdown, Load, Plan, Saved};
 
 /// Compare gif-chat's runtimes with the seed's Node app, tokio-tungstenite, socket.io and
 /// socketioxide.
@@ -28,6 +30,9 @@ struct Cli {
     /// socketioxide.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Loads to run (default: all), e.g. chat-post,chat-socket,chat-page or sio-fanout.
+    #[arg(long, value_delimiter = ',')]
+    loads: Vec<String>,
     /// Repeats of every measurement (default 3, 1 with --quick).
     #[arg(long)]
     repeats: Option<usize>,
@@ -43,6 +48,10 @@ struct Cli {
     /// Seconds of the echo, churn and HTTP windows (default 10).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Lines per second each chat room member posts (default 0: each as soon as the last was
+    /// answered).
+    #[arg(long)]
+    chat_rate: Option<f64>,
     /// Skip `cargo build --release` (binaries already built).
     #[arg(long)]
     no_build: bool,
@@ -88,6 +97,9 @@ fn main() -> ExitCode {
     if let Some(s) = cli.seconds {
         plan.seconds = s;
     }
+    if let Some(rate) = cli.chat_rate {
+        plan.chat.rate = rate.max(0.0);
+    }
     let mut kinds = Vec::new();
     for key in &cli.only {
         match Kind::from_key(key) {
@@ -101,6 +113,20 @@ fn main() -> ExitCode {
     }
     if kinds.is_empty() {
         kinds = Kind::ALL.to_vec();
+    }
+    let mut loads = Vec::new();
+    for name in &cli.loads {
+        match Load::from_name(name) {
+            Some(load) if !loads.contains(&load) => loads.push(load),
+            Some(_) => {}
+            None => {
+                eprintln!("compare: unknown load {name:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if loads.is_empty() {
+        loads = Load::ALL.to_vec();
     }
     kinds.sort();
     let (markdown_path, figures_dir, json_path) = match (&cli.out_dir, cli.quick) {
@@ -161,7 +187,7 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("compare: server logs in {}", logs.display());
-            let mut results = compare::measure(&root, &kinds, &plan, &logs);
+            let mut results = compare::measure(&root, &kinds, &loads, &plan, &logs);
             failures.append(&mut results.failures);
             results.failures = failures;
             Saved {

@@ -11,9 +11,14 @@
 //! loadgen sio-churn   --url http://127.0.0.1:3000/ --concurrency 32 --seconds 10
 //! loadgen sio-polling --url http://127.0.0.1:3000/ --sessions 32 --seconds 10
 //! loadgen write-floor --pairs 1000 --seconds 5
+//! loadgen chat-post   --url http://127.0.0.1:8005/ --rooms 10 --members 10 --seconds 10
+//! loadgen chat-socket --url http://127.0.0.1:8005/ --rooms 10 --members 10 --rate 2
+//! loadgen chat-page   --url http://127.0.0.1:8005/ --connections 16 --history 200
 //! ```
 //! The Socket.IO modes talk to namespace `/relay` under `/socket.io/` (the URL's path is
-//! ignored), joining room `r<n>` through the handshake's auth.
+//! ignored), joining room `r<n>` through the handshake's auth. The chat modes use the chat
+//! room itself (its pages, `POST /room/<id>/chat`, namespace `/chat`), in one worker process;
+//! the server needs a high `CHAT_RATE` (e.g. `100000/100000`) for them.
 //! Add `--server-pid PID` to measure the server's RSS and CPU from /proc. Progress and
 //! diagnostics go to stderr.
 
@@ -151,6 +156,51 @@ enum Mode {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// The chat room: members posting `POST /room/<id>/chat`, every member's socket receiving
+    /// each line: chats stored/s, deliveries/s, latency, loss.
+    ChatPost {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        /// Members per room (1 to 10, the room's cap).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
+        members: u64,
+        /// Lines per second each member posts (0: the next as soon as the last is answered).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The same with the socket's `chat` event and its ack instead of HTTP.
+    ChatSocket {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
+        members: u64,
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The chat's first load: `GET /rooms` and `GET /room/<id>` (with `--history` lines) in turn
+    /// over keep-alive connections: pages/s and latency.
+    ChatPage {
+        #[arg(long)]
+        url: Target,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Rooms on the list.
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        /// Lines posted into the loaded room before the window.
+        #[arg(long, default_value_t = 200)]
+        history: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// The floor of a delivery: one small write per loopback socket pair per round, CPU each.
     WriteFloor {
         #[arg(long, default_value_t = 1000)]
@@ -217,8 +267,36 @@ impl Mode {
                 sessions,
                 seconds,
             } => ("sio-polling", url, *sessions, *seconds),
+            Mode::ChatPost {
+                url,
+                rooms,
+                members,
+                seconds,
+                ..
+            } => ("chat-post", url, rooms * *members as usize, *seconds),
+            Mode::ChatSocket {
+                url,
+                rooms,
+                members,
+                seconds,
+                ..
+            } => ("chat-socket", url, rooms * *members as usize, *seconds),
+            Mode::ChatPage {
+                url,
+                connections,
+                seconds,
+                ..
+            } => ("chat-page", url, *connections, *seconds),
             Mode::WriteFloor { .. } => unreachable!("write-floor runs in the parent"),
         }
+    }
+
+    /// The chat modes share room ids in memory: one worker process.
+    fn single_process(&self) -> bool {
+        matches!(
+            self,
+            Mode::ChatPost { .. } | Mode::ChatSocket { .. } | Mode::ChatPage { .. }
+        )
     }
 }
 
@@ -235,7 +313,11 @@ fn main() -> ExitCode {
         return print(&load::write_floor::run(base, pairs, seconds));
     }
     let (name, url, total, seconds) = cli.mode.describe();
-    let processes = cli.processes.unwrap_or(total.div_ceil(8000)).max(1);
+    let processes = if cli.mode.single_process() {
+        1
+    } else {
+        cli.processes.unwrap_or(total.div_ceil(8000)).max(1)
+    };
     let base = Report {
         mode: name.to_owned(),
         url: format!("{}{}", url.host, url.path),
@@ -290,7 +372,7 @@ fn worker(cli: &Cli, base: Report) -> Report {
     }
     let (first, count) = (cli.worker_first, cli.worker_count);
     let (name, url, _, seconds) = cli.mode.describe();
-    let target = if name.starts_with("sio-") {
+    let target = if name.starts_with("sio-") || name.starts_with("chat-") {
         sio_target(url)
     } else {
         url.clone()
@@ -326,6 +408,39 @@ fn worker(cli: &Cli, base: Report) -> Report {
         }
         Mode::SioChurn { rooms, .. } => load::sio_churn::plan(ctx, first, count, *rooms, stage),
         Mode::SioPolling { .. } => load::sio_polling::plan(ctx, first, count, stage),
+        Mode::ChatPost {
+            rooms,
+            members,
+            rate,
+            ..
+        }
+        | Mode::ChatSocket {
+            rooms,
+            members,
+            rate,
+            ..
+        } => {
+            let via = match &cli.mode {
+                Mode::ChatPost { .. } => load::chat::Via::Http,
+                _ => load::chat::Via::Socket,
+            };
+            let shape = load::chat::Shape {
+                rooms: (*rooms).max(1),
+                members: *members as usize,
+                rate: *rate,
+                seconds,
+                via,
+            };
+            load::chat::plan(ctx, shape, first, count, stage)
+        }
+        Mode::ChatPage { rooms, history, .. } => {
+            let shape = load::chat_page::Shape {
+                connections: count,
+                rooms: *rooms,
+                history: *history,
+            };
+            load::chat_page::plan(ctx, shape, count, stage)
+        }
         Mode::WriteFloor { .. } => unreachable!("write-floor returned above"),
     })
 }

@@ -234,6 +234,17 @@ pub fn document(
         pp = plan.sio.polling_sessions,
         );
     }
+    if saved.results.runs.keys().any(|k| k.contains("/Chat")) {
+        let _ = writeln!(
+            out,
+            "- **The chat room** (ours only; the peers have no chat app): `chat-post` and \
+             `chat-socket`, members of rooms of at most 10 posting lines (over `POST \
+             /room/<id>/chat`, or the `/chat` socket's `chat` event with an ack) that the room \
+             stores in SQLite and relays to every member; `chat-page`, the first load (`GET \
+             /rooms`, `GET /room/<id>` with a history). Each on a fresh SQLite file, \
+             `CHAT_RATE=100000/100000`.\n"
+        );
+    }
     let _ = writeln!(
         out,
         "## Results\n\n### Ticks at {} connections\n",
@@ -290,6 +301,7 @@ pub fn document(
         ])
     });
     sio::results(&mut out, &saved.results, rows, plan);
+    crate::compare::chat::results(&mut out, rows, plan);
     if !figures.is_empty() {
         out.push_str("\n### Figures\n\nBars are medians over the repeats.\n\n");
         for (title, path) in figures {

@@ -8,6 +8,7 @@
 //! and every median is shown with its min–max so a spread is seen, not hidden.
 
 pub mod chart;
+pub mod chat;
 pub mod markdown;
 mod plan;
 pub mod servers;
@@ -18,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::report::Report;
-pub use plan::{Load, Plan, SioPlan};
+pub use plan::{ChatPlan, Load, Plan, SioPlan};
 use servers::{Kind, Server};
 
 /// The key under which the write floor's reports are kept in [`Results::runs`].
@@ -132,12 +133,12 @@ pub fn prepare_node(root: &Path, folder: &str, failures: &mut Vec<String>) -> bo
     ok
 }
 
-/// Runs every load against every server `plan.repeats` times.
-pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results {
+/// Runs every load of `loads` against every server `plan.repeats` times.
+pub fn measure(root: &Path, kinds: &[Kind], loads: &[Load], plan: &Plan, logs: &Path) -> Results {
     let mut results = Results::default();
     let bin_dir = plan.bin_dir(root);
     let pin = plan.pin && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
-    let sio = kinds.iter().any(|k| k.speaks_sio());
+    let sio = kinds.iter().any(|k| k.speaks_sio()) && loads.iter().any(|l| l.is_sio());
     for repeat in 0..plan.repeats {
         if sio {
             eprintln!("compare: [{}/{}] write floor", repeat + 1, plan.repeats);
@@ -157,7 +158,7 @@ pub fn measure(root: &Path, kinds: &[Kind], plan: &Plan, logs: &Path) -> Results
                 Err(error) => results.failures.push(format!("floor WriteFloor: {error}")),
             }
         }
-        for load in Load::ALL {
+        for &load in loads {
             for &kind in kinds.iter().filter(|k| load.applies_to(**k)) {
                 let tag = format!("{load:?}-{repeat}");
                 eprintln!(
@@ -227,6 +228,21 @@ fn run_one(
 ) -> Result<Report, String> {
     let pinned = pin && load == Load::Echo;
     let loadgen = bin_dir.join("loadgen");
+    // The chat loads: a fresh SQLite store and upload folder (removed with the logs), and a
+    // rate limit the load does not reach.
+    let chat_dir = logs.join(format!("chat-{}-{tag}", kind.key()));
+    let mut env = Vec::new();
+    if load.is_chat() {
+        std::fs::create_dir_all(chat_dir.join("uploads")).map_err(|e| e.to_string())?;
+        env = vec![
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", chat_dir.join("bench.db").display()),
+            ),
+            ("UPLOAD_DIR", chat_dir.join("uploads").display().to_string()),
+            ("CHAT_RATE", "100000/100000".to_owned()),
+        ];
+    }
     let server = Server::start(
         kind,
         root,
@@ -236,6 +252,7 @@ fn run_one(
         logs,
         tag,
         load.is_sio(),
+        &env,
     )
     .map_err(|e| e.to_string())?;
     let mut command = if pinned {
@@ -255,6 +272,9 @@ fn run_one(
         .output()
         .map_err(|e| format!("loadgen: {e}"))?;
     server.stop();
+    if load.is_chat() {
+        let _ = std::fs::remove_dir_all(&chat_dir);
+    }
     let report = parse_report(&output)?;
     // A server that does not speak the load's protocol fails every connection: say so as a
     // failure rather than a row of zeros.

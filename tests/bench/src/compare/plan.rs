@@ -31,10 +31,16 @@ pub enum Load {
     /// The write floor, measured in the load generator (no server): stored under the
     /// pseudo-server `floor`.
     WriteFloor,
+    /// The chat room (ours only): lines posted over `POST /room/<id>/chat`.
+    ChatPost,
+    /// The same over the socket's `chat` event with an ack.
+    ChatSocket,
+    /// The chat's first load: `GET /rooms` and `GET /room/<id>` with a history.
+    ChatPage,
 }
 
 impl Load {
-    pub const ALL: [Load; 13] = [
+    pub const ALL: [Load; 16] = [
         Load::Ticks,
         Load::TicksBig,
         Load::Echo,
@@ -48,7 +54,20 @@ impl Load {
         Load::SioFanoutBig,
         Load::SioChurn,
         Load::SioPolling,
+        Load::ChatPost,
+        Load::ChatSocket,
+        Load::ChatPage,
     ];
+
+    /// The load named `name` as `--loads` takes it: its name here, any case (`ChatPost`,
+    /// `chatpost`), or a dashed one (`chat-post`).
+    pub fn from_name(name: &str) -> Option<Load> {
+        let wanted = name.trim().replace(['-', '_'], "");
+        Load::ALL
+            .into_iter()
+            .chain([Load::WriteFloor])
+            .find(|load| format!("{load:?}").eq_ignore_ascii_case(&wanted))
+    }
 
     pub fn applies_to(self, kind: Kind) -> bool {
         match self {
@@ -56,6 +75,8 @@ impl Load {
             Load::Http => kind.serves_http(),
             Load::Ticks | Load::Echo | Load::Churn => kind.serves_seed(),
             Load::SioIdleBig => kind.ours(),
+            // The peers have no chat app.
+            Load::ChatPost | Load::ChatSocket | Load::ChatPage => kind.ours(),
             Load::WriteFloor => false,
             Load::SioIdle
             | Load::SioIdlePolling
@@ -79,6 +100,60 @@ impl Load {
                 | Load::SioChurn
                 | Load::SioPolling
         )
+    }
+
+    /// A chat room load (the server is started with a fresh SQLite store and a high
+    /// `CHAT_RATE`).
+    pub fn is_chat(self) -> bool {
+        matches!(self, Load::ChatPost | Load::ChatSocket | Load::ChatPage)
+    }
+}
+
+/// Sizes of the chat room loads.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChatPlan {
+    /// Rooms and members per room (at most 10, the room's cap) of `chat-post` and
+    /// `chat-socket`.
+    pub rooms: usize,
+    pub members: usize,
+    /// Lines per second per member; 0: each as soon as the last was answered.
+    pub rate: f64,
+    pub seconds: f64,
+    /// `chat-page`: keep-alive loaders, rooms on the list, lines in the loaded room.
+    pub page_connections: usize,
+    pub page_rooms: usize,
+    pub history: usize,
+}
+
+impl ChatPlan {
+    pub fn full() -> ChatPlan {
+        ChatPlan {
+            rooms: 10,
+            members: 10,
+            rate: 0.0,
+            seconds: 10.0,
+            page_connections: 16,
+            page_rooms: 10,
+            history: 200,
+        }
+    }
+
+    pub fn quick() -> ChatPlan {
+        ChatPlan {
+            rooms: 2,
+            members: 3,
+            rate: 0.0,
+            seconds: 1.0,
+            page_connections: 4,
+            page_rooms: 2,
+            history: 20,
+        }
+    }
+}
+
+impl Default for ChatPlan {
+    fn default() -> Self {
+        ChatPlan::full()
     }
 }
 
@@ -180,6 +255,9 @@ pub struct Plan {
     /// The Socket.IO loads (results saved before them read as the full sizes).
     #[serde(default)]
     pub sio: SioPlan,
+    /// The chat room loads (results saved before them read as the full sizes).
+    #[serde(default)]
+    pub chat: ChatPlan,
 }
 
 impl Plan {
@@ -202,6 +280,7 @@ impl Plan {
             settle_ms: 1000,
             debug: false,
             sio: SioPlan::full(),
+            chat: ChatPlan::full(),
         }
     }
 
@@ -220,6 +299,7 @@ impl Plan {
             http_connections: 4,
             settle_ms: 200,
             sio: SioPlan::quick(),
+            chat: ChatPlan::quick(),
             ..Plan::full()
         }
     }
@@ -335,6 +415,31 @@ impl Plan {
                 ];
                 ("sio-polling", http, flags)
             }
+            Load::ChatPost | Load::ChatSocket => {
+                let chat = &self.chat;
+                let flags = vec![
+                    ("--rooms", s(&chat.rooms)),
+                    ("--members", s(&chat.members)),
+                    ("--rate", s(&chat.rate)),
+                    ("--seconds", s(&chat.seconds)),
+                ];
+                let mode = if load == Load::ChatPost {
+                    "chat-post"
+                } else {
+                    "chat-socket"
+                };
+                (mode, http, flags)
+            }
+            Load::ChatPage => {
+                let chat = &self.chat;
+                let flags = vec![
+                    ("--connections", s(&chat.page_connections)),
+                    ("--rooms", s(&chat.page_rooms)),
+                    ("--history", s(&chat.history)),
+                    ("--seconds", s(&chat.seconds)),
+                ];
+                ("chat-page", http, flags)
+            }
             Load::WriteFloor => {
                 let flags = vec![
                     ("--pairs", s(&self.sio.floor_pairs)),
@@ -354,5 +459,27 @@ impl Plan {
             args.extend([flag.to_owned(), value]);
         }
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_are_named_as_loadgen_names_them() {
+        assert_eq!(Load::from_name("chat-post"), Some(Load::ChatPost));
+        assert_eq!(Load::from_name("ChatPage"), Some(Load::ChatPage));
+        assert_eq!(Load::from_name("sio_fanout_big"), Some(Load::SioFanoutBig));
+        assert_eq!(Load::from_name("write-floor"), Some(Load::WriteFloor));
+        assert_eq!(Load::from_name("chat"), None);
+        assert!(Load::ChatSocket.applies_to(Kind::Mio));
+        assert!(!Load::ChatSocket.applies_to(Kind::SocketioNode));
+        let args = Plan::quick().loadgen_args(Load::ChatPage, 9);
+        assert_eq!(args.first().map(String::as_str), Some("chat-page"));
+        assert!(
+            args.windows(2).any(|w| w == ["--history", "20"]),
+            "{args:?}"
+        );
     }
 }

@@ -158,6 +158,7 @@ impl Server {
         logs: &Path,
         tag: &str,
         sio: bool,
+        env: &[(&str, String)],
     ) -> Result<Server, ServerError> {
         let port = match kind {
             Kind::Node => free_port(),
@@ -217,6 +218,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        command.envs(env.iter().map(|(name, value)| (name, value)));
         if sio {
             command.env("SIO_RECOVERY_MS", "0");
             if kind.ours() {

@@ -174,6 +174,13 @@ pub struct Row {
     pub sio_fanout_big: Option<SioFanout>,
     pub sio_churn: Option<SioChurn>,
     pub sio_polling: Option<SioPolling>,
+    /// The chat room (ours only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_post: Option<super::chat::ChatLines>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_socket: Option<super::chat::ChatLines>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_page: Option<super::chat::ChatPage>,
 }
 
 fn spread(reports: &[Report], f: impl Fn(&Report) -> Option<f64>) -> Spread {
@@ -408,6 +415,9 @@ pub fn rows(results: &Results, kinds: &[Kind]) -> Vec<Row> {
                     cpu_us_per_event: spread(polling, cpu_us_per_event),
                     rtt_p99_ms: spread(polling, |r| r.rtt_ms.map(|p| p.p99)),
                 }),
+                chat_post: super::chat::lines(get(Load::ChatPost)),
+                chat_socket: super::chat::lines(get(Load::ChatSocket)),
+                chat_page: super::chat::page(get(Load::ChatPage)),
             }
         })
         .collect()
@@ -479,6 +489,9 @@ pub fn one_line(load: Load, r: &Report) -> String {
             "{} writes, {:.3} µs CPU/write",
             r.writes, r.floor_us_per_write
         ),
+        Load::ChatPost | Load::ChatSocket | Load::ChatPage => {
+            super::chat::one_line(load == Load::ChatPage, r)
+        }
     };
     body + &errors
 }

@@ -7,6 +7,9 @@
 //! window alone. After the window the worker prints `measured`, closes its connections cleanly
 //! and prints its JSON report.
 
+pub mod chat;
+pub mod chat_page;
+pub mod chat_visitor;
 pub mod churn;
 pub mod echo;
 pub mod http;
@@ -55,6 +58,8 @@ pub enum LoadError {
     Timeout,
     #[error("connection closed by the server")]
     Closed,
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("bad URL {0:?}: expected ws://host:port/path or http://host:port/path")]
     Url(String),
 }
@@ -143,8 +148,17 @@ impl Ctx {
 
     /// A WebSocket connection to the target's path, with any bytes that came after the 101.
     pub async fn ws(&self, source: Option<IpAddr>) -> Result<(TcpStream, Vec<u8>), LoadError> {
+        self.ws_with(source, "").await
+    }
+
+    /// [`Ctx::ws`] with `extra` header lines in the upgrade request (each ending in CRLF).
+    pub async fn ws_with(
+        &self,
+        source: Option<IpAddr>,
+        extra: &str,
+    ) -> Result<(TcpStream, Vec<u8>), LoadError> {
         let mut stream = self.tcp(source).await?;
-        let request = proto::upgrade_request(&self.target.host, &self.target.path);
+        let request = proto::upgrade_request_with(&self.target.host, &self.target.path, extra);
         stream.write_all(request.as_bytes()).await?;
         let mut buf = Vec::with_capacity(256);
         loop {

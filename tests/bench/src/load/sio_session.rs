@@ -69,6 +69,18 @@ pub struct Batch {
     pub closed: bool,
     /// HTTP requests this batch took (polling only).
     pub requests: u64,
+    /// Acks received: their id and whether they said `ok`.
+    pub acks: Vec<(u64, bool)>,
+}
+
+/// Which namespace a WebSocket session joins, how, and as whom.
+#[derive(Debug, Clone)]
+pub struct Join<'a> {
+    pub namespace: &'static str,
+    /// The CONNECT's auth, a JSON object.
+    pub auth: String,
+    /// A `Cookie` header value for the Engine.IO request (the chat's visitor).
+    pub cookie: Option<&'a str>,
 }
 
 /// An open session, CONNECTed to `/relay`.
@@ -142,6 +154,7 @@ impl Session {
 /// A session over WebSocket.
 #[derive(Debug)]
 pub struct WsSession {
+    namespace: &'static str,
     stream: TcpStream,
     pending: Vec<u8>,
     out: Vec<u8>,
@@ -156,8 +169,28 @@ impl WsSession {
         seed: u32,
         room: usize,
     ) -> Result<WsSession, LoadError> {
-        let (stream, pending) = ctx.ws(source).await?;
+        let join = Join {
+            namespace: sio::NAMESPACE,
+            auth: format!("{{\"room\":\"r{room}\"}}"),
+            cookie: None,
+        };
+        WsSession::open_in(ctx, source, seed, &join).await
+    }
+
+    /// Opens a session from `source` (no timeout) and joins `join`'s namespace.
+    pub async fn open_in(
+        ctx: &Ctx,
+        source: Option<IpAddr>,
+        seed: u32,
+        join: &Join<'_>,
+    ) -> Result<WsSession, LoadError> {
+        let extra = join
+            .cookie
+            .map(|cookie| format!("Cookie: {cookie}\r\n"))
+            .unwrap_or_default();
+        let (stream, pending) = ctx.ws_with(source, &extra).await?;
         let mut session = WsSession {
+            namespace: join.namespace,
             stream,
             pending,
             out: Vec::with_capacity(64),
@@ -168,13 +201,16 @@ impl WsSession {
             Packet::Open(_) => {}
             _ => return Err(unexpected(&open, true)),
         }
-        session.send(&sio::connect_packet(room)).await?;
+        let connect = sio::connect_packet_in(join.namespace, &join.auth);
+        session.send(&connect).await?;
         loop {
             let message = session.next_message().await?;
-            match sio::parse(&message) {
+            match sio::parse_in(&message, join.namespace) {
                 Packet::Connected => return Ok(session),
                 Packet::Ping => session.send("3").await?,
                 Packet::ConnectError(why) => return Err(SioError::Refused(why.into()).into()),
+                // Another member's event may come first (the chat's `members`, `join`).
+                Packet::Other | Packet::Chat(_) => {}
                 _ => return Err(unexpected(&message, false)),
             }
         }
@@ -222,15 +258,18 @@ impl WsSession {
                     .get(at + frame.payload.0..at + frame.payload.1)
                     .unwrap_or_default();
                 match frame.opcode {
-                    proto::OP_TEXT | proto::OP_BINARY => match sio::parse(payload) {
-                        Packet::Ping => {
-                            let mask = self.masker.next_mask();
-                            proto::encode_frame(&mut self.out, proto::OP_TEXT, b"3", mask);
+                    proto::OP_TEXT | proto::OP_BINARY => {
+                        match sio::parse_in(payload, self.namespace) {
+                            Packet::Ping => {
+                                let mask = self.masker.next_mask();
+                                proto::encode_frame(&mut self.out, proto::OP_TEXT, b"3", mask);
+                            }
+                            Packet::Chat(chat) => batch.chats.push(chat),
+                            Packet::Ack(id, ok) => batch.acks.push((id, ok)),
+                            Packet::Closed => batch.closed = true,
+                            _ => {}
                         }
-                        Packet::Chat(chat) => batch.chats.push(chat),
-                        Packet::Closed => batch.closed = true,
-                        _ => {}
-                    },
+                    }
                     proto::OP_PING => {
                         let payload = payload.to_vec();
                         let mask = self.masker.next_mask();
@@ -276,7 +315,11 @@ impl WsSession {
 
     /// Leaves the namespace, then a clean WebSocket close.
     pub async fn close(mut self) -> bool {
-        if self.send(&sio::disconnect_packet()).await.is_err() {
+        if self
+            .send(&sio::disconnect_packet_in(self.namespace))
+            .await
+            .is_err()
+        {
             return false;
         }
         let mask = self.masker.next_mask();
