@@ -58,6 +58,8 @@ wait_for_port() {
 PEER_PID=
 GC_PID=
 LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-peer.XXXXXX")
+# gif-chat's chat store and uploads for these runs: a scratch directory, not the checkout.
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/gif-chat-sio-scratch.XXXXXX")
 cleanup() {
   if [ -n "$GC_PID" ]; then
     kill "$GC_PID" 2>/dev/null || true
@@ -68,6 +70,7 @@ cleanup() {
     wait "$PEER_PID" 2>/dev/null || true
   fi
   rm -f "$LOG"
+  rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
 
@@ -106,6 +109,7 @@ if [ -z "${SIO_TARGET_URL:-}" ]; then
   for runtime in runtime-tokio runtime-smol runtime-mio; do
     GC_LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-$runtime.XXXXXX")
     PORT=0 HOST=127.0.0.1 CONFORMANCE=true COOKIE_SECRET=sio \
+      DATABASE_URL="sqlite://$SCRATCH/$runtime.db" UPLOAD_DIR="$SCRATCH/uploads" \
       "${CARGO_TARGET_DIR:-$PWD/target}/debug/$runtime" >"$GC_LOG" 2>&1 &
     GC_PID=$!
     port=
