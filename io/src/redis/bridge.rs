@@ -7,12 +7,11 @@
 //! is never full. Dropping the handle lets the thread send what is queued, then stops and joins
 //! it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use bytes::Bytes;
-use gif_chat_core::cluster::{LookupAnswer, Publish, RecoveryCommand, Subscription};
+use gif_chat_core::cluster::{Publish, RecoveryCommand, Subscription};
 use gif_chat_core::LogLine;
 use tokio::sync::{mpsc, watch};
 
@@ -20,44 +19,8 @@ use super::config::RedisConfig;
 use super::subscriptions::Subscriptions;
 use super::worker::Worker;
 
-/// What the bridge's thread reports, in order, through the callback given to
-/// [`RedisBridge::start`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BridgeEvent {
-    /// Connected to Redis (at start or after an outage); the wanted channels follow as
-    /// [`BridgeEvent::Subscribed`].
-    Connected,
-    /// The connection is lost (or could not be made); the bridge retries with back-off.
-    Disconnected,
-    /// Redis confirmed `SSUBSCRIBE` of this channel.
-    Subscribed(String),
-    /// Redis confirmed `SUNSUBSCRIBE` of this channel.
-    Unsubscribed(String),
-    /// A message published on a subscribed channel, by any instance (this one included: the
-    /// core's `ClusterNode::handle_message` drops its own).
-    Message { channel: String, payload: Bytes },
-    /// The answer to a [`RecoveryCommand::Lookup`] (SPEC M5); found nothing when Redis was
-    /// down or failed.
-    Lookup(LookupAnswer),
-}
-
-/// What goes through the queue to the thread, in the order the hub made it.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    Publish(Publish),
-    Recovery(RecoveryCommand),
-}
-
-/// Counters shared by the handle and the thread.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    /// Publishes refused because the queue was full, not yet reported.
-    pub(crate) queue_full: AtomicU64,
-    /// Publishes that did not reach Redis because it was down, since the bridge started.
-    pub(crate) lost: AtomicU64,
-    /// Publishes Redis accepted, since the bridge started.
-    pub(crate) published: AtomicU64,
-}
+pub use super::traffic::BridgeEvent;
+use super::traffic::{Counters, Outgoing};
 
 /// Why the bridge did not start.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,7 @@ pub mod bridge;
 pub mod config;
 mod recovery;
 pub mod subscriptions;
+mod traffic;
 mod worker;
 
 pub use backoff::Backoff;

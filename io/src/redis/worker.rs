@@ -24,9 +24,9 @@ use redis::{
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
-use super::bridge::{BridgeEvent, Counters, Outgoing};
 use super::config::RedisConfig;
 use super::subscriptions::Subscriptions;
+use super::traffic::{BridgeEvent, Counters, Outgoing};
 
 /// A client for `url`, always speaking RESP3: on one RESP3 connection, subscribed messages
 /// arrive as pushes beside the answers to other commands, so `SPUBLISH` needs no second socket.
