@@ -9,66 +9,14 @@
 //! is reported where it happens, in the namespace's state: `join`/`leave`, a recovered socket
 //! coming back with its rooms, and a socket leaving all of them on disconnect.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::app::{CommandError, Namespace, To};
-use super::cluster_recovery::RecoveryReports;
+use super::app::{CommandError, To};
+use super::cluster_reports::{ClusterEmit, ClusterReports, RoomChange};
 use super::ids::SocketId;
 use super::packet::Args;
-use super::recovery::Room;
 use super::server::Server;
-use crate::cluster::{EventPacket, Options};
-
-/// A socket entered or left a room (not its own).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoomChange {
-    pub ns: Namespace,
-    pub socket: SocketId,
-    pub room: Room,
-    pub joined: bool,
-}
-
-/// An emit of this instance that other instances deliver to their sockets too.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClusterEmit {
-    pub ns: Namespace,
-    pub packet: EventPacket,
-    pub opts: Options,
-}
-
-/// The emits waiting to be published, and what recovery across instances keeps in Redis.
-#[derive(Default)]
-pub(super) struct ClusterReports {
-    pub(super) emits: VecDeque<ClusterEmit>,
-    /// Sessions and packets to write, lookups to make (`cluster_recovery.rs`).
-    pub(super) recovery: RecoveryReports,
-}
-
-impl ClusterReports {
-    /// Records an emit to `to`, unless it concerns this instance only (one socket); `offset`,
-    /// the one its local recipients got, goes along for the other gif-chat instances.
-    pub(super) fn record(
-        &mut self,
-        ns: &Namespace,
-        to: To<'_>,
-        event: &str,
-        args: &Args,
-        offset: Option<&str>,
-    ) {
-        if let Some(mut opts) = crate::cluster::options_for(to) {
-            opts.flags.offset = offset.map(str::to_owned);
-            self.emits.push_back(ClusterEmit {
-                ns: ns.clone(),
-                packet: EventPacket {
-                    name: event.to_owned(),
-                    args: args.clone(),
-                },
-                opts,
-            });
-        }
-    }
-}
 
 impl Server {
     /// From now on, report room changes and emits for a cluster, in every namespace (those

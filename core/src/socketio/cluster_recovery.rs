@@ -15,81 +15,16 @@
 //!   the socket's rooms is delivered after what was fetched, so that nothing emitted during the
 //!   lookup is missed, and nothing is delivered twice (packets are told apart by offset).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::app::Namespace;
+use super::cluster_reports::{PendingLookup, RecoveryLookup, RecoveryWrite, RemoteSession};
 use super::ids::{Pid, SocketId};
-use super::namespace::TimerKey;
 use super::recovery::{Restored, Room, Target};
 use super::server::{Server, Timer};
 use crate::engineio::{Payload, Sid};
-
-/// What another instance needs in Redis to restore this server's sockets.
-#[derive(Clone, Debug)]
-pub enum RecoveryWrite {
-    /// A socket's session: its id and rooms (its own not included), kept for `ttl`.
-    Session {
-        ns: Namespace,
-        pid: Pid,
-        socket: SocketId,
-        rooms: Vec<Room>,
-        ttl: Duration,
-    },
-    /// The socket left for good: its session is not to be restored.
-    Forget { ns: Namespace, pid: Pid },
-    /// A packet this server emitted with `offset`, for `target`, kept `max_packets` deep and
-    /// for `ttl`.
-    Packet {
-        ns: Namespace,
-        offset: Box<str>,
-        target: Target,
-        payloads: Vec<Payload>,
-        max_packets: usize,
-        ttl: Duration,
-    },
-}
-
-/// A CONNECT whose `pid` this server does not know: fetch its session and what it missed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecoveryLookup {
-    pub ns: Namespace,
-    pub sid: Sid,
-    pub pid: String,
-    pub offset: String,
-    /// Packets older than this are not to be delivered (the recovery window).
-    pub window: Duration,
-}
-
-/// A session found in Redis, with the packets after the client's offset, oldest first.
-#[derive(Clone, Debug)]
-pub struct RemoteSession {
-    pub socket: SocketId,
-    pub rooms: Vec<Room>,
-    pub after: Vec<(Box<str>, Target, Vec<Payload>)>,
-}
-
-/// A CONNECT waiting for its lookup.
-pub(super) struct PendingLookup {
-    ns: usize,
-    auth: Value,
-    pid: Pid,
-    /// Where this server's recovery store was when the lookup began.
-    mark: u64,
-    timer: TimerKey,
-}
-
-/// The queues the hub drains.
-#[derive(Default)]
-pub(super) struct RecoveryReports {
-    pub(super) writes: VecDeque<RecoveryWrite>,
-    pub(super) lookups: VecDeque<RecoveryLookup>,
-    /// When every live socket's session is next written again (`None`: no session opened
-    /// yet).
-    next_refresh: Option<Instant>,
-}
 
 impl Server {
     /// The next session or packet to write to Redis.

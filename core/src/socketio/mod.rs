@@ -11,6 +11,7 @@ mod app;
 mod assembly;
 mod cluster;
 mod cluster_recovery;
+mod cluster_reports;
 mod commands;
 mod conformance;
 mod ids;
@@ -23,8 +24,7 @@ pub use app::{
     AckId, CloseReason, CommandError, DisconnectReason, Event, Namespace, ServerAckId,
     SessionCloseReason, To, Transmit,
 };
-pub use cluster::{ClusterEmit, RoomChange};
-pub use cluster_recovery::{RecoveryLookup, RecoveryWrite, RemoteSession};
+pub use cluster_reports::{ClusterEmit, RecoveryLookup, RecoveryWrite, RemoteSession, RoomChange};
 pub use conformance::{ConformanceApp, NAMESPACES as CONFORMANCE_NAMESPACES};
 pub use ids::{Pid, SocketId};
 pub use namespace::Admission;

@@ -17,8 +17,7 @@ use super::app::{
     Transmit,
 };
 use super::assembly::{Assembler, Limits};
-use super::cluster::ClusterReports;
-use super::cluster_recovery::PendingLookup;
+use super::cluster_reports::{ClusterReports, PendingLookup};
 use super::ids::{IdMap, IdSource, SocketId};
 use super::namespace::{Admission, NamespaceState, TimerKey};
 use super::packet::{self, Args, Packet, PacketError, PacketType};
