@@ -153,6 +153,8 @@ for rt in "${RUNTIMES[@]}"; do
   rundir="$WORK/$rt"
   mkdir -p "$rundir"
   echo "== $rt"
+  # The log exists before the server starts, so the wait never reads a missing file.
+  : >"$rundir/stdout"
   # Its own working directory, so no .env is read.
   (cd "$rundir" && exec env "${unset_args[@]}" HOST=127.0.0.1 PORT=0 "$bin") \
     >"$rundir/stdout" 2>"$rundir/stderr" &
