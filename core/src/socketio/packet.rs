@@ -348,6 +348,20 @@ mod tests {
         Packet::decode(text, 10)
     }
 
+    /// A number is read as the nearest double, as `JSON.parse` reads it, so that re-encoding
+    /// and reading it again gives the same value (found by the `eio_decoders` fuzz target:
+    /// serde_json's default float parser is not correctly rounded for long literals).
+    #[test]
+    fn long_number_literals_survive_a_round_trip() {
+        let text =
+            r#"2["n",2.2444440444444444444,2.000000000000008289434133540621192220222222222222]"#;
+        let packet = decode(text).unwrap();
+        let data = packet.data.clone().unwrap();
+        assert_eq!(data[1].as_f64(), Some(2.244_444_044_444_444_4));
+        let again = decode(&encode(PacketType::Event, "/", Some(&data))).unwrap();
+        assert_eq!(again.data, packet.data);
+    }
+
     #[test]
     fn decodes_each_part_of_the_header() {
         let p = decode(r#"52-/chat,789["message",{"_placeholder":true,"num":1}]"#).unwrap();
