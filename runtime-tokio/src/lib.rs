@@ -55,8 +55,8 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
             shutdown_timeout,
             stop,
         )
-        .await;
-        Ok::<(), std::io::Error>(())
+        .await?;
+        Ok::<(), StartError>(())
     });
     log.close();
     // Connections still open after the shutdown timeout are simply dropped with their tasks.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{ChatIo, Log, OpenConnections, SharedHub, StopFlag};
+use gif_chat_io::{ChatIo, Log, OpenConnections, SharedHub, StartError, StopFlag};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::oneshot;
@@ -29,7 +29,7 @@ pub async fn serve_until(
     log: Log,
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
-) -> usize {
+) -> Result<usize, StartError> {
     serve_chat_until(listener, config, None, None, log, shutdown_timeout, stop).await
 }
 
@@ -43,25 +43,16 @@ pub async fn serve_chat_until(
     log: Log,
     shutdown_timeout: Duration,
     stop: impl Future<Output = ()>,
-) -> usize {
+) -> Result<usize, StartError> {
     let open = OpenConnections::new();
-    let hub = match SharedHub::new(&config, Some(log.clone()), false) {
-        Ok(hub) => hub,
-        Err(error) => {
-            log.push_line(&LogLine::fatal(&error));
-            log.flush();
-            return 0;
-        }
-    };
+    // A failure here is a start error, reported and mapped to its exit status by the shared
+    // start sequence, as on smol and mio.
+    let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
     if let Some(chat) = chat {
         hub.attach_chat(chat, None);
     }
     if let Some(redis) = redis {
-        if let Err(error) = hub.attach_redis(redis) {
-            log.push_line(&LogLine::fatal(&error));
-            log.flush();
-            return 0;
-        }
+        hub.attach_redis(redis)?;
     }
     let timer = tokio::spawn(hub_timer(Arc::clone(&hub)));
     let shared = Shared {
@@ -86,7 +77,7 @@ pub async fn serve_chat_until(
     let left = if closed.is_ok() { 0 } else { open.count() };
     log.push_line(&LogLine::stopped(left));
     log.flush();
-    left
+    Ok(left)
 }
 
 /// The hub's one timer: sleeps until its next deadline, or until that deadline moves earlier.

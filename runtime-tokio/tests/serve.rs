@@ -45,7 +45,7 @@ impl Write for Captured {
 struct Running {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
-    server: JoinHandle<usize>,
+    server: JoinHandle<Result<usize, gif_chat_io::StartError>>,
     stdout: Captured,
 }
 
@@ -159,7 +159,8 @@ async fn serves_the_page_ticks_and_stops_with_1001() {
     let left = timeout(PATIENCE, running.server)
         .await
         .expect("the server stops in time")
-        .expect("the server task did not panic");
+        .expect("the server task did not panic")
+        .expect("the server started");
     assert_eq!(left, 0, "every connection closed");
     let log = running.stdout.text();
     assert!(log.contains("GET / 200 "), "{log}");
