@@ -207,19 +207,7 @@ impl ChatApp {
                 };
                 self.checked_text(text).and_then(|text| {
                     self.take_rate(&visitor, now)?;
-                    let line = NewChat {
-                        room,
-                        user: Author::Visitor(colour),
-                        kind: ChatKind::Text(text),
-                    };
-                    self.store(
-                        StoreRequest::AppendChat(line),
-                        Pending::Post {
-                            origin: Origin::Socket(socket, ack),
-                            colour,
-                            gif: None,
-                        },
-                    );
+                    self.store_line(room, colour, ChatKind::Text(text), socket, ack);
                     Ok(None)
                 })
             }
@@ -240,19 +228,7 @@ impl ChatApp {
                             return Err(NOT_A_MEMBER_THERE);
                         }
                         self.take_rate(&visitor, now)?;
-                        let line = NewChat {
-                            room,
-                            user: Author::Visitor(colour),
-                            kind: ChatKind::Whisper { to, text },
-                        };
-                        self.store(
-                            StoreRequest::AppendChat(line),
-                            Pending::Post {
-                                origin: Origin::Socket(socket, ack),
-                                colour,
-                                gif: None,
-                            },
-                        );
+                        self.store_line(room, colour, ChatKind::Whisper { to, text }, socket, ack);
                         Ok(None)
                     }),
                 }
@@ -280,6 +256,30 @@ impl ChatApp {
             Some(ack) => server.ack(CHAT_NAMESPACE, socket, ack, &Args::json(vec![answer])),
             None => Ok(()),
         }
+    }
+
+    /// Stores a member's line; the store's reply sends it to the room and answers the ack.
+    fn store_line(
+        &mut self,
+        room: RoomId,
+        colour: Colour,
+        kind: ChatKind,
+        socket: SocketId,
+        ack: Option<AckId>,
+    ) {
+        let line = NewChat {
+            room,
+            user: Author::Visitor(colour),
+            kind,
+        };
+        self.store(
+            StoreRequest::AppendChat(line),
+            Pending::Post {
+                origin: Origin::Socket(socket, ack),
+                colour,
+                gif: None,
+            },
+        );
     }
 
     fn checked_text(&self, text: Option<&str>) -> Result<ChatText, &'static str> {
