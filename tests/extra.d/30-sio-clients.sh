@@ -93,7 +93,9 @@ node tests/sio/scenarios.mjs "$URL" | tee -a "$RESULTS" || status=1
 # The socketioxide peer runs only the `chat` part of /relay; the same client checks it, unless
 # the run targets a server started elsewhere.
 if [ -z "${SIO_TARGET_URL:-}" ]; then
-  cargo build -q -p socketioxide-peer
+  # The workspace's binaries, as the test command built them: `-p` for one package would
+  # compile its dependencies again with other features.
+  cargo build -q --workspace --bins
   SX_LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-socketioxide.XXXXXX")
   PORT=0 "${CARGO_TARGET_DIR:-$PWD/target}/debug/socketioxide-peer" >"$SX_LOG" 2>&1 &
   SX_PID=$!
@@ -105,7 +107,7 @@ fi
 
 # gif-chat on each runtime, in conformance mode with the same ping settings, recovery on.
 if [ -z "${SIO_TARGET_URL:-}" ]; then
-  cargo build -q -p runtime-tokio -p runtime-smol -p runtime-mio
+  cargo build -q --workspace --bins
   for runtime in runtime-tokio runtime-smol runtime-mio; do
     GC_LOG=$(mktemp "${TMPDIR:-/tmp}/gif-chat-sio-$runtime.XXXXXX")
     PORT=0 HOST=127.0.0.1 CONFORMANCE=true COOKIE_SECRET=sio \

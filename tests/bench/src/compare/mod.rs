@@ -66,7 +66,13 @@ pub fn run_key(kind: Kind, load: Load) -> String {
     format!("{}/{load:?}", kind.key())
 }
 
-/// Builds the release binaries `kinds` need (and loadgen). Returns the kinds that built.
+/// Builds the binaries `kinds` need (and loadgen): release for a measurement, debug for a smoke
+/// test. Returns the kinds that built.
+///
+/// A debug build asks for every binary of the workspace, the set the test command has already
+/// built: cargo unifies dependency features over the packages of one invocation, so `-p` for a
+/// few of them would compile tokio, rustix and others a second time with other features (a
+/// clean CI checkout once ran out of disk doing so).
 pub fn build(root: &Path, kinds: &[Kind], debug: bool, failures: &mut Vec<String>) -> Vec<Kind> {
     let mut packages: Vec<&str> = kinds.iter().filter_map(|k| k.package()).collect();
     packages.sort_unstable();
@@ -84,7 +90,15 @@ pub fn build(root: &Path, kinds: &[Kind], debug: bool, failures: &mut Vec<String
         eprintln!("compare: {command:?}");
         command.status().is_ok_and(|s| s.success())
     };
-    if cargo(&packages) {
+    let workspace = || {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
+            .current_dir(root)
+            .args(["build", "--workspace", "--bins"]);
+        eprintln!("compare: {command:?}");
+        command.status().is_ok_and(|s| s.success())
+    };
+    if if debug { workspace() } else { cargo(&packages) } {
         return kinds.to_vec();
     }
     // One package failing (another engineer's work in progress) must not sink the others.
