@@ -5,10 +5,9 @@
 //! A broadcast reaches sessions held by other tasks (other threads on tokio and smol) like
 //! this: the task whose input caused it hands its calls to the hub under the lock, the hub
 //! queues the shared bytes in each recipient session, and names those sessions ready; the task
-//! then wakes each ready session's owner through its [`HubWake`] (an atomic flag plus one
-//! waker slot, an `AtomicWaker`: a connection is waited on by its own task only, so it needs
-//! no list of listeners, and waiting allocates nothing; any executor can wait on it as a
-//! [`HubWait`], and mio reads the woken tokens instead). The owner pulls its session's output under the lock when it runs.
+//! then wakes each ready session's owner through its [`HubWake`] (`hub/link.rs`: an atomic
+//! flag and one waker slot, awaited as a [`HubWait`]; mio reads the woken tokens instead). The
+//! owner pulls its session's output under the lock when it runs.
 //! One lock per batch of input keeps the critical sections short: decoding and framing happen
 //! outside it, in the connection. mio takes the same lock uncontended on its one thread.
 //!
@@ -24,28 +23,23 @@
 
 mod chat;
 mod cluster;
+mod link;
 
 pub use chat::{ChatIo, ChatIoError};
+pub use link::{HubLink, HubWait, HubWake};
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::task::{Context, Poll};
 use std::time::Instant;
-
-use atomic_waker::AtomicWaker;
 
 use bytes::Bytes;
 use event_listener::{Event, EventListener};
-use gif_chat_core::chat::{ChatTicket, GifName, StoreReply, StoreRequest, StoreTicket};
 use gif_chat_core::engineio::Answer;
 use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine, Mount};
 
-use crate::fanout::{DirectSlot, DirectSocket, DirectWrite};
+use crate::fanout::DirectWrite;
 
-use self::chat::{ChatJobs, ChatLink, Done};
+use self::chat::ChatJobs;
 
 use crate::log_writer::Log;
 
@@ -53,149 +47,6 @@ use crate::log_writer::Log;
 #[derive(Debug, thiserror::Error)]
 #[error("the OS random source failed: {0}")]
 pub struct SeedError(String);
-
-/// How the hub wakes a connection whose session has output.
-#[derive(Debug)]
-pub struct HubWake {
-    woken: AtomicBool,
-    /// The task waiting on this connection, if it waits.
-    waker: AtomicWaker,
-    /// The runtime's name for the connection (mio's token); unused by the others.
-    token: usize,
-    /// Whether a broadcaster may write to the connection's socket now.
-    direct: DirectSlot,
-}
-
-impl HubWake {
-    fn wake(&self) {
-        // The flag first: a waiter that registers after `wake` took its waker sees the flag.
-        self.woken.store(true, Ordering::SeqCst);
-        self.waker.wake();
-    }
-}
-
-/// A future that resolves once the connection's session was woken (see
-/// [`HubLink::listen`]). Polling it registers the task's waker, then looks at the flag, so a
-/// wake is never missed; it does not clear the flag: the next [`SharedHub::exchange`] does.
-#[derive(Debug)]
-pub struct HubWait(Arc<HubWake>);
-
-impl Future for HubWait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.waker.register(cx.waker());
-        if self.0.woken.load(Ordering::SeqCst) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-/// A connection's side of the registry: its wake handle (made on first use, so a connection
-/// that never speaks Engine.IO costs one word) and the session it is registered for.
-#[derive(Default)]
-pub struct HubLink {
-    wake: Option<Arc<HubWake>>,
-    registered: Option<HubSession>,
-    /// The chat work the connection waits for or writes.
-    chat: ChatLink,
-    /// The connection's socket, for broadcasters (given to the wake handle when it is made).
-    socket: Option<Arc<dyn DirectSocket>>,
-}
-
-impl std::fmt::Debug for HubLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HubLink")
-            .field("wake", &self.wake)
-            .field("registered", &self.registered)
-            .field("socket", &self.socket.is_some())
-            .field("chat", &self.chat)
-            .finish()
-    }
-}
-
-impl HubLink {
-    /// A link for a connection that holds no session yet.
-    pub fn new() -> HubLink {
-        HubLink::default()
-    }
-
-    /// A link whose connection's socket broadcasts may be written to directly while the
-    /// connection waits (see [`crate::fanout`] and [`offer_direct`](Self::offer_direct)).
-    pub fn with_socket(socket: Arc<dyn DirectSocket>) -> HubLink {
-        HubLink {
-            wake: None,
-            registered: None,
-            chat: ChatLink::default(),
-            socket: Some(socket),
-        }
-    }
-
-    /// Call just before waiting, after the turn's writes: when the core says the connection
-    /// has nothing unsent on its Engine.IO WebSocket, broadcasters may write to its socket
-    /// until its next [`SharedHub::exchange`], which must come before it writes anything.
-    pub fn offer_direct(&self, conn: &Connection) {
-        if let (Some(wake), Some(HubSession::WebSocket(..))) = (&self.wake, self.registered) {
-            if conn.accepts_direct() {
-                wake.direct.offer();
-            }
-        }
-    }
-
-    /// Whether the connection holds a session or waits for chat work (an answer, an upload
-    /// stored, a file read), so it must wait for a wake too.
-    pub fn is_registered(&self) -> bool {
-        self.registered.is_some() || self.chat.job.is_some()
-    }
-
-    /// A future that resolves on the next wake, while the connection holds a session. It
-    /// allocates nothing (an `Arc` is cloned), so taking one per turn costs nothing.
-    pub fn listen(&self) -> Option<HubWait> {
-        let wake = self.wake.as_ref()?;
-        self.is_registered().then(|| HubWait(Arc::clone(wake)))
-    }
-
-    /// Whether a wake came since the last [`SharedHub::exchange`].
-    pub fn is_woken(&self) -> bool {
-        self.wake
-            .as_ref()
-            .is_some_and(|wake| wake.woken.load(Ordering::SeqCst))
-    }
-
-    /// The wake handle, made on first use; the connection's socket (if it offers one to
-    /// broadcasters) moves into it.
-    fn wake_handle(&mut self, token: usize) -> Arc<HubWake> {
-        let socket = &mut self.socket;
-        let wake = self.wake.get_or_insert_with(|| {
-            Arc::new(HubWake {
-                woken: AtomicBool::new(false),
-                waker: AtomicWaker::new(),
-                token,
-                direct: DirectSlot::new(socket.take()),
-            })
-        });
-        Arc::clone(wake)
-    }
-
-    fn take_woken(&self) -> bool {
-        self.wake
-            .as_ref()
-            .is_some_and(|wake| wake.woken.swap(false, Ordering::SeqCst))
-    }
-}
-
-impl Drop for HubLink {
-    fn drop(&mut self) {
-        // A registry entry that outlived its connection (a task dropped mid-turn) must not
-        // keep the task's waker, and with it the task, alive.
-        if let Some(wake) = &self.wake {
-            drop(wake.waker.take());
-            wake.direct.close();
-        }
-    }
-}
 
 struct Inner {
     hub: Hub,
@@ -214,14 +65,6 @@ struct Inner {
     rests: Vec<(HubSession, Bytes)>,
     /// The cluster's link to Redis, once attached (`hub/cluster.rs`).
     bridge: Option<crate::redis::RedisBridge>,
-}
-
-/// What the chat app asked for under the lock, done once it is released (a store that refuses
-/// at once answers on the caller's thread, which would take the lock again).
-#[derive(Default)]
-struct ChatOutbox {
-    store: Vec<(StoreTicket, StoreRequest)>,
-    gifs: Vec<GifName>,
 }
 
 /// The hub every connection of a process shares.
@@ -485,217 +328,6 @@ impl SharedHub {
     /// Open Engine.IO sessions.
     pub fn session_count(&self) -> usize {
         self.lock().hub.session_count()
-    }
-}
-
-/// The chat's side of the shared hub: its store, its HTTP requests, uploads and files.
-impl SharedHub {
-    /// Attaches the chat's store and upload directory, and (mio) how to wake the loop from the
-    /// store's thread or the blocking pool. The room list is asked for at once, so that the
-    /// rooms of the last run get their removal window from this start. Without it, the chat
-    /// runs on an empty store that keeps nothing.
-    pub fn attach_chat(&self, io: ChatIo, loop_wake: Option<Box<dyn Fn() + Send + Sync>>) {
-        if let Some(wake) = loop_wake {
-            let _ = self.loop_wake.set(wake);
-        }
-        let _ = self.chat_io.set(Arc::new(io));
-        let outbox = self.take_chat_outbox(&mut self.lock());
-        self.send_chat_outbox(outbox);
-    }
-
-    /// Hands a connection's chat requests, upload steps and file reads out, and gives it what
-    /// came back. At most one job per connection is in flight (its pipeline waits for it).
-    fn exchange_chat(
-        &self,
-        inner: &mut Inner,
-        conn: &mut Connection,
-        link: &mut HubLink,
-        token: usize,
-        now: Instant,
-    ) {
-        if link.chat.is_idle() && !conn.awaits_chat_io() {
-            return;
-        }
-        let io = self.chat_io.get().cloned();
-        loop {
-            if let Some(job) = link.chat.job {
-                if let Some(done) = inner.jobs.done.remove(&job) {
-                    link.chat.job = None;
-                    done.apply(conn, now);
-                }
-            }
-            if conn.is_closed() {
-                if let Some(job) = link.chat.job.take() {
-                    inner.jobs.abandon(job);
-                }
-                link.chat.drop_upload();
-                return;
-            }
-            while let Some(step) = conn.poll_upload() {
-                let finish = matches!(step, gif_chat_core::upload::UploadStep::Finish);
-                let upload = match &io {
-                    Some(io) => chat::write_step(&mut link.chat, io, step),
-                    None => None,
-                };
-                if !finish {
-                    continue;
-                }
-                let wake = link.wake_handle(token);
-                let job = inner.jobs.start(&wake);
-                link.chat.job = Some(job);
-                match upload {
-                    Some(upload) => {
-                        let me = self.me.clone();
-                        chat::off_loop(move || {
-                            let stored = chat::commit(upload);
-                            if let Some(hub) = me.upgrade() {
-                                hub.finish_job(job, Done::Stored(stored));
-                            }
-                        });
-                    }
-                    None => {
-                        let reason = link
-                            .chat
-                            .take_upload_error()
-                            .unwrap_or_else(|| "the upload was not written".to_owned());
-                        let failed = Err(gif_chat_core::upload::UploadFailure::Storage(reason));
-                        inner.jobs.finish(job, Done::Stored(failed));
-                    }
-                }
-            }
-            if link.chat.job.is_some() {
-                if inner
-                    .jobs
-                    .done
-                    .contains_key(&link.chat.job.unwrap_or_default())
-                {
-                    continue;
-                }
-                return;
-            }
-            if let Some(request) = conn.poll_chat_request() {
-                let wake = link.wake_handle(token);
-                let job = inner.jobs.start(&wake);
-                link.chat.job = Some(job);
-                inner.hub.handle_chat_request(now, ChatTicket(job), request);
-                self.collect_chat_answers(inner);
-                continue;
-            }
-            if let Some(name) = conn.poll_file_read() {
-                let wake = link.wake_handle(token);
-                let job = inner.jobs.start(&wake);
-                link.chat.job = Some(job);
-                match &io {
-                    Some(io) => {
-                        let io = Arc::clone(io);
-                        let me = self.me.clone();
-                        chat::off_loop(move || {
-                            let file = chat::read_image(io.uploads.path(), &name);
-                            if let Some(hub) = me.upgrade() {
-                                hub.finish_job(job, Done::File(file));
-                            }
-                        });
-                    }
-                    None => {
-                        inner.jobs.finish(job, Done::File(None));
-                    }
-                }
-                continue;
-            }
-            return;
-        }
-    }
-
-    /// Moves the hub's chat answers to their jobs and wakes their connections.
-    fn collect_chat_answers(&self, inner: &mut Inner) {
-        while let Some((ticket, answer)) = inner.hub.poll_chat_answer() {
-            if let Some(waiter) = inner.jobs.finish(ticket.0, Done::Answer(answer)) {
-                waiter.wake();
-                if self.collect_tokens {
-                    inner.woken.push(waiter.token);
-                }
-            }
-        }
-    }
-
-    /// Chat answers delivered, store requests and files to delete taken, under the lock.
-    fn take_chat_outbox(&self, inner: &mut Inner) -> ChatOutbox {
-        self.flush_cluster(inner);
-        self.collect_chat_answers(inner);
-        let mut outbox = ChatOutbox::default();
-        while let Some(request) = inner.hub.poll_store_request() {
-            outbox.store.push(request);
-        }
-        while let Some(gif) = inner.hub.poll_removed_gif() {
-            outbox.gifs.push(gif);
-        }
-        outbox
-    }
-
-    /// Sends the store requests and deletes the files, the lock released.
-    fn send_chat_outbox(&self, outbox: ChatOutbox) {
-        let io = self.chat_io.get();
-        if !outbox.gifs.is_empty() {
-            if let Some(io) = io {
-                let io = Arc::clone(io);
-                let gifs = outbox.gifs;
-                chat::off_loop(move || chat::remove_gifs(&io, gifs));
-            }
-        }
-        for (ticket, request) in outbox.store {
-            match io {
-                Some(io) => {
-                    let me = self.me.clone();
-                    io.store.submit(
-                        request,
-                        Box::new(move |reply| {
-                            if let Some(hub) = me.upgrade() {
-                                hub.handle_store_reply(ticket, reply);
-                            }
-                        }),
-                    );
-                }
-                // No store attached: an empty one that keeps nothing.
-                None => {
-                    let reply = match request {
-                        StoreRequest::ListRooms => StoreReply::Rooms(Vec::new()),
-                        _ => chat::no_store(),
-                    };
-                    self.handle_store_reply(ticket, reply);
-                }
-            }
-        }
-    }
-
-    /// The store's reply (on its thread, or on the caller's for a refusal): fed to the hub,
-    /// whoever it concerns woken.
-    fn handle_store_reply(&self, ticket: StoreTicket, reply: StoreReply) {
-        let mut inner = self.lock();
-        inner.hub.handle_store_reply(Instant::now(), ticket, reply);
-        self.settle(&mut inner, None);
-        let outbox = self.take_chat_outbox(&mut inner);
-        drop(inner);
-        self.send_chat_outbox(outbox);
-        self.wake_loop();
-    }
-
-    /// A job of the blocking pool is done.
-    fn finish_job(&self, job: u64, done: Done) {
-        let mut inner = self.lock();
-        if let Some(waiter) = inner.jobs.finish(job, done) {
-            waiter.wake();
-            if self.collect_tokens {
-                inner.woken.push(waiter.token);
-            }
-        }
-        drop(inner);
-        self.wake_loop();
-    }
-
-    fn wake_loop(&self) {
-        if let Some(wake) = self.loop_wake.get() {
-            wake();
-        }
     }
 }
 

@@ -22,11 +22,17 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
-use gif_chat_core::chat::{ChatAnswer, GifName, StoreReply, StoredImage, STORED_NAME_RANDOM_BYTES};
+use gif_chat_core::chat::{
+    ChatAnswer, ChatTicket, GifName, StoreReply, StoreRequest, StoreTicket, StoredImage,
+    STORED_NAME_RANDOM_BYTES,
+};
 use gif_chat_core::upload::{UploadFailure, UploadStep};
 use gif_chat_core::Connection;
+
+use super::{HubLink, Inner, SharedHub};
 
 use crate::store::{DatabaseUrl, OpenError, Store, StoreOptions};
 use crate::upload::{Upload, UploadDir};
@@ -341,5 +347,224 @@ mod tests {
         assert!(link.take_upload_error().is_some(), "over the 64-byte limit");
         assert!(link.is_idle());
         assert!(files(dir.path()).is_empty());
+    }
+}
+
+/// What the chat app asked for under the lock, done once it is released (a store that refuses
+/// at once answers on the caller's thread, which would take the lock again).
+#[derive(Default)]
+pub(super) struct ChatOutbox {
+    store: Vec<(StoreTicket, StoreRequest)>,
+    gifs: Vec<GifName>,
+}
+
+/// The chat's side of the shared hub: its store, its HTTP requests, uploads and files.
+impl SharedHub {
+    /// Attaches the chat's store and upload directory, and (mio) how to wake the loop from the
+    /// store's thread or the blocking pool. The room list is asked for at once, so that the
+    /// rooms of the last run get their removal window from this start. Without it, the chat
+    /// runs on an empty store that keeps nothing.
+    pub fn attach_chat(&self, io: ChatIo, loop_wake: Option<Box<dyn Fn() + Send + Sync>>) {
+        if let Some(wake) = loop_wake {
+            let _ = self.loop_wake.set(wake);
+        }
+        let _ = self.chat_io.set(Arc::new(io));
+        let outbox = self.take_chat_outbox(&mut self.lock());
+        self.send_chat_outbox(outbox);
+    }
+
+    /// Hands a connection's chat requests, upload steps and file reads out, and gives it what
+    /// came back. At most one job per connection is in flight (its pipeline waits for it).
+    pub(super) fn exchange_chat(
+        &self,
+        inner: &mut Inner,
+        conn: &mut Connection,
+        link: &mut HubLink,
+        token: usize,
+        now: Instant,
+    ) {
+        if link.chat.is_idle() && !conn.awaits_chat_io() {
+            return;
+        }
+        let io = self.chat_io.get().cloned();
+        loop {
+            if let Some(job) = link.chat.job {
+                if let Some(done) = inner.jobs.done.remove(&job) {
+                    link.chat.job = None;
+                    done.apply(conn, now);
+                }
+            }
+            if conn.is_closed() {
+                if let Some(job) = link.chat.job.take() {
+                    inner.jobs.abandon(job);
+                }
+                link.chat.drop_upload();
+                return;
+            }
+            while let Some(step) = conn.poll_upload() {
+                let finish = matches!(step, gif_chat_core::upload::UploadStep::Finish);
+                let upload = match &io {
+                    Some(io) => write_step(&mut link.chat, io, step),
+                    None => None,
+                };
+                if !finish {
+                    continue;
+                }
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                match upload {
+                    Some(upload) => {
+                        let me = self.me.clone();
+                        off_loop(move || {
+                            let stored = commit(upload);
+                            if let Some(hub) = me.upgrade() {
+                                hub.finish_job(job, Done::Stored(stored));
+                            }
+                        });
+                    }
+                    None => {
+                        let reason = link
+                            .chat
+                            .take_upload_error()
+                            .unwrap_or_else(|| "the upload was not written".to_owned());
+                        let failed = Err(gif_chat_core::upload::UploadFailure::Storage(reason));
+                        inner.jobs.finish(job, Done::Stored(failed));
+                    }
+                }
+            }
+            if link.chat.job.is_some() {
+                if inner
+                    .jobs
+                    .done
+                    .contains_key(&link.chat.job.unwrap_or_default())
+                {
+                    continue;
+                }
+                return;
+            }
+            if let Some(request) = conn.poll_chat_request() {
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                inner.hub.handle_chat_request(now, ChatTicket(job), request);
+                self.collect_chat_answers(inner);
+                continue;
+            }
+            if let Some(name) = conn.poll_file_read() {
+                let wake = link.wake_handle(token);
+                let job = inner.jobs.start(&wake);
+                link.chat.job = Some(job);
+                match &io {
+                    Some(io) => {
+                        let io = Arc::clone(io);
+                        let me = self.me.clone();
+                        off_loop(move || {
+                            let file = read_image(io.uploads.path(), &name);
+                            if let Some(hub) = me.upgrade() {
+                                hub.finish_job(job, Done::File(file));
+                            }
+                        });
+                    }
+                    None => {
+                        inner.jobs.finish(job, Done::File(None));
+                    }
+                }
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Moves the hub's chat answers to their jobs and wakes their connections.
+    pub(super) fn collect_chat_answers(&self, inner: &mut Inner) {
+        while let Some((ticket, answer)) = inner.hub.poll_chat_answer() {
+            if let Some(waiter) = inner.jobs.finish(ticket.0, Done::Answer(answer)) {
+                waiter.wake();
+                if self.collect_tokens {
+                    inner.woken.push(waiter.token);
+                }
+            }
+        }
+    }
+
+    /// Chat answers delivered, store requests and files to delete taken, under the lock.
+    pub(super) fn take_chat_outbox(&self, inner: &mut Inner) -> ChatOutbox {
+        self.flush_cluster(inner);
+        self.collect_chat_answers(inner);
+        let mut outbox = ChatOutbox::default();
+        while let Some(request) = inner.hub.poll_store_request() {
+            outbox.store.push(request);
+        }
+        while let Some(gif) = inner.hub.poll_removed_gif() {
+            outbox.gifs.push(gif);
+        }
+        outbox
+    }
+
+    /// Sends the store requests and deletes the files, the lock released.
+    pub(super) fn send_chat_outbox(&self, outbox: ChatOutbox) {
+        let io = self.chat_io.get();
+        if !outbox.gifs.is_empty() {
+            if let Some(io) = io {
+                let io = Arc::clone(io);
+                let gifs = outbox.gifs;
+                off_loop(move || remove_gifs(&io, gifs));
+            }
+        }
+        for (ticket, request) in outbox.store {
+            match io {
+                Some(io) => {
+                    let me = self.me.clone();
+                    io.store.submit(
+                        request,
+                        Box::new(move |reply| {
+                            if let Some(hub) = me.upgrade() {
+                                hub.handle_store_reply(ticket, reply);
+                            }
+                        }),
+                    );
+                }
+                // No store attached: an empty one that keeps nothing.
+                None => {
+                    let reply = match request {
+                        StoreRequest::ListRooms => StoreReply::Rooms(Vec::new()),
+                        _ => no_store(),
+                    };
+                    self.handle_store_reply(ticket, reply);
+                }
+            }
+        }
+    }
+
+    /// The store's reply (on its thread, or on the caller's for a refusal): fed to the hub,
+    /// whoever it concerns woken.
+    fn handle_store_reply(&self, ticket: StoreTicket, reply: StoreReply) {
+        let mut inner = self.lock();
+        inner.hub.handle_store_reply(Instant::now(), ticket, reply);
+        self.settle(&mut inner, None);
+        let outbox = self.take_chat_outbox(&mut inner);
+        drop(inner);
+        self.send_chat_outbox(outbox);
+        self.wake_loop();
+    }
+
+    /// A job of the blocking pool is done.
+    fn finish_job(&self, job: u64, done: Done) {
+        let mut inner = self.lock();
+        if let Some(waiter) = inner.jobs.finish(job, done) {
+            waiter.wake();
+            if self.collect_tokens {
+                inner.woken.push(waiter.token);
+            }
+        }
+        drop(inner);
+        self.wake_loop();
+    }
+
+    pub(super) fn wake_loop(&self) {
+        if let Some(wake) = self.loop_wake.get() {
+            wake();
+        }
     }
 }
