@@ -83,6 +83,10 @@ pub struct Report {
     pub writes: u64,
     #[serde(default)]
     pub floor_us_per_write: f64,
+    /// Write floor with every receiving end watched by a reader waiting in epoll, as a real
+    /// client's is: CPU per write in µs, the receiver's wake-up included.
+    #[serde(default)]
+    pub floor_waiting_us_per_write: f64,
     /// Anything that went wrong (first few messages), for the reader.
     pub errors: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

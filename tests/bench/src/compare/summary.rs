@@ -265,13 +265,17 @@ pub fn over_floor(
 
 /// The write floor over the repeats, µs per write.
 pub fn floor(results: &Results) -> Option<Spread> {
+    floor_figure(results, |r| r.floor_us_per_write)
+}
+
+/// The write floor with the receivers waiting in epoll, over the repeats, µs per write.
+pub fn floor_waiting(results: &Results) -> Option<Spread> {
+    floor_figure(results, |r| r.floor_waiting_us_per_write)
+}
+
+fn floor_figure(results: &Results, figure: impl Fn(&Report) -> f64) -> Option<Spread> {
     let floors = results.runs.get(super::FLOOR_KEY)?;
-    Spread::of(
-        floors
-            .iter()
-            .map(|r| r.floor_us_per_write)
-            .filter(|v| *v > 0.0),
-    )
+    Spread::of(floors.iter().map(figure).filter(|v| *v > 0.0))
 }
 
 fn sio_idle(reports: &[Report]) -> Option<SioIdle> {
@@ -486,8 +490,8 @@ pub fn one_line(load: Load, r: &Report) -> String {
             cpu_us_per_event(r).unwrap_or(0.0)
         ),
         Load::WriteFloor => format!(
-            "{} writes, {:.3} µs CPU/write",
-            r.writes, r.floor_us_per_write
+            "{} writes, {:.3} µs CPU/write ({:.3} with the receivers waiting in epoll)",
+            r.writes, r.floor_us_per_write, r.floor_waiting_us_per_write
         ),
         Load::ChatPost | Load::ChatSocket | Load::ChatPage => {
             super::chat::one_line(load == Load::ChatPage, r)

@@ -6,9 +6,19 @@
 //! frame on each pair's accepted end (the end a server owns), timing the writes alone with the
 //! thread's CPU clock; the other ends are drained between rounds, outside the timing. CPU per
 //! write is then what no server can go below, and every run shows each server beside it.
+//!
+//! A server's write also finds its receiver waiting: a client sleeps in `epoll_wait` until its
+//! socket turns readable, so the write that makes it readable wakes the client's thread, and the
+//! kernel charges that wake-up to the writer. The same probe measures it too (the *waiting*
+//! floor): the other ends are then read by a thread of their own that waits in epoll (a tokio
+//! runtime, as the load generator's clients are) while the writer writes. The target is
+//! against the first figure; the second says how much of a server's kernel time no design can
+//! avoid while its clients wait.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use nix::time::{clock_gettime, ClockId};
@@ -22,9 +32,11 @@ fn thread_cpu() -> Duration {
     clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
 }
 
-/// Runs the probe for `seconds` over `pairs` socket pairs.
+/// Runs the probe for `seconds` over `pairs` socket pairs: half the time with idle receivers,
+/// half with receivers waiting in epoll.
 pub fn run(mut report: Report, pairs: usize, seconds: f64) -> Report {
-    match measure(pairs, seconds) {
+    let half = seconds / 2.0;
+    match measure(pairs, half) {
         Ok((writes, cpu)) => {
             report.connected = pairs as u64;
             report.writes = writes;
@@ -35,10 +47,20 @@ pub fn run(mut report: Report, pairs: usize, seconds: f64) -> Report {
         }
         Err(error) => report.error(format!("write floor: {error}")),
     }
+    match measure_waiting(pairs, half) {
+        Ok((writes, cpu)) => {
+            report.client_cpu_s += cpu.as_secs_f64();
+            if writes > 0 {
+                report.floor_waiting_us_per_write = cpu.as_secs_f64() * 1e6 / writes as f64;
+            }
+        }
+        Err(error) => report.error(format!("write floor, waiting receivers: {error}")),
+    }
     report
 }
 
-fn measure(pairs: usize, seconds: f64) -> std::io::Result<(u64, Duration)> {
+/// `pairs` connected loopback pairs: (the accepted end, which is written; the connecting end).
+fn pairs_of(pairs: usize) -> std::io::Result<Vec<(TcpStream, TcpStream)>> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let mut ends = Vec::with_capacity(pairs);
@@ -49,6 +71,11 @@ fn measure(pairs: usize, seconds: f64) -> std::io::Result<(u64, Duration)> {
         client.set_nonblocking(true)?;
         ends.push((server, client));
     }
+    Ok(ends)
+}
+
+fn measure(pairs: usize, seconds: f64) -> std::io::Result<(u64, Duration)> {
+    let mut ends = pairs_of(pairs)?;
     let mut sink = vec![0u8; 64 * 1024];
     let (mut writes, mut cpu) = (0u64, Duration::ZERO);
     let end = Instant::now() + Duration::from_secs_f64(seconds);
@@ -73,6 +100,92 @@ fn measure(pairs: usize, seconds: f64) -> std::io::Result<(u64, Duration)> {
     Ok((writes, cpu))
 }
 
+/// As [`measure`], the receiving ends read by a thread that waits in epoll: each round is
+/// written while the reader sleeps or drains, and the next starts once it read the whole round.
+fn measure_waiting(pairs: usize, seconds: f64) -> std::io::Result<(u64, Duration)> {
+    let ends = pairs_of(pairs)?;
+    let (mut servers, clients): (Vec<_>, Vec<_>) = ends.into_iter().unzip();
+    let round_bytes = (servers.len() * FRAME.len()) as u64;
+    let read = Arc::new(AtomicU64::new(0));
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let reader = {
+        let read = Arc::clone(&read);
+        std::thread::spawn(move || read_waiting(clients, round_bytes, read, done_tx))
+    };
+    let (mut writes, mut cpu) = (0u64, Duration::ZERO);
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut outcome = Ok(());
+    while Instant::now() < end && outcome.is_ok() {
+        let before = thread_cpu();
+        for server in &mut servers {
+            if let Err(error) = server.write_all(FRAME) {
+                outcome = Err(error);
+                break;
+            }
+        }
+        cpu += thread_cpu().saturating_sub(before);
+        writes += servers.len() as u64;
+        // The reader says when the whole round is in; it hangs up only on an error.
+        if outcome.is_ok() && done_rx.recv().is_err() {
+            break;
+        }
+    }
+    // The readers see EOF and end.
+    drop(servers);
+    let reader_outcome = reader
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread panicked")));
+    outcome.and(reader_outcome)?;
+    if read.load(Ordering::Relaxed) != writes * FRAME.len() as u64 {
+        return Err(std::io::Error::other("the reader did not get every byte"));
+    }
+    Ok((writes, cpu))
+}
+
+/// The reading side of [`measure_waiting`]: one task per receiving end on a one-thread tokio
+/// runtime (so the thread sleeps in epoll between wake-ups, as a client's does). A round is in
+/// when the bytes read reach a multiple of `round_bytes`: the writer writes the next round only
+/// after, so the count passes each multiple exactly once, at the end of its round.
+fn read_waiting(
+    clients: Vec<TcpStream>,
+    round_bytes: u64,
+    read: Arc<AtomicU64>,
+    done: mpsc::Sender<()>,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for client in clients {
+            let client = tokio::net::TcpStream::from_std(client)?;
+            let (read, done) = (Arc::clone(&read), done.clone());
+            tasks.spawn(async move {
+                let mut sink = [0u8; 4096];
+                loop {
+                    client.readable().await?;
+                    match client.try_read(&mut sink) {
+                        Ok(0) => return Ok::<(), std::io::Error>(()),
+                        Ok(n) => {
+                            let total = read.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                            if total % round_bytes == 0 {
+                                let _ = done.send(());
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            });
+        }
+        drop(done);
+        while let Some(ended) = tasks.join_next().await {
+            ended.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +201,6 @@ mod tests {
         assert_eq!(report.errors, 0, "{:?}", report.error_samples);
         assert!(report.writes >= 4 && report.writes % 4 == 0);
         assert!(report.floor_us_per_write >= 0.0);
+        assert!(report.floor_waiting_us_per_write > 0.0);
     }
 }

@@ -61,13 +61,16 @@ pub(super) fn results(out: &mut String, results: &Results, rows: &[Row], plan: &
     }
     let sio = &plan.sio;
     let floor = summary::floor(results).map_or_else(|| "—".into(), |f| sp(f, 3));
+    let waiting = summary::floor_waiting(results).map_or_else(|| "—".into(), |f| sp(f, 3));
     let _ = writeln!(
         out,
         "\n### Socket.IO: the write floor\n\n\
          One `write` of a {} B WebSocket frame to a connected loopback TCP socket, {} pairs, \
          timed with the load generator's thread CPU clock: **{floor} µs** per write. No server \
          delivers an event for less; the fan-out tables divide each server's CPU per delivery \
-         by the floor measured in the same repeat.\n",
+         by the floor measured in the same repeat. The same write when a thread waits in epoll \
+         for the receiving end, as every client of a fan-out does, also pays that thread's \
+         wake-up: **{waiting} µs** per write.\n",
         crate::load::write_floor::FRAME.len(),
         sio.floor_pairs
     );
