@@ -3,7 +3,6 @@
 //! deleted from the database with its images, and `removeRoom` reaches a `/room` socket whose
 //! GET is parked, woken from the store's thread as a runtime's connection would be.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,28 +11,13 @@ use gif_chat_core::chat::{
     Author, ChatKind, Colour, GifName, ImageType, NewChat, NewRoom, RoomMax, StoreReply,
     StoreRequest, StoredImage, Title,
 };
-use gif_chat_core::{Config, Connection};
+use gif_chat_core::Config;
 use gif_chat_io::store::{DatabaseUrl, Store, StoreOptions};
 use gif_chat_io::{ChatIo, HubLink, SharedHub};
 
-fn connection(config: &Arc<Config>) -> Connection {
-    let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
-    Connection::new(Arc::clone(config), peer, Instant::now())
-}
-
-fn written(conn: &mut Connection) -> String {
-    let mut out = Vec::new();
-    while let Some(bytes) = conn.poll_transmit() {
-        let n = bytes.len();
-        out.extend_from_slice(bytes);
-        conn.handle_written(Instant::now(), n);
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
-}
+#[path = "support/connection.rs"]
+mod support;
+use support::{body, connection, written};
 
 /// Runs the hub's deadlines as a runtime's timer does (its listener taken before the deadline
 /// is read), until `done`; at most `limit`.

@@ -1,0 +1,29 @@
+//! A core `Connection` driven by hand against the shared hub, as a runtime's task would: made,
+//! its output written out, a response's body read.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gif_chat_core::{Config, Connection};
+
+pub fn connection(config: &Arc<Config>) -> Connection {
+    let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+    Connection::new(Arc::clone(config), peer, Instant::now())
+}
+
+/// Everything the connection has to send, as if the socket took it all.
+pub fn written(conn: &mut Connection) -> String {
+    let mut out = Vec::new();
+    while let Some(bytes) = conn.poll_transmit() {
+        let n = bytes.len();
+        out.extend_from_slice(bytes);
+        conn.handle_written(Instant::now(), n);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The body of an HTTP response.
+pub fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
