@@ -57,6 +57,20 @@ async fn start_instance(runtime: Runtime, redis: &RedisServer) -> Server {
     Server::start(runtime, &env).await
 }
 
+/// The Node socket.io server with the sharded Redis adapter on `redis_url`, recovery off.
+async fn start_node_peer(redis_url: &str) -> Running {
+    assert!(
+        node_peer_dir()
+            .join("node_modules/@socket.io/redis-adapter")
+            .is_dir(),
+        "the Node peer is not installed: (cd tests/peers/socketio-node && npm ci)"
+    );
+    NodePeer::start(&[("REDIS_URL", redis_url), ("SIO_RECOVERY_MS", "0")])
+        .await
+        .map(Running::Node)
+        .unwrap_or_else(|why| panic!("the Node peer cannot run: {why}"))
+}
+
 /// Waits until `count` instances are subscribed to `channel` (subscribing is asynchronous:
 /// the bridge's thread sends it, Redis confirms it).
 async fn wait_for_subscribers(redis: &RedisServer, channel: &str, count: u32) {
@@ -291,17 +305,7 @@ async fn three_runtimes_share_a_room_and_only_members_instances_hear_it() {
 #[tokio::test]
 async fn a_node_server_with_the_sharded_adapter_joins_the_fleet() {
     let redis = RedisServer::start();
-    let url = redis.url();
-    let node = NodePeer::start(&[("REDIS_URL", url.as_str()), ("SIO_RECOVERY_MS", "0")])
-        .await
-        .map(Running::Node)
-        .unwrap_or_else(|why| panic!("the Node peer cannot run: {why}"));
-    assert!(
-        node_peer_dir()
-            .join("node_modules/@socket.io/redis-adapter")
-            .is_dir(),
-        "the Node peer is not installed: (cd tests/peers/socketio-node && npm ci)"
-    );
+    let node = start_node_peer(&redis.url()).await;
     let tokio_server = start_instance(Runtime::Tokio, &redis).await;
     let mio_server = start_instance(Runtime::Mio, &redis).await;
 
@@ -597,11 +601,7 @@ async fn a_client_whose_instance_died_recovers_its_missed_events_on_another() {
 #[tokio::test]
 async fn a_node_servers_clients_see_nothing_of_gif_chats_offsets() {
     let redis = RedisServer::start();
-    let url = redis.url();
-    let node = NodePeer::start(&[("REDIS_URL", url.as_str()), ("SIO_RECOVERY_MS", "0")])
-        .await
-        .map(Running::Node)
-        .unwrap_or_else(|why| panic!("the Node peer cannot run: {why}"));
+    let node = start_node_peer(&redis.url()).await;
     let mut env = instance_env(&redis);
     env.retain(|(name, _)| *name != "SIO_RECOVERY_MS");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
