@@ -488,14 +488,9 @@ impl Connection {
     /// The hub's answer to this connection's last [`ChatRequest`]. Ignored once the connection
     /// is closed (nobody is left to answer).
     pub fn handle_chat_answer(&mut self, now: Instant, answer: ChatAnswer) {
-        let transition = match &mut self.phase {
-            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
-                http.handle_chat_answer(now, answer, &self.config, &mut self.out)
-            }
-            _ => return,
-        };
-        self.apply(now, transition);
-        self.after_output_progress(now);
+        self.handle_http_io(now, |http, config, out| {
+            http.handle_chat_answer(now, answer, config, out)
+        });
     }
 
     /// The next step of an upload this connection receives, for the I/O layer to write: one
@@ -518,14 +513,9 @@ impl Connection {
     ///
     /// [`ChatAction::GifStored`]: crate::chat::ChatAction::GifStored
     pub fn handle_upload_stored(&mut self, now: Instant, stored: Result<GifName, UploadFailure>) {
-        let transition = match &mut self.phase {
-            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
-                http.handle_upload_stored(now, stored, &self.config, &mut self.out)
-            }
-            _ => return,
-        };
-        self.apply(now, transition);
-        self.after_output_progress(now);
+        self.handle_http_io(now, |http, config, out| {
+            http.handle_upload_stored(now, stored, config, out)
+        });
     }
 
     /// An uploaded image to read from the upload directory for `GET /gif/<name>`, once;
@@ -541,14 +531,9 @@ impl Connection {
     /// The image asked for by [`poll_file_read`](Self::poll_file_read): its bytes, or `None`
     /// when there is no such file.
     pub fn handle_file(&mut self, now: Instant, file: Option<Bytes>) {
-        let transition = match &mut self.phase {
-            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
-                http.handle_file(now, file, &self.config, &mut self.out)
-            }
-            _ => return,
-        };
-        self.apply(now, transition);
-        self.after_output_progress(now);
+        self.handle_http_io(now, |http, config, out| {
+            http.handle_file(now, file, config, out)
+        });
     }
 
     /// Whether the connection waits for the I/O layer or the hub (a chat request to take or
@@ -747,6 +732,23 @@ impl Connection {
         self.phase = Phase::Done(leftovers);
         self.closing = None;
         self.advance(Lifecycle::Closed);
+    }
+
+    /// What the hub or the I/O layer answered a request of the HTTP phase, handed to it; ignored
+    /// once the connection left that phase (nobody is left to answer).
+    fn handle_http_io(
+        &mut self,
+        now: Instant,
+        answer: impl FnOnce(&mut HttpPhase, &Config, &mut Outbox) -> Transition,
+    ) {
+        let transition = match &mut self.phase {
+            Phase::Http(http) if self.lifecycle == Lifecycle::Http => {
+                answer(http, &self.config, &mut self.out)
+            }
+            _ => return,
+        };
+        self.apply(now, transition);
+        self.after_output_progress(now);
     }
 
     /// Output was written (or queued): a closing connection may be done, a paused HTTP pipeline

@@ -20,7 +20,8 @@
 //!   `Config`;
 //! - [`listener`]: the dual-stack listening socket;
 //! - [`transfer`]: the read, write and shutdown loops between a socket and a `Connection`;
-//! - [`log_writer`]: the log buffer, its writer thread and its backpressure;
+//! - [`log_writer`]: the log buffer, its writer thread and its backpressure, and
+//!   [`memory_sink`]: a sink that keeps the lines in memory (tests, embedding);
 //! - [`start`]: the start sequence and the exit codes;
 //! - [`fanout`]: broadcast frames written straight to idle recipients' sockets;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
@@ -39,6 +40,7 @@ pub mod fanout;
 pub mod hub;
 pub mod listener;
 pub mod log_writer;
+pub mod memory_sink;
 pub mod redis;
 pub mod settings;
 pub mod start;
@@ -52,6 +54,7 @@ pub use fanout::DirectSocket;
 pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
+pub use memory_sink::MemorySink;
 pub use settings::{Settings, SettingsError};
 pub use start::{Bound, StartError};
 pub use stop::{OpenConnections, OpenGuard, StopFlag};

@@ -17,7 +17,7 @@ use gif_chat_io::{ChatIo, HubLink, SharedHub};
 
 #[path = "support/connection.rs"]
 mod support;
-use support::{body, connection, written};
+use support::{body, connection, open_polling, written};
 
 /// Runs the hub's deadlines as a runtime's timer does (its listener taken before the deadline
 /// is read), until `done`; at most `limit`.
@@ -79,18 +79,7 @@ fn a_room_of_the_last_run_nobody_reenters_is_removed_with_its_images() {
     // A room list page's socket, its GET parked.
     let mut conn = connection(&config);
     let mut link = HubLink::new();
-    conn.handle_input(
-        Instant::now(),
-        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
-    );
-    hub.exchange(&mut conn, &mut link, 1);
-    let open = written(&mut conn);
-    let sid = body(&open)
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a sid")
-        .to_owned();
+    let sid = open_polling(&hub, &mut conn, &mut link, 1, "/socket.io/");
     let post = format!(
         "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\
          Content-Length: 8\r\n\r\n40/room,"

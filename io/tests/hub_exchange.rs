@@ -9,7 +9,7 @@ use gif_chat_io::{HubLink, SharedHub};
 
 #[path = "support/connection.rs"]
 mod support;
-use support::{body, connection, written};
+use support::{body, connection, open_polling, written};
 
 /// A GET parked on one connection is woken (flag and token) by a POST on another, and
 /// answered by its own exchange; its registration goes when it is answered.
@@ -22,18 +22,7 @@ fn a_post_on_one_connection_wakes_the_get_parked_on_another() {
 
     let mut getter = connection(&config);
     let mut link = HubLink::new();
-    getter.handle_input(
-        Instant::now(),
-        b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n",
-    );
-    hub.exchange(&mut getter, &mut link, 7);
-    let open = written(&mut getter);
-    let sid = body(&open)
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a sid")
-        .to_owned();
+    let sid = open_polling(&hub, &mut getter, &mut link, 7, "/engine.io/");
     let get =
         format!("GET /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: a\r\n\r\n");
     getter.handle_input(Instant::now(), get.as_bytes());

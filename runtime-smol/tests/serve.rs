@@ -3,16 +3,16 @@
 //! protocol; these check the adapter's own wiring (readiness, the reused timer, the stop
 //! broadcast, the open-connection count, the flusher thread).
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use gif_chat_core::{Config, TICK_MESSAGE};
-use gif_chat_io::{listener, Log, Sinks};
+use gif_chat_io::{listener, Log, MemorySink, Sinks};
 use runtime_smol::Server;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
@@ -21,49 +21,12 @@ use tungstenite::{Message, WebSocket};
 const PATIENCE: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(150);
 
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-
-    /// Waits until the log holds `line` as a whole line.
-    fn wait_for_line(&self, line: &str) {
-        let start = Instant::now();
-        while !self.text().lines().any(|l| l == line) {
-            assert!(
-                start.elapsed() < PATIENCE,
-                "no line {line:?} in {:?}",
-                self.text()
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 struct Running {
     addr: SocketAddr,
     stop: smol::channel::Sender<()>,
     exited: mpsc::Receiver<ExitCode>,
-    stdout: Captured,
-    stderr: Captured,
+    stdout: MemorySink,
+    stderr: MemorySink,
 }
 
 impl Running {
@@ -82,7 +45,7 @@ impl Running {
 
 fn start(config: Config, shutdown_timeout: Duration) -> Running {
     let listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
-    let (stdout, stderr) = (Captured::default(), Captured::default());
+    let (stdout, stderr) = (MemorySink::new(), MemorySink::new());
     let log = Log::new(
         false,
         Sinks {
@@ -149,7 +112,11 @@ fn page_tick_and_graceful_stop() {
     );
     ws.send(Message::text("답장")).expect("reply");
     // The flusher thread prints it promptly; waiting also orders it before the stop.
-    server.stdout.wait_for_line("답장");
+    assert!(
+        server.stdout.wait_for_line("답장", PATIENCE),
+        "no reply line in {:?}",
+        server.stdout.text()
+    );
 
     server.stop();
     let close = loop {
@@ -197,9 +164,13 @@ fn stop_gives_up_after_the_shutdown_timeout() {
     let server = start(config(), timeout);
     // A peer that never answers our close frame: the core would wait 5 s for it.
     let _silent = websocket(server.addr);
-    server
-        .stdout
-        .wait_for_line("새로운 클라이언트 접속 127.0.0.1");
+    assert!(
+        server
+            .stdout
+            .wait_for_line("새로운 클라이언트 접속 127.0.0.1", PATIENCE),
+        "no connection line in {:?}",
+        server.stdout.text()
+    );
 
     let stopped = Instant::now();
     server.stop();

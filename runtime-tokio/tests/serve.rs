@@ -2,13 +2,13 @@
 //! close 1001. The behaviour suite in `tests/` covers the protocol; this checks the adapter's own
 //! wiring (readiness, timers, the stop broadcast, the open-connection count, the log).
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gif_chat_core::{Config, TICK_MESSAGE};
-use gif_chat_io::{listener, Log, Sinks};
+use gif_chat_io::{listener, Log, MemorySink, Sinks};
 use runtime_tokio::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,41 +19,18 @@ use tokio::time::timeout;
 /// Bounds every wait, so a broken runtime fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(5);
 
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 struct Running {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<usize, gif_chat_io::StartError>>,
-    stdout: Captured,
+    stdout: MemorySink,
 }
 
 async fn start(config: Config) -> Running {
     let std_listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
     let listener = TcpListener::from_std(std_listener).expect("register the listener");
     let addr = listener.local_addr().expect("local addr");
-    let stdout = Captured::default();
+    let stdout = MemorySink::new();
     let log = Log::new(
         false,
         Sinks {

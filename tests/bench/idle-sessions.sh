@@ -17,25 +17,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 [ -d tests/peers/socketio-node/node_modules/socket.io ] ||
   (cd tests/peers/socketio-node && npm ci --no-audit --no-fund --loglevel=error)
 
-start() { # server -> sets PID and PORT
-  local log=$WORK/$1.log
-  case $1 in
-    socketio-node)
-      local port; port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-      (cd tests/peers/socketio-node && exec env PORT="$port" HOST=127.0.0.1 SIO_RECOVERY_MS=0 node server.js) >"$log" 2>&1 &
-      ;;
-    *)
-      (cd "$WORK" && exec env PORT=0 HOST=127.0.0.1 CONFORMANCE=true SIO_RECOVERY_MS=0 COOKIE_SECRET=gifchat "$BIN/$1") >"$log" 2>&1 &
-      ;;
-  esac
-  PID=$!
-  for _ in $(seq 200); do
-    PORT=$(grep -aoE '^[0-9]+ 번 포트에서 대기 중|listening on 127\.0\.0\.1:[0-9]+' "$log" | grep -oE '[0-9]+' | tail -n1 || true)
-    [ -n "$PORT" ] && return 0
-    sleep 0.05   # waiting for the server's start line, bounded
-  done
-  echo "$1 did not start" >&2; return 1
-}
+# shellcheck source=start-server.sh
+. tests/bench/start-server.sh
 
 for repeat in $(seq "$REPEATS"); do
   for server in runtime-tokio runtime-smol runtime-mio socketio-node; do

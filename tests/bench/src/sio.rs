@@ -11,7 +11,7 @@
 //! the figures. Every packet the loads send is a fixed shape, so encoding is a `format!` and
 //! decoding looks at a few bytes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
@@ -105,6 +105,21 @@ pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A load's window in wall-clock µs (the clock events carry their send time on), its tracked
+/// part only: `[start, end − tail)`; events sent in the tail are not owed to every member.
+pub fn tracked_us(start: Instant, end: Instant, tail: Duration) -> (u64, u64) {
+    let now = Instant::now();
+    let wall = now_us();
+    let at = |t: Instant| {
+        if t >= now {
+            wall + t.duration_since(now).as_micros() as u64
+        } else {
+            wall.saturating_sub(now.duration_since(t).as_micros() as u64)
+        }
+    };
+    (at(start), at(end.checked_sub(tail).unwrap_or(start)))
 }
 
 /// One Engine.IO packet from the server, as far as the loads care.

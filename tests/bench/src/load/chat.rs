@@ -130,20 +130,6 @@ async fn join(
     Ok((visitor, socket, id))
 }
 
-/// The window in wall-clock µs, tracked part only: `[start, end − tail)`.
-fn tracked_us(start: Instant, end: Instant, tail: Duration) -> (u64, u64) {
-    let now = Instant::now();
-    let wall = sio::now_us();
-    let at = |t: Instant| {
-        if t >= now {
-            wall + t.duration_since(now).as_micros() as u64
-        } else {
-            wall.saturating_sub(now.duration_since(t).as_micros() as u64)
-        }
-    };
-    (at(start), at(end.checked_sub(tail).unwrap_or(start)))
-}
-
 /// When member `index` first posts: members spread over one interval, so a paced load is
 /// steady rather than in bursts.
 fn first_post(start: Instant, shape: Shape, index: usize) -> Instant {
@@ -270,7 +256,7 @@ async fn post_lines(
     let Stage::Window { start, end } = current else {
         return tally;
     };
-    let tracked = tracked_us(start, end, shape.tail());
+    let tracked = sio::tracked_us(start, end, shape.tail());
     let path = format!("/room/{room_id}/chat");
     let mut next = first_post(start, shape, index);
     loop {
@@ -358,7 +344,7 @@ async fn emit_lines(
         match current {
             Stage::Close => return Ok(()),
             Stage::Window { start, end } if tracked == (0, 0) => {
-                tracked = tracked_us(start, end, shape.tail());
+                tracked = sio::tracked_us(start, end, shape.tail());
                 next_send = Some(first_post(start, shape, index));
             }
             _ => {}

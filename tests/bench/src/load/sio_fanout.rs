@@ -64,20 +64,6 @@ pub fn plan(
     )
 }
 
-/// The window in wall-clock µs, tracked part only: `[start, end − tail)`.
-fn tracked_us(start: Instant, end: Instant, tail: Duration) -> (u64, u64) {
-    let now = Instant::now();
-    let wall = sio::now_us();
-    let at = |t: Instant| {
-        if t >= now {
-            wall + t.duration_since(now).as_micros() as u64
-        } else {
-            wall.saturating_sub(now.duration_since(t).as_micros() as u64)
-        }
-    };
-    (at(start), at(end.checked_sub(tail).unwrap_or(start)))
-}
-
 async fn member(
     mut session: WsSession,
     shape: Shape,
@@ -102,7 +88,7 @@ async fn member(
             match current {
                 Stage::Close => return Ok(()),
                 Stage::Window { start, end } if tracked == (0, 0) => {
-                    tracked = tracked_us(start, end, shape.tail());
+                    tracked = sio::tracked_us(start, end, shape.tail());
                     if sender {
                         // Senders spread over the interval, so the server sees a steady rate.
                         let phase = interval.mul_f64(room as f64 / shape.rooms.max(1) as f64);
