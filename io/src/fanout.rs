@@ -19,7 +19,16 @@
 //! part of the frame leaves the slot holding the *rest*, which the owner puts before any
 //! output of its own ([`Connection::handle_direct_rest`]).
 //!
+//!
+//! A broadcast to a big room is thousands of writes in a row, each a few microseconds of kernel
+//! time, and its last recipient waits for all of them. On a runtime with several threads
+//! ([`SharedHub::spread_broadcasts`]) a list of at least [`SPREAD_MIN_PER_THREAD`] recipients
+//! per thread is split between the broadcasting thread and scoped helper threads, which write
+//! while the broadcaster still holds the lock (so the rule above holds: nobody claims a socket
+//! back mid-broadcast), and the results are applied once all are done.
+//!
 //! [`HubLink::offer_direct`]: crate::HubLink::offer_direct
+//! [`SharedHub::spread_broadcasts`]: crate::SharedHub::spread_broadcasts
 //! [`Connection::accepts_direct`]: gif_chat_core::Connection::accepts_direct
 //! [`Connection::handle_direct_rest`]: gif_chat_core::Connection::handle_direct_rest
 
@@ -33,6 +42,55 @@ use std::sync::Arc;
 pub trait DirectSocket: Send + Sync + 'static {
     /// Writes some of `bytes` without blocking; `WouldBlock` when the socket is full.
     fn try_write(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+/// The fewest recipients worth a thread of their own: below it, starting a helper thread
+/// (tens of microseconds) costs more than the writes it would take over (a few each).
+pub const SPREAD_MIN_PER_THREAD: usize = 512;
+
+/// Writes `frame` to every slot (`None`: no owner, refused), on up to `threads` threads at
+/// once when the list is long enough; the results are in the slots' order. Called under the
+/// hub's lock.
+pub(crate) fn write_each(
+    frame: &[u8],
+    slots: &[Option<&DirectSlot>],
+    threads: usize,
+) -> Vec<DirectWrite> {
+    let threads = (slots.len() / SPREAD_MIN_PER_THREAD).clamp(1, threads.max(1));
+    if threads == 1 {
+        return write_part(frame, slots);
+    }
+    let chunk = slots.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = slots.chunks(chunk);
+        let own = parts.next().unwrap_or_default();
+        let helpers: Vec<_> = parts
+            .map(|part| {
+                let helper = std::thread::Builder::new()
+                    .name("gif-chat-fanout".into())
+                    .spawn_scoped(scope, move || write_part(frame, part));
+                (part, helper.ok())
+            })
+            .collect();
+        let mut results = write_part(frame, own);
+        for (part, helper) in helpers {
+            match helper.map(|helper| helper.join()) {
+                Some(Ok(written)) => results.extend(written),
+                // Its writes were made, or some: writing them again would repeat a frame.
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                // A helper that could not start leaves its part to this thread.
+                None => results.extend(write_part(frame, part)),
+            }
+        }
+        results
+    })
+}
+
+fn write_part(frame: &[u8], slots: &[Option<&DirectSlot>]) -> Vec<DirectWrite> {
+    slots
+        .iter()
+        .map(|slot| slot.map_or(DirectWrite::Refused, |slot| slot.write(frame)))
+        .collect()
 }
 
 /// The owner may write, or has something to write: nobody else writes.
@@ -178,6 +236,40 @@ mod tests {
             taken: Mutex::new(Vec::new()),
             room: Mutex::new(room),
         })
+    }
+
+    /// A long list is split between threads: every idle slot's socket gets the frame once,
+    /// and each result stands at its slot's place.
+    #[test]
+    fn a_big_rooms_writes_spread_over_threads_keep_their_order() {
+        let count = SPREAD_MIN_PER_THREAD * 3 + 7;
+        let sockets: Vec<_> = (0..count).map(|_| memory(100)).collect();
+        let slots: Vec<DirectSlot> = sockets
+            .iter()
+            .map(|socket| DirectSlot::new(Some(socket.clone())))
+            .collect();
+        for (i, slot) in slots.iter().enumerate() {
+            // Every seventh owner is busy; the others wait with nothing unsent.
+            if i % 7 != 0 {
+                slot.offer();
+            }
+        }
+        let mut listed: Vec<Option<&DirectSlot>> = slots.iter().map(Some).collect();
+        listed.push(None);
+        let results = write_each(b"frame", &listed, 4);
+        assert_eq!(results.len(), count + 1);
+        for (i, result) in results.iter().enumerate().take(count) {
+            let expected = if i % 7 == 0 {
+                DirectWrite::Refused
+            } else {
+                DirectWrite::Whole
+            };
+            assert_eq!(*result, expected, "slot {i}");
+            let taken = sockets[i].taken.lock().expect("not poisoned").clone();
+            let wanted: &[u8] = if i % 7 == 0 { b"" } else { b"frame" };
+            assert_eq!(taken, wanted, "socket {i}");
+        }
+        assert_eq!(results[count], DirectWrite::Refused, "no owner");
     }
 
     #[test]

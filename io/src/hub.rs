@@ -29,6 +29,7 @@ pub use chat::{ChatIo, ChatIoError};
 pub use link::{HubLink, HubWait, HubWake};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
@@ -37,7 +38,7 @@ use event_listener::{Event, EventListener};
 use gif_chat_core::engineio::Answer;
 use gif_chat_core::{Config, Connection, Hub, HubSession, LogLine, Mount};
 
-use crate::fanout::DirectWrite;
+use crate::fanout::{self, DirectSlot, DirectWrite};
 
 use self::chat::ChatJobs;
 
@@ -75,6 +76,8 @@ pub struct SharedHub {
     /// Where the hub's lines go; `None`: kept for [`take_log_lines`](SharedHub::take_log_lines).
     log: Option<Log>,
     collect_tokens: bool,
+    /// Threads a broadcast's direct writes may use at once ([`Self::spread_broadcasts`]).
+    broadcast_threads: AtomicUsize,
     /// Itself, for the callbacks of the store and the blocking pool.
     me: Weak<SharedHub>,
     /// The chat's store and upload directory, once attached.
@@ -120,7 +123,17 @@ impl SharedHub {
             me: me.clone(),
             chat_io: OnceLock::new(),
             loop_wake: OnceLock::new(),
+            broadcast_threads: AtomicUsize::new(1),
         }))
+    }
+
+    /// Lets a broadcast to a big room write to its recipients' sockets from up to `threads`
+    /// threads at once: the broadcasting one and scoped helpers (see [`crate::fanout`]). 1, the
+    /// default, keeps every write on the broadcasting thread, as a one-thread runtime (mio)
+    /// must; tokio and smol give the machine's cores, as many as they run workers on.
+    pub fn spread_broadcasts(&self, threads: usize) {
+        self.broadcast_threads
+            .store(threads.max(1), Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -222,12 +235,22 @@ impl SharedHub {
     /// [`settle`](Self::settle).
     fn deliver_direct(&self, inner: &mut Inner, now: Instant) {
         while let Some(frame) = inner.hub.poll_direct() {
-            for &sid in &frame.sids {
+            let owners: Vec<Option<Arc<HubWake>>> = frame
+                .sids
+                .iter()
+                .map(|&sid| {
+                    let key = HubSession::WebSocket(Mount::SocketIo, sid);
+                    inner.owners.get(&key).cloned()
+                })
+                .collect();
+            let slots: Vec<Option<&DirectSlot>> = owners
+                .iter()
+                .map(|owner| owner.as_deref().map(|owner| &owner.direct))
+                .collect();
+            let threads = self.broadcast_threads.load(Ordering::Relaxed);
+            let results = fanout::write_each(&frame.frame, &slots, threads);
+            for ((&sid, owner), written) in frame.sids.iter().zip(&owners).zip(results) {
                 let key = HubSession::WebSocket(Mount::SocketIo, sid);
-                let owner = inner.owners.get(&key);
-                let written = owner.map_or(DirectWrite::Refused, |owner| {
-                    owner.direct.write(&frame.frame)
-                });
                 match (written, owner) {
                     (DirectWrite::Whole, _) => {}
                     (DirectWrite::Part(n), Some(owner)) => {

@@ -57,6 +57,8 @@ impl Server {
         shutdown_timeout: Duration,
     ) -> io::Result<Server> {
         let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
+        // A broadcast to a big room may write from as many threads as the runtime has workers.
+        hub.spread_broadcasts(std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(Server {
             listener: Async::new(listener)?,
             shared: Shared {

@@ -48,6 +48,8 @@ pub async fn serve_chat_until(
     // A failure here is a start error, reported and mapped to its exit status by the shared
     // start sequence, as on smol and mio.
     let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
+    // A broadcast to a big room may write from as many threads as the runtime has workers.
+    hub.spread_broadcasts(std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Some(chat) = chat {
         hub.attach_chat(chat, None);
     }
