@@ -35,7 +35,9 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crate::HubLink;
 
 /// A connection's socket as a broadcaster on another turn (or thread) writes to it: one
 /// non-blocking write through a shared reference, as `write` on `&TcpStream` is.
@@ -113,33 +115,104 @@ pub(crate) enum DirectWrite {
     Refused,
 }
 
+/// A connection's socket, owned by its task until the hub needs it too. The `Arc` a
+/// broadcaster writes through is made only once the connection holds an Engine.IO WebSocket
+/// ([`HubLink::wants_socket`]): every other connection (the seed's page, its ticking
+/// WebSocket, HTTP) keeps its socket inline and pays no allocation for direct writes.
+pub struct SocketCell<S>(Holding<S>);
+
+enum Holding<S> {
+    Owned(S),
+    Shared(Arc<S>),
+    /// Only inside [`SocketCell::share_if_wanted`], between taking the socket and sharing it.
+    Moving,
+}
+
+impl<S: DirectSocket> SocketCell<S> {
+    pub fn new(socket: S) -> SocketCell<S> {
+        SocketCell(Holding::Owned(socket))
+    }
+
+    /// The socket, for the task's own reads and writes.
+    pub fn get(&self) -> &S {
+        match &self.0 {
+            Holding::Owned(socket) => socket,
+            Holding::Shared(socket) => socket,
+            Holding::Moving => unreachable!("a socket cell is never seen while it moves"),
+        }
+    }
+
+    /// Whether the socket was shared with the hub.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Holding::Shared(_))
+    }
+
+    /// Call after each exchange: when the link's session now takes broadcasts straight to its
+    /// socket, the socket moves into an `Arc` shared with the hub (once).
+    pub fn share_if_wanted(&mut self, link: &HubLink) {
+        if !link.wants_socket() {
+            return;
+        }
+        let shared = match std::mem::replace(&mut self.0, Holding::Moving) {
+            Holding::Owned(socket) => Arc::new(socket),
+            Holding::Shared(socket) => socket,
+            Holding::Moving => return,
+        };
+        link.give_socket(shared.clone());
+        self.0 = Holding::Shared(shared);
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SocketCell<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Holding::Owned(socket) => f.debug_tuple("Owned").field(socket).finish(),
+            Holding::Shared(socket) => f.debug_tuple("Shared").field(socket).finish(),
+            Holding::Moving => f.write_str("Moving"),
+        }
+    }
+}
+
 /// Who may write to one connection's socket.
 pub(crate) struct DirectSlot {
     state: AtomicU8,
-    /// `None` for a runtime that gave no socket: always refused.
-    socket: Option<Arc<dyn DirectSocket>>,
+    /// Empty until the runtime gives the socket (always refused until then).
+    socket: OnceLock<Arc<dyn DirectSocket>>,
 }
 
 impl fmt::Debug for DirectSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DirectSlot")
             .field("state", &self.state.load(Ordering::Relaxed))
-            .field("socket", &self.socket.is_some())
+            .field("socket", &self.has_socket())
             .finish()
     }
 }
 
 impl DirectSlot {
     pub(crate) fn new(socket: Option<Arc<dyn DirectSocket>>) -> DirectSlot {
-        DirectSlot {
+        let slot = DirectSlot {
             state: AtomicU8::new(BUSY),
-            socket,
+            socket: OnceLock::new(),
+        };
+        if let Some(socket) = socket {
+            slot.give(socket);
         }
+        slot
+    }
+
+    /// The connection's socket, given once (a second one is ignored).
+    pub(crate) fn give(&self, socket: Arc<dyn DirectSocket>) {
+        let _ = self.socket.set(socket);
+    }
+
+    pub(crate) fn has_socket(&self) -> bool {
+        self.socket.get().is_some()
     }
 
     /// The owner is about to wait with nothing unsent: broadcasters may write.
     pub(crate) fn offer(&self) {
-        if self.socket.is_some() {
+        if self.has_socket() {
             // Only from `BUSY`: a rest left for the owner must be taken first.
             let _ = self
                 .state
@@ -167,7 +240,7 @@ impl DirectSlot {
 
     /// Writes `frame` if the owner is idle (called under the hub's lock).
     pub(crate) fn write(&self, frame: &[u8]) -> DirectWrite {
-        let Some(socket) = &self.socket else {
+        let Some(socket) = self.socket.get() else {
             return DirectWrite::Refused;
         };
         if self.state.load(Ordering::Acquire) != IDLE {
@@ -316,10 +389,21 @@ mod tests {
         }
     }
 
-    /// A Socket.IO client in memory: its connection, link and socket.
+    /// The recorder as a runtime's socket, which a [`SocketCell`] owns until it is shared.
+    struct Handle(Arc<Recorder>);
+
+    impl DirectSocket for Handle {
+        fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.try_write(bytes)
+        }
+    }
+
+    /// A Socket.IO client in memory: its connection, link and socket, the socket given to the
+    /// hub as the runtimes give it (a [`SocketCell`] shared after an exchange that asks).
     struct Client {
         conn: Connection,
         link: HubLink,
+        cell: SocketCell<Handle>,
         socket: Arc<Recorder>,
     }
 
@@ -330,11 +414,17 @@ mod tests {
             let socket = Arc::new(Recorder::default());
             let mut client = Client {
                 conn: Connection::new(Arc::clone(config), peer, Instant::now()),
-                link: HubLink::with_socket(socket.clone()),
+                link: HubLink::new(),
+                cell: SocketCell::new(Handle(socket.clone())),
                 socket,
             };
             let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");
             client.send(hub, request.as_bytes());
+            assert!(
+                client.cell.is_shared(),
+                "an Engine.IO WebSocket shares its socket"
+            );
+            assert!(!client.link.wants_socket(), "once");
             client.send(hub, &text("40/relay,{\"room\":\"r\"}"));
             let written = String::from_utf8_lossy(&client.written()).into_owned();
             assert!(written.contains("40/relay,{\"sid\""), "{written}");
@@ -344,6 +434,7 @@ mod tests {
         fn send(&mut self, hub: &SharedHub, bytes: &[u8]) {
             self.conn.handle_input(Instant::now(), bytes);
             hub.exchange(&mut self.conn, &mut self.link, 0);
+            self.cell.share_if_wanted(&self.link);
         }
 
         /// What the connection itself writes (its outbox), as its runtime would.
@@ -367,6 +458,29 @@ mod tests {
             .into_iter()
             .map(|frame| String::from_utf8_lossy(&frame.payload).into_owned())
             .collect()
+    }
+
+    /// A connection that never holds an Engine.IO WebSocket (a page, the seed's ticking
+    /// WebSocket) keeps its socket to itself: no `Arc`, nothing given to the hub.
+    #[test]
+    fn only_an_engine_io_websocket_shares_its_socket() {
+        let config = Arc::new(Config::new());
+        let hub = SharedHub::new(&config, None, false).expect("the OS random source");
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("literal");
+        for request in [
+            upgrade_request("/", ""),
+            "GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_owned(),
+            "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: a\r\n\r\n".to_owned(),
+        ] {
+            let mut conn = Connection::new(Arc::clone(&config), peer, Instant::now());
+            let mut link = HubLink::new();
+            let mut cell = SocketCell::new(Handle(Arc::new(Recorder::default())));
+            conn.handle_input(Instant::now(), request.as_bytes());
+            hub.exchange(&mut conn, &mut link, 0);
+            cell.share_if_wanted(&link);
+            assert!(!link.wants_socket());
+            assert!(!cell.is_shared(), "{request:?}");
+        }
     }
 
     /// A broadcast reaches every waiting recipient as one write of the same shared frame,
@@ -456,7 +570,9 @@ mod tests {
         let socket = memory(1_000_000);
         let mut narrow = Client {
             conn: Connection::new(Arc::clone(&config), peer, Instant::now()),
+            // Its socket given up front, so the cell is never asked for it.
             link: HubLink::with_socket(socket.clone()),
+            cell: SocketCell::new(Handle(Arc::new(Recorder::default()))),
             socket: Arc::new(Recorder::default()),
         };
         let request = upgrade_request("/socket.io/?EIO=4&transport=websocket", "");

@@ -50,7 +50,7 @@ pub mod transfer;
 pub mod upload;
 
 pub use event_listener::EventListener;
-pub use fanout::DirectSocket;
+pub use fanout::{DirectSocket, SocketCell};
 pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};

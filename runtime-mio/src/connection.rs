@@ -13,12 +13,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::sync::Arc;
 use std::time::Instant;
 
 use gif_chat_core::Connection;
 use gif_chat_io::transfer::{self, Interest, ReadEnd, WriteOutcome, READ_BUDGET};
-use gif_chat_io::{DirectSocket, HubLink, LogBuffer, SharedHub};
+use gif_chat_io::{DirectSocket, HubLink, LogBuffer, SharedHub, SocketCell};
 use mio::event::Event;
 use mio::net::TcpStream;
 
@@ -38,8 +37,9 @@ const SHORT_READ_DRAINS: bool = cfg!(any(
     target_os = "openbsd",
 ));
 
-/// The socket, shared with the hub so that a broadcast from another connection's turn can be
-/// written to it directly (`gif_chat_io::fanout`). Registered with the poll before it is
+/// The socket, shared with the hub once the connection holds a Socket.IO WebSocket, so that a
+/// broadcast from another connection's turn can be written to it directly
+/// (`gif_chat_io::fanout`). Registered with the poll before it is
 /// shared; dropping the last handle closes it, which also removes it from the poll set.
 #[derive(Debug)]
 pub struct Socket(TcpStream);
@@ -54,7 +54,7 @@ impl DirectSocket for Socket {
 #[derive(Debug)]
 pub struct Slot {
     pub conn: Connection,
-    stream: Arc<Socket>,
+    stream: SocketCell<Socket>,
     /// The deadline of this connection's current timer entry (see [`crate::timer`]).
     pub armed: Option<Instant>,
     /// Tells this connection apart from earlier ones that used the same slab key.
@@ -87,11 +87,10 @@ impl Slot {
     /// A freshly accepted, already registered socket. Readiness starts unknown: registering
     /// reports the socket's current state as a first event.
     pub fn new(conn: Connection, stream: TcpStream, generation: u32) -> Slot {
-        let stream = Arc::new(Socket(stream));
         Slot {
             conn,
-            link: HubLink::with_socket(stream.clone()),
-            stream,
+            link: HubLink::new(),
+            stream: SocketCell::new(Socket(stream)),
             armed: None,
             generation,
             readable: false,
@@ -132,11 +131,12 @@ impl Slot {
         let written = loop {
             // Calls for the hub from the input just read, and this session's output.
             hub.exchange(&mut self.conn, &mut self.link, token);
+            self.stream.share_if_wanted(&self.link);
             // Output first: a response written promptly keeps the unsent total below the
             // high-water mark, and makes room to read more.
             let written = self.write();
             if transfer::shutdown_if_done(&mut self.conn, || {
-                self.stream.0.shutdown(Shutdown::Write)
+                self.stream.get().0.shutdown(Shutdown::Write)
             }) {
                 self.fail();
             }
@@ -159,7 +159,7 @@ impl Slot {
                     scratch,
                     READ_BUDGET - reads,
                     short_read_drains,
-                    |buf| (&self.stream.0).read(buf),
+                    |buf| (&self.stream.get().0).read(buf),
                 )
             });
             reads += outcome.reads;
@@ -174,6 +174,7 @@ impl Slot {
         // The end of a parked GET or of a WebSocket reaches the hub even when the connection
         // closed in the loop's last step.
         hub.exchange(&mut self.conn, &mut self.link, token);
+        self.stream.share_if_wanted(&self.link);
         // Nothing unsent: a broadcast may be written straight to the socket until the next
         // drive.
         self.link.offer_direct(&self.conn);
@@ -200,7 +201,7 @@ impl Slot {
             };
         }
         let outcome =
-            transfer::write_pending(&mut self.conn, |bytes| (&self.stream.0).write(bytes));
+            transfer::write_pending(&mut self.conn, |bytes| (&self.stream.get().0).write(bytes));
         match outcome {
             WriteOutcome::Done => {}
             WriteOutcome::Blocked => self.writable = false,

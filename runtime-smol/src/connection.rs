@@ -27,7 +27,7 @@ use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{DirectSocket, HubLink, HubWait, Log, SharedHub, StopFlag};
+use gif_chat_io::{DirectSocket, HubLink, HubWait, Log, SharedHub, SocketCell, StopFlag};
 
 /// What every connection task shares with the server.
 #[derive(Debug)]
@@ -65,13 +65,14 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
     }
     let mut timer = Timer::never();
     let mut armed: Option<Instant> = None;
-    let socket = Arc::new(Socket(stream));
-    let stream = &socket.0;
-    let mut link = HubLink::with_socket(socket.clone());
+    let mut socket = SocketCell::new(Socket(stream));
+    let mut link = HubLink::new();
 
     loop {
         // Calls for the hub from the last turn's input, and this session's output if woken.
         shared.hub.exchange(&mut conn, &mut link, 0);
+        socket.share_if_wanted(&link);
+        let stream = &socket.get().0;
         let written = transfer::write_pending(&mut conn, |bytes| stream.get_ref().write(bytes));
         transfer::shutdown_if_done(&mut conn, || stream.get_ref().shutdown(Shutdown::Write));
         if conn.has_hub_call() && !conn.is_closed() {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{DirectSocket, HubLink, Log, OpenGuard, SharedHub, StopFlag};
+use gif_chat_io::{DirectSocket, HubLink, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 use socket2::SockRef;
 use tokio::net::TcpStream;
 
@@ -31,8 +31,8 @@ pub struct Shared {
     pub hub: Arc<SharedHub>,
 }
 
-/// The socket, shared with the hub so that a broadcast can be written to it directly while
-/// this task waits (`gif_chat_io::fanout`).
+/// The socket, shared with the hub once the connection holds a Socket.IO WebSocket, so that a
+/// broadcast can be written to it directly while this task waits (`gif_chat_io::fanout`).
 #[derive(Debug)]
 struct Socket(TcpStream);
 
@@ -61,11 +61,10 @@ pub fn drive(
     let log = shared.log.clone();
     let stop = Arc::clone(&shared.stop);
     let hub = Arc::clone(&shared.hub);
-    let socket = Arc::new(Socket(stream));
+    let mut socket = SocketCell::new(Socket(stream));
 
     async move {
-        let stream = &socket.0;
-        let mut link = HubLink::with_socket(socket.clone());
+        let mut link = HubLink::new();
         // Listening before the flag is checked, so a stop is either seen here or delivered to
         // the listener.
         let mut stop_listener = stop.listen();
@@ -82,6 +81,8 @@ pub fn drive(
         loop {
             // Calls for the hub from the last turn's input, and this session's output if woken.
             hub.exchange(&mut conn, &mut link, 0);
+            socket.share_if_wanted(&link);
+            let stream = &socket.get().0;
             let written = transfer::write_pending(&mut conn, |bytes| stream.try_write(bytes));
             transfer::shutdown_if_done(&mut conn, || {
                 SockRef::from(stream).shutdown(Shutdown::Write)

@@ -109,6 +109,24 @@ impl HubLink {
         }
     }
 
+    /// Whether the connection's session takes broadcasts straight to its socket (an Engine.IO
+    /// WebSocket) and the hub has no socket for it yet: give one with
+    /// [`give_socket`](Self::give_socket) (see [`crate::fanout::SocketCell`]).
+    pub fn wants_socket(&self) -> bool {
+        matches!(self.registered, Some(HubSession::WebSocket(..)))
+            && self
+                .wake
+                .as_ref()
+                .is_some_and(|wake| !wake.direct.has_socket())
+    }
+
+    /// The connection's socket, for broadcasters; the first one given stays.
+    pub fn give_socket(&self, socket: Arc<dyn DirectSocket>) {
+        if let Some(wake) = &self.wake {
+            wake.direct.give(socket);
+        }
+    }
+
     /// Whether the connection holds a session or waits for chat work (an answer, an upload
     /// stored, a file read), so it must wait for a wake too.
     pub fn is_registered(&self) -> bool {
