@@ -23,5 +23,5 @@ pub use client_frame::{
     MASK_KEY, PING, PONG, TEXT,
 };
 pub use client_stream::{chunks, upgrade_request, ACCEPT, KEY};
-pub use driver::{default_config, peer_addr, t0, Driver};
+pub use driver::{default_config, drain_transmit, peer_addr, t0, Driver};
 pub use server_frames::{parse_server_frames, switching_end, ServerFrame};

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::testing::text as client_text;
+use gif_chat_core::testing::{drain_transmit, text as client_text};
 use gif_chat_core::{Config, Connection, Hub, HubSession};
 
 struct World {
@@ -76,13 +76,7 @@ impl World {
 }
 
 fn take(conn: &mut Connection) -> String {
-    let mut out = Vec::new();
-    while let Some(bytes) = conn.poll_transmit() {
-        let n = bytes.len();
-        out.extend_from_slice(bytes);
-        conn.handle_written(Instant::now(), n);
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&drain_transmit(conn, Instant::now())).into_owned()
 }
 
 fn body(response: &str) -> &str {

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gif_chat_core::testing::{parse_server_frames, text as client_text};
+use gif_chat_core::testing::{drain_transmit, parse_server_frames, text as client_text};
 use gif_chat_core::{Config, Connection, Hub, HubSession};
 
 struct Counting;
@@ -140,12 +140,7 @@ impl World {
                 conn.handle_hub_output(self.now, output);
             }
         }
-        let mut written = Vec::new();
-        while let Some(bytes) = conn.poll_transmit() {
-            let n = bytes.len();
-            written.extend_from_slice(bytes);
-            conn.handle_written(self.now, n);
-        }
+        let written = drain_transmit(conn, self.now);
         while conn.poll_event().is_some() {}
         written
     }

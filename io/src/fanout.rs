@@ -277,7 +277,7 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Instant;
 
-    use gif_chat_core::testing::{parse_server_frames, text, upgrade_request};
+    use gif_chat_core::testing::{drain_transmit, parse_server_frames, text, upgrade_request};
     use gif_chat_core::{Config, Connection};
 
     use crate::{HubLink, SharedHub};
@@ -439,13 +439,7 @@ mod tests {
 
         /// What the connection itself writes (its outbox), as its runtime would.
         fn written(&mut self) -> Vec<u8> {
-            let mut out = Vec::new();
-            while let Some(bytes) = self.conn.poll_transmit() {
-                let n = bytes.len();
-                out.extend_from_slice(bytes);
-                self.conn.handle_written(Instant::now(), n);
-            }
-            out
+            drain_transmit(&mut self.conn, Instant::now())
         }
 
         fn direct(&self) -> Vec<(usize, Vec<u8>)> {

@@ -30,6 +30,18 @@ pub fn peer_addr() -> SocketAddr {
     SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 50000))
 }
 
+/// Everything `conn` has to send, taken as if its socket took it all at `now`: for tests that
+/// drive a connection by hand beside a hub, without a [`Driver`].
+pub fn drain_transmit(conn: &mut Connection, now: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(bytes) = conn.poll_transmit() {
+        let n = bytes.len();
+        out.extend_from_slice(bytes);
+        conn.handle_written(now, n);
+    }
+    out
+}
+
 /// Over this many deadlines in one advance, the connection is spinning.
 const MAX_DEADLINES_PER_ADVANCE: usize = 100_000;
 /// What one HTTP response may add beyond its request: a static file or page of about 1.5 KiB

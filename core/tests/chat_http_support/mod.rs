@@ -12,6 +12,7 @@ use gif_chat_core::chat::{
     set_cookie_header, Author, Chat, ChatAnswer, ChatId, ChatKind, ChatRequest, ChatText, Colour,
     CookieSecret, GifName, Room, RoomId, RoomMax, SessionId, SessionIds, Title, UnixMillis,
 };
+use gif_chat_core::testing::drain_transmit;
 use gif_chat_core::upload::{UploadFailure, UploadStep};
 use gif_chat_core::{Config, Connection};
 
@@ -161,11 +162,8 @@ impl Client {
 
     /// What the runtime does after every call: write, log, and take what is asked of it.
     pub fn pump(&mut self) {
-        while let Some(bytes) = self.conn.poll_transmit() {
-            let n = bytes.len();
-            self.written.extend_from_slice(bytes);
-            self.conn.handle_written(self.now, n);
-        }
+        let written = drain_transmit(&mut self.conn, self.now);
+        self.written.extend_from_slice(&written);
         while let Some(event) = self.conn.poll_event() {
             self.log.push(event.log_line(false).text);
         }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use gif_chat_core::testing::drain_transmit;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::{HubLink, SharedHub};
 
@@ -15,13 +16,7 @@ pub fn connection(config: &Arc<Config>) -> Connection {
 
 /// Everything the connection has to send, as if the socket took it all.
 pub fn written(conn: &mut Connection) -> String {
-    let mut out = Vec::new();
-    while let Some(bytes) = conn.poll_transmit() {
-        let n = bytes.len();
-        out.extend_from_slice(bytes);
-        conn.handle_written(Instant::now(), n);
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&drain_transmit(conn, Instant::now())).into_owned()
 }
 
 /// The body of an HTTP response.
