@@ -235,32 +235,30 @@ impl SharedHub {
     /// [`settle`](Self::settle).
     fn deliver_direct(&self, inner: &mut Inner, now: Instant) {
         while let Some(frame) = inner.hub.poll_direct() {
-            let owners: Vec<Option<Arc<HubWake>>> = frame
-                .sids
-                .iter()
-                .map(|&sid| {
-                    let key = HubSession::WebSocket(Mount::SocketIo, sid);
-                    inner.owners.get(&key).cloned()
-                })
-                .collect();
-            let slots: Vec<Option<&DirectSlot>> = owners
-                .iter()
-                .map(|owner| owner.as_deref().map(|owner| &owner.direct))
-                .collect();
+            let key = |sid| HubSession::WebSocket(Mount::SocketIo, sid);
             let threads = self.broadcast_threads.load(Ordering::Relaxed);
-            let results = fanout::write_each(&frame.frame, &slots, threads);
-            for ((&sid, owner), written) in frame.sids.iter().zip(&owners).zip(results) {
-                let key = HubSession::WebSocket(Mount::SocketIo, sid);
-                match (written, owner) {
-                    (DirectWrite::Whole, _) => {}
-                    (DirectWrite::Part(n), Some(owner)) => {
-                        inner.rests.push((key, frame.frame.slice(n..)));
-                        owner.wake();
-                        if self.collect_tokens {
-                            inner.woken.push(owner.token);
+            let results = {
+                let slots: Vec<Option<&DirectSlot>> = frame
+                    .sids
+                    .iter()
+                    .map(|&sid| inner.owners.get(&key(sid)).map(|owner| &owner.direct))
+                    .collect();
+                fanout::write_each(&frame.frame, &slots, threads)
+            };
+            for (&sid, written) in frame.sids.iter().zip(results) {
+                match written {
+                    DirectWrite::Whole => {}
+                    // Only a slot that exists writes part of a frame.
+                    DirectWrite::Part(n) => {
+                        if let Some(owner) = inner.owners.get(&key(sid)) {
+                            inner.rests.push((key(sid), frame.frame.slice(n..)));
+                            owner.wake();
+                            if self.collect_tokens {
+                                inner.woken.push(owner.token);
+                            }
                         }
                     }
-                    _ => inner.hub.handle_direct_refused(&frame, sid, now),
+                    DirectWrite::Refused => inner.hub.handle_direct_refused(&frame, sid, now),
                 }
             }
         }
