@@ -26,7 +26,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use gif_chat_bench::load::sio_session::Transport;
 use gif_chat_bench::load::{self, Ctx, Target};
 use gif_chat_bench::report::Report;
@@ -61,6 +61,29 @@ struct Cli {
     worker_first: usize,
     #[arg(long, global = true, hide = true, default_value_t = 0)]
     worker_count: usize,
+}
+
+/// The chat room loads' arguments (`chat-post`, `chat-socket`).
+#[derive(Debug, Args)]
+struct ChatRoomArgs {
+    #[arg(long)]
+    url: Target,
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Members per room (1 to 10, the room's cap).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
+    members: u64,
+    /// Lines per second each member posts (0: the next as soon as the last is answered).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+}
+
+impl ChatRoomArgs {
+    fn total_members(&self) -> usize {
+        self.rooms * self.members as usize
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,33 +181,9 @@ enum Mode {
     },
     /// The chat room: members posting `POST /room/<id>/chat`, every member's socket receiving
     /// each line: chats stored/s, deliveries/s, latency, loss.
-    ChatPost {
-        #[arg(long)]
-        url: Target,
-        #[arg(long, default_value_t = 10)]
-        rooms: usize,
-        /// Members per room (1 to 10, the room's cap).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
-        members: u64,
-        /// Lines per second each member posts (0: the next as soon as the last is answered).
-        #[arg(long, default_value_t = 0.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-    },
+    ChatPost(ChatRoomArgs),
     /// The same with the socket's `chat` event and its ack instead of HTTP.
-    ChatSocket {
-        #[arg(long)]
-        url: Target,
-        #[arg(long, default_value_t = 10)]
-        rooms: usize,
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
-        members: u64,
-        #[arg(long, default_value_t = 0.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-    },
+    ChatSocket(ChatRoomArgs),
     /// The chat's first load: `GET /rooms` and `GET /room/<id>` (with `--history` lines) in turn
     /// over keep-alive connections: pages/s and latency.
     ChatPage {
@@ -267,20 +266,10 @@ impl Mode {
                 sessions,
                 seconds,
             } => ("sio-polling", url, *sessions, *seconds),
-            Mode::ChatPost {
-                url,
-                rooms,
-                members,
-                seconds,
-                ..
-            } => ("chat-post", url, rooms * *members as usize, *seconds),
-            Mode::ChatSocket {
-                url,
-                rooms,
-                members,
-                seconds,
-                ..
-            } => ("chat-socket", url, rooms * *members as usize, *seconds),
+            Mode::ChatPost(args) => ("chat-post", &args.url, args.total_members(), args.seconds),
+            Mode::ChatSocket(args) => {
+                ("chat-socket", &args.url, args.total_members(), args.seconds)
+            }
             Mode::ChatPage {
                 url,
                 connections,
@@ -295,7 +284,7 @@ impl Mode {
     fn single_process(&self) -> bool {
         matches!(
             self,
-            Mode::ChatPost { .. } | Mode::ChatSocket { .. } | Mode::ChatPage { .. }
+            Mode::ChatPost(_) | Mode::ChatSocket(_) | Mode::ChatPage { .. }
         )
     }
 }
@@ -408,26 +397,15 @@ fn worker(cli: &Cli, base: Report) -> Report {
         }
         Mode::SioChurn { rooms, .. } => load::sio_churn::plan(ctx, first, count, *rooms, stage),
         Mode::SioPolling { .. } => load::sio_polling::plan(ctx, first, count, stage),
-        Mode::ChatPost {
-            rooms,
-            members,
-            rate,
-            ..
-        }
-        | Mode::ChatSocket {
-            rooms,
-            members,
-            rate,
-            ..
-        } => {
+        Mode::ChatPost(args) | Mode::ChatSocket(args) => {
             let via = match &cli.mode {
-                Mode::ChatPost { .. } => load::chat::Via::Http,
+                Mode::ChatPost(_) => load::chat::Via::Http,
                 _ => load::chat::Via::Socket,
             };
             let shape = load::chat::Shape {
-                rooms: (*rooms).max(1),
-                members: *members as usize,
-                rate: *rate,
+                rooms: args.rooms.max(1),
+                members: args.members as usize,
+                rate: args.rate,
                 seconds,
                 via,
             };

@@ -66,6 +66,17 @@ impl Shape {
 /// The rooms' ids as their creators learn them, for the other members to wait on.
 type RoomIds = Arc<Vec<watch::Sender<Option<String>>>>;
 
+/// The id of a room once its creator has it.
+pub(super) async fn room_id(
+    ids: &mut watch::Receiver<Option<String>>,
+) -> Result<String, LoadError> {
+    let id = ids
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|_| LoadError::Closed)?;
+    Ok(id.clone().unwrap_or_default())
+}
+
 /// Starts members `first..first + count` (the chat modes run in one worker: room ids are
 /// shared in memory).
 pub fn plan(
@@ -118,13 +129,7 @@ async fn join(
         ids.send_replace(Some(id.clone()));
         return Ok((visitor, socket, id));
     }
-    let id = ids
-        .subscribe()
-        .wait_for(Option::is_some)
-        .await
-        .map_err(|_| LoadError::Closed)?
-        .clone()
-        .unwrap_or_default();
+    let id = room_id(&mut ids.subscribe()).await?;
     let _permit = ctx.connect_limit.acquire().await;
     let socket = visitor.enter(ctx, index as u32, &id).await?;
     Ok((visitor, socket, id))

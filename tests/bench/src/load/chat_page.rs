@@ -64,12 +64,7 @@ pub fn plan(ctx: Arc<Ctx>, shape: Shape, count: usize, stage: watch::Receiver<St
             (ctx.clone(), stage.clone(), ramp_tx.clone(), room_rx.clone());
         handles.push(tokio::spawn(async move {
             let ready = async {
-                let id = room_rx
-                    .wait_for(Option::is_some)
-                    .await
-                    .map_err(|_| LoadError::Closed)?
-                    .clone()
-                    .unwrap_or_default();
+                let id = super::chat::room_id(&mut room_rx).await?;
                 let _permit = ctx.connect_limit.acquire().await;
                 let arrived =
                     tokio::time::timeout(CONNECT_TIMEOUT, arrive(&ctx, rooms + index, &id))
