@@ -114,7 +114,11 @@ pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) 
             }
             armed = interest.deadline;
         }
-        let ready = wait(stream, &mut timer, &mut stop, &mut hub_wake, interest).await;
+        // A `poll_fn` over borrowed state, not an `async fn`: the task's future then holds one
+        // copy of the borrows, not two (an idle connection costs its task).
+        let ready =
+            poll_fn(|cx| poll_ready(cx, stream, &mut timer, &mut stop, &mut hub_wake, interest))
+                .await;
 
         if let Some(error) = ready.error {
             conn.handle_io_error(Instant::now(), &error);
@@ -154,17 +158,7 @@ struct Ready {
     error: Option<io::Error>,
 }
 
-/// Sleeps until one of the `interest`s is ready (writability only wakes: the next turn writes).
-async fn wait(
-    stream: &Async<TcpStream>,
-    timer: &mut Timer,
-    stop: &mut Option<EventListener>,
-    hub_wake: &mut Option<HubWait>,
-    interest: Interest,
-) -> Ready {
-    poll_fn(|cx| poll_ready(cx, stream, timer, stop, hub_wake, interest)).await
-}
-
+/// Whether one of the `interest`s is ready (writability only wakes: the next turn writes).
 fn poll_ready(
     cx: &mut Context<'_>,
     stream: &Async<TcpStream>,
@@ -215,5 +209,33 @@ fn poll_ready(
         Poll::Ready(ready)
     } else {
         Poll::Pending
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gif_chat_io::{Log, Sinks};
+
+    /// An idle connection costs its task, most of which is this future: keep the runtime's
+    /// part of it small (the rest is the core's `Connection`).
+    #[test]
+    fn the_connection_future_is_small() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let stream = Async::new(TcpStream::connect(addr).expect("connect")).expect("register");
+        let shared = Shared {
+            config: Arc::new(Config::new()),
+            log: Log::new(false, Sinks::stdio()),
+            stop: StopFlag::new(),
+            hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
+        };
+        let task = drive(&shared, stream, addr);
+        let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
+        assert!(
+            runtime_part < 400,
+            "the task future is {} bytes beyond the core's {}",
+            runtime_part,
+            std::mem::size_of::<Connection>()
+        );
     }
 }

@@ -1,25 +1,35 @@
 //! One task per TCP connection, owning the core's [`Connection`] and moving bytes for it.
 //!
-//! The task is a loop around one `tokio::select!`: it waits only for what the core can use right
-//! now (readable while the core wants input, writable while output is blocked, the core's next
-//! deadline, the server's stop) and then hands whatever happened to the core. The read and write
-//! loops themselves are `gif_chat_io::transfer`'s, given `try_read`/`try_write` as their one
-//! call; reads go through its per-thread scratch buffer, so no buffer lives across an `.await`:
-//! an idle connection costs its task (the core's state plus a few hundred bytes of futures), not
-//! a read buffer. The deadline is one pinned `Sleep` that is reset, not re-created, so the timer
-//! wheel entry is reused.
+//! The task is a loop around one wait: it waits only for what the core can use right now
+//! (readable while the core wants input, writable while output is blocked, the core's next
+//! deadline, the server's stop, the hub's wake) and then hands whatever happened to the core.
+//! The read and write loops themselves are `gif_chat_io::transfer`'s, given
+//! `try_read`/`try_write` as their one call; reads go through its per-thread scratch buffer, so
+//! no buffer lives across an `.await`.
+//!
+//! An idle connection costs its task, so the task is kept small: the wait is one `poll_fn`
+//! over the socket's registration and the other sources (no readiness future, no `select!`
+//! tuple of them), and the deadline's `Sleep` is boxed and made only while the core asks for a
+//! deadline, then reset, not re-created, as the deadline moves. An idle Socket.IO session has
+//! none (its heartbeat is the hub's timer), so it keeps no timer entry either.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
+use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{DirectSocket, HubLink, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
+use gif_chat_io::{
+    DirectSocket, HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag,
+};
 use socket2::SockRef;
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// What every connection task shares with the server.
 #[derive(Debug, Clone)]
@@ -73,10 +83,10 @@ pub fn drive(
             conn.handle_shutdown(Instant::now());
         }
 
-        // Any instant will do: the branch is disabled until the core asks for a deadline.
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
-        tokio::pin!(sleep);
-        let mut armed: Option<Instant> = None;
+        // The core's deadline, made only while it asks for one: an idle Socket.IO session
+        // (its heartbeat is the hub's) then keeps no timer entry. Reset, not re-created, while
+        // the deadline moves.
+        let mut sleep: Option<Pin<Box<Sleep>>> = None;
 
         loop {
             // Calls for the hub from the last turn's input, and this session's output if woken.
@@ -115,54 +125,49 @@ pub fn drive(
                 // end the connection rather than keep a task that nothing will ever wake.
                 break;
             }
-            if let Some(at) = interest.deadline {
-                if armed != Some(at) {
-                    sleep.as_mut().reset(at.into());
-                    armed = Some(at);
+            match (interest.deadline, sleep.as_mut()) {
+                (None, _) => sleep = None,
+                (Some(at), None) => sleep = Some(Box::pin(tokio::time::sleep_until(at.into()))),
+                (Some(at), Some(sleep)) => {
+                    if sleep.deadline() != at.into() {
+                        sleep.as_mut().reset(at.into());
+                    }
                 }
             }
-            // One readiness future for both directions (half the size of `readable()` plus
-            // `writable()` side by side). Writable only after a write would block; the next
-            // turn writes again.
-            let ready_for = match (interest.read, interest.write) {
-                (true, true) => Some(tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE),
-                (true, false) => Some(tokio::io::Interest::READABLE),
-                (false, true) => Some(tokio::io::Interest::WRITABLE),
-                (false, false) => None,
-            };
-            // `select!` builds every branch's future, disabled or not, hence the placeholder
-            // interest when there is none.
-            let wait_for = ready_for.unwrap_or(tokio::io::Interest::READABLE);
 
-            tokio::select! {
-                ready = stream.ready(wait_for), if ready_for.is_some() => match ready {
-                    // Includes a peer's FIN or reset, which the read turns into EOF or an error.
-                    Ok(ready) if ready.is_readable() => {
-                        let outcome = transfer::with_scratch(|scratch| {
-                            transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
-                                read_once(stream, buf)
-                            })
-                        });
-                        // `try_read` is invisible to tokio's cooperative budget, unlike its own
-                        // async reads: charge each read, or a peer that keeps its socket readable
-                        // keeps this worker (and the timers it drives) from everyone else.
-                        for _ in 0..outcome.reads {
-                            tokio::task::consume_budget().await;
-                        }
+            let woke = poll_fn(|cx| {
+                wait(
+                    cx,
+                    stream,
+                    interest,
+                    sleep.as_mut(),
+                    (!stop_seen).then_some(&mut stop_listener),
+                    hub_listener.as_mut(),
+                )
+            })
+            .await;
+            match woke {
+                Woke::Readable => {
+                    let outcome = transfer::with_scratch(|scratch| {
+                        transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
+                            read_once(stream, buf)
+                        })
+                    });
+                    // `try_read` is invisible to tokio's cooperative budget, unlike its own async
+                    // reads: charge each read, or a peer that keeps its socket readable keeps
+                    // this worker (and the timers it drives) from everyone else.
+                    for _ in 0..outcome.reads {
+                        tokio::task::consume_budget().await;
                     }
-                    Ok(_) => {}
-                    Err(e) => conn.handle_io_error(Instant::now(), &e),
-                },
-                () = &mut sleep, if interest.deadline.is_some() => {
-                    conn.handle_timeout(Instant::now());
                 }
-                () = &mut stop_listener, if !stop_seen => {
+                Woke::Error(e) => conn.handle_io_error(Instant::now(), &e),
+                Woke::Deadline => conn.handle_timeout(Instant::now()),
+                Woke::Stop => {
                     stop_seen = true;
                     conn.handle_shutdown(Instant::now());
                 }
-                () = wake(&mut hub_listener), if hub_listener.is_some() => {}
-                // Unreachable after the check above; `select!` wants a branch for it.
-                else => break,
+                // The next turn writes what was blocked, or takes the hub's output.
+                Woke::Writable | Woke::Hub => {}
             }
         }
         // The end of a parked GET or of a WebSocket reaches the hub even when the connection
@@ -174,12 +179,51 @@ pub fn drive(
     }
 }
 
-/// The hub's wake for this connection, or never.
-async fn wake(listener: &mut Option<gif_chat_io::HubWait>) {
-    match listener {
-        Some(listener) => listener.await,
-        None => std::future::pending().await,
+/// What ended a connection's wait.
+enum Woke {
+    /// Includes a peer's FIN or reset, which the read turns into EOF or an error.
+    Readable,
+    Writable,
+    Error(io::Error),
+    Deadline,
+    Stop,
+    Hub,
+}
+
+/// One poll of everything that can move the connection forward: its deadline, the stop, the
+/// hub's wake, then the socket (readable only while the core wants input, writable only after
+/// a write would block). The socket is last so that a peer keeping it readable cannot starve
+/// the rest; its readiness is polled straight from the registration, whose one waker slot per
+/// direction is this task's, so the wait holds no readiness future (`ready()`'s is 136 bytes,
+/// a third of the task beside the core's `Connection`).
+fn wait(
+    cx: &mut Context<'_>,
+    stream: &TcpStream,
+    interest: Interest,
+    sleep: Option<&mut Pin<Box<Sleep>>>,
+    stop: Option<&mut EventListener>,
+    hub: Option<&mut HubWait>,
+) -> Poll<Woke> {
+    if sleep.is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready()) {
+        return Poll::Ready(Woke::Deadline);
     }
+    if stop.is_some_and(|stop| Pin::new(stop).poll(cx).is_ready()) {
+        return Poll::Ready(Woke::Stop);
+    }
+    if hub.is_some_and(|hub| Pin::new(hub).poll(cx).is_ready()) {
+        return Poll::Ready(Woke::Hub);
+    }
+    if interest.read {
+        if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
+            return Poll::Ready(ready.map_or_else(Woke::Error, |()| Woke::Readable));
+        }
+    }
+    if interest.write {
+        if let Poll::Ready(ready) = stream.poll_write_ready(cx) {
+            return Poll::Ready(ready.map_or_else(Woke::Error, |()| Woke::Writable));
+        }
+    }
+    Poll::Pending
 }
 
 /// One non-blocking read. A short read means the socket's receive queue was emptied, so the
@@ -210,8 +254,9 @@ mod tests {
     use super::*;
     use gif_chat_io::{OpenConnections, Sinks};
 
-    /// The whole per-connection cost is this future (tokio stores it in the task): keep the
-    /// runtime's part of it small.
+    /// The whole per-connection cost is this future (tokio stores it in the task, rounded up to
+    /// 128 bytes): keep the runtime's part of it small. It was 552 bytes with a `select!` over
+    /// a readiness future and an inline `Sleep`.
     #[tokio::test]
     async fn the_connection_task_is_small() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -228,7 +273,7 @@ mod tests {
         let task = drive(stream, addr, &shared, OpenConnections::new().open());
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
         assert!(
-            runtime_part < 640,
+            runtime_part < 320,
             "the task future is {} bytes beyond the core's {}",
             runtime_part,
             std::mem::size_of::<Connection>()
