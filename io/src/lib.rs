@@ -23,6 +23,7 @@
 //! - [`log_writer`]: the log buffer, its writer thread and its backpressure, and
 //!   [`memory_sink`]: a sink that keeps the lines in memory (tests, embedding);
 //! - [`start`]: the start sequence and the exit codes;
+//! - [`malloc`]: one malloc arena per process, for the multi-threaded runtimes' memory;
 //! - [`fanout`]: broadcast frames written straight to idle recipients' sockets;
 //! - [`hub`]: the one Socket.IO hub of a process, shared by its connections, with the
 //!   registry that wakes the connection holding a session, and the chat's I/O beside it
@@ -34,12 +35,14 @@
 //! - [`upload`]: uploaded images, written to a temporary file as they arrive and renamed into
 //!   `UPLOAD_DIR` when complete.
 
-#![forbid(unsafe_code)]
+// The one `unsafe` is `malloc::use_one_arena`'s call into glibc; everything else is safe code.
+#![deny(unsafe_code)]
 
 pub mod fanout;
 pub mod hub;
 pub mod listener;
 pub mod log_writer;
+pub mod malloc;
 pub mod memory_sink;
 pub mod redis;
 pub mod settings;

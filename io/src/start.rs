@@ -151,6 +151,7 @@ pub fn run(
 
 /// The whole of a runtime's `main`: [`Settings::load`], then [`run`].
 pub fn main(serve: impl FnOnce(Bound) -> Result<ExitCode, StartError>) -> ExitCode {
+    crate::malloc::use_one_arena();
     run(&Settings::load(), serve)
 }
 
