@@ -29,7 +29,7 @@
 //! [`Connection`]: crate::Connection
 //! [`Connection::poll_hub_call`]: crate::Connection::poll_hub_call
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -149,12 +149,12 @@ pub struct Hub {
     chat: ChatApp,
     /// `/engine.io/`'s echo engine, in conformance mode.
     raw: Option<Engine>,
-    /// The client address of each open session, for its log lines.
-    clients: HashMap<(Mount, Sid), IpAddr>,
-    /// Sessions opened by the request being handled, waiting for its client address.
+    /// Sessions opened by the request being handled, waiting for its client address (kept by
+    /// the engine's session, not in a table of the hub's: one less entry per session).
     pending_open: Vec<Sid>,
-    /// Sessions closed during a pump, forgotten at its end.
-    closed: Vec<(Mount, Sid)>,
+    /// Sessions closed during a pump, forgotten at its end, with the address their sockets'
+    /// disconnect lines name (the engine has forgotten them already).
+    closed: Vec<(Mount, Sid, IpAddr)>,
     ready: VecDeque<(Mount, Sid)>,
     log: VecDeque<LogLine>,
     stopping: bool,
@@ -200,7 +200,7 @@ impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub")
             .field("engine", &self.engine)
-            .field("sessions", &self.clients.len())
+            .field("sessions", &self.session_count())
             .finish_non_exhaustive()
     }
 }
@@ -230,7 +230,6 @@ impl Hub {
             raw: config
                 .conformance
                 .then(|| Engine::new(config.engine.clone(), raw_seed)),
-            clients: HashMap::new(),
             pending_open: Vec::new(),
             closed: Vec::new(),
             ready: VecDeque::new(),
@@ -315,7 +314,9 @@ impl Hub {
     /// answering the request that carried `client_ip`).
     fn remember_client(&mut self, mount: Mount, client_ip: IpAddr, visitor: Option<SessionId>) {
         for sid in std::mem::take(&mut self.pending_open) {
-            self.clients.insert((mount, sid), client_ip);
+            if let Some(engine) = self.engine_mut(mount) {
+                engine.set_client(sid, client_ip);
+            }
             if mount == Mount::SocketIo {
                 self.chat.handle_session_open(sid, visitor.clone());
             }
@@ -345,7 +346,11 @@ impl Hub {
         self.stopping = true;
         // Before the sessions close: the sockets a stop drops are not leaving their rooms.
         self.chat.handle_shutdown();
-        let sessions: Vec<(Mount, Sid)> = self.clients.keys().copied().collect();
+        let raw = self.raw.iter().flat_map(|raw| raw.sids());
+        let sessions: Vec<(Mount, Sid)> = (self.engine.sids())
+            .map(|sid| (Mount::SocketIo, sid))
+            .chain(raw.map(|sid| (Mount::EngineIo, sid)))
+            .collect();
         for (mount, sid) in sessions {
             if mount == Mount::SocketIo {
                 self.server
@@ -403,8 +408,8 @@ impl Hub {
                             let _ = raw.send(sid, payload, now);
                         }
                         EngineEvent::Opened(sid) => self.pending_open.push(sid),
-                        EngineEvent::Closed(sid, reason) => {
-                            self.closed.push((Mount::EngineIo, sid));
+                        EngineEvent::Closed(sid, reason, client) => {
+                            self.closed.push((Mount::EngineIo, sid, client));
                             log_close(&mut self.log, &reason);
                         }
                         EngineEvent::Upgraded(_) => {}
@@ -418,10 +423,9 @@ impl Hub {
         if let Some(cluster) = &mut self.cluster {
             cluster.collect(&mut self.server);
         }
-        for key in self.closed.drain(..) {
-            self.clients.remove(&key);
-            if key.0 == Mount::SocketIo {
-                self.chat.handle_session_closed(key.1);
+        for (mount, sid, _) in self.closed.drain(..) {
+            if mount == Mount::SocketIo {
+                self.chat.handle_session_closed(sid);
             }
         }
         while let Some(line) = self.chat.poll_log() {
@@ -445,7 +449,7 @@ impl Hub {
             }
             EngineEvent::Message(sid, payload) => self.server.handle_message(now, sid, payload),
             EngineEvent::Upgraded(_) => {}
-            EngineEvent::Closed(sid, reason) => {
+            EngineEvent::Closed(sid, reason, client) => {
                 log_close(&mut self.log, &reason);
                 let reason = if self.stopping {
                     socketio::CloseReason::ServerShuttingDown
@@ -454,20 +458,30 @@ impl Hub {
                 };
                 self.server.handle_close(now, sid, reason);
                 // Forgotten once the pump is over: its sockets' disconnect lines need it.
-                self.closed.push((Mount::SocketIo, sid));
+                self.closed.push((Mount::SocketIo, sid, client));
             }
         }
+    }
+
+    /// The address a Socket.IO session was opened from: the engine's while it knows the
+    /// session, then the closed list's until the pump ends.
+    fn client(&self, sid: Sid) -> Option<IpAddr> {
+        self.engine.client(sid).or_else(|| {
+            (self.closed.iter())
+                .find(|(mount, closed, _)| *mount == Mount::SocketIo && *closed == sid)
+                .map(|(_, _, client)| *client)
+        })
     }
 
     fn log_socketio_event(&mut self, event: &socketio::Event) {
         let line = match event {
             socketio::Event::Connected { ns, sid, .. } => {
-                let ip = self.clients.get(&(Mount::SocketIo, *sid));
-                ip.map(|ip| LogLine::namespace_connected(*ip, ns.as_str()))
+                let ip = self.client(*sid);
+                ip.map(|ip| LogLine::namespace_connected(ip, ns.as_str()))
             }
             socketio::Event::Disconnected { ns, sid, .. } => {
-                let ip = self.clients.get(&(Mount::SocketIo, *sid));
-                ip.map(|ip| LogLine::namespace_disconnected(*ip, ns.as_str()))
+                let ip = self.client(*sid);
+                ip.map(|ip| LogLine::namespace_disconnected(ip, ns.as_str()))
             }
             socketio::Event::SessionClosed {
                 reason: reason @ socketio::SessionCloseReason::InvalidPacket(_),

@@ -153,7 +153,7 @@ fn a_websocket_the_runtime_cannot_drain_is_closed_at_the_high_water_mark() {
     let events: Vec<EngineEvent> = std::iter::from_fn(|| engine.poll_event()).collect();
     assert!(matches!(
         events.last(),
-        Some(EngineEvent::Closed(_, CloseReason::BufferFull { .. }))
+        Some(EngineEvent::Closed(_, CloseReason::BufferFull { .. }, _))
     ));
     // The queue is dropped; the runtime's WebSocket only gets its close.
     assert_eq!(engine.poll_websocket(sid), Some(WsOutput::Close));
@@ -398,7 +398,7 @@ fn ten_thousand_abandoned_sessions_all_end_on_their_own_timeouts() {
     let closed = server
         .events
         .iter()
-        .filter(|e| matches!(e, EngineEvent::Closed(_, CloseReason::PingTimeout)))
+        .filter(|e| matches!(e, EngineEvent::Closed(_, CloseReason::PingTimeout, _)))
         .count();
     assert_eq!(closed, 10_000);
     assert!(server.sockets.is_empty() && server.parked.is_empty());

@@ -328,3 +328,30 @@ fn post_request(sid: &str, body: &str) -> String {
         body.len()
     )
 }
+
+/// The session's address lives in the engine's session; the disconnect line comes after the
+/// engine has forgotten a session whose WebSocket went away, and still names it.
+#[test]
+fn a_websocket_client_that_goes_away_is_logged_with_its_address() {
+    let mut world = World::new(false);
+    let mut conn = world.connect();
+    let switching = world.send(
+        &mut conn,
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert!(switching.starts_with("HTTP/1.1 101 "), "{switching}");
+    let connected = world.send(&mut conn, &client_text("40"));
+    assert!(connected.contains("40{\"sid\""), "{connected:?}");
+    conn.handle_eof(world.now);
+    world.exchange(&mut conn);
+    assert_eq!(world.hub.session_count(), 0, "the engine forgot the session");
+    assert_eq!(
+        world.logs,
+        [
+            "새로운 클라이언트 접속 127.0.0.1 /",
+            "클라이언트 접속 해제 127.0.0.1 /"
+        ]
+    );
+}

@@ -280,7 +280,7 @@ impl Harness {
             EngineEvent::Opened(sid)
             | EngineEvent::Message(sid, _)
             | EngineEvent::Upgraded(sid)
-            | EngineEvent::Closed(sid, _) => *sid,
+            | EngineEvent::Closed(sid, _, _) => *sid,
         };
         let seen = self
             .seen

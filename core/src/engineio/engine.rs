@@ -408,6 +408,24 @@ impl Engine {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
+    /// Records the address `sid` was opened from (the hub's log lines name it); reported
+    /// back by [`client`](Self::client) and in [`EngineEvent::Closed`].
+    pub fn set_client(&mut self, sid: Sid, client: std::net::IpAddr) {
+        if let Some(session) = self.sessions.get_mut(&sid) {
+            session.set_client(client);
+        }
+    }
+
+    /// The address `sid` was opened from, while the engine knows the session.
+    pub fn client(&self, sid: Sid) -> Option<std::net::IpAddr> {
+        self.sessions.get(&sid).map(|session| session.client())
+    }
+
+    /// Every session's sid.
+    pub fn sids(&self) -> impl Iterator<Item = Sid> + '_ {
+        self.sessions.keys().copied()
+    }
+
     /// How many sessions the engine holds (closed ones included until they are forgotten).
     pub fn session_count(&self) -> usize {
         self.sessions.len()

@@ -3,6 +3,8 @@
 //! Its own file because both the [`Engine`](super::Engine) and each session produce these: kept
 //! beside either, the other would have to reach back into it.
 
+use std::net::IpAddr;
+
 use super::close::CloseReason;
 use super::{Payload, Sid};
 
@@ -15,6 +17,8 @@ pub enum EngineEvent {
     Message(Sid, Payload),
     /// The session moved from polling to WebSocket.
     Upgraded(Sid),
-    /// The session is over; sending to it does nothing from now on.
-    Closed(Sid, CloseReason),
+    /// The session is over; sending to it does nothing from now on. The address is the one it
+    /// was opened from ([`Engine::set_client`](super::Engine::set_client)), for the log lines
+    /// of the layers above, which outlive the session by one event.
+    Closed(Sid, CloseReason, IpAddr),
 }

@@ -8,6 +8,7 @@
 //! time has passed; every other wait has a deadline too, so no client can pin a session.
 
 use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -105,6 +106,9 @@ struct WsLink {
 #[derive(Debug)]
 pub(crate) struct Session {
     sid: Sid,
+    /// The address the session was opened from, as IPv6 (IPv4 mapped): 16 bytes, where an
+    /// `IpAddr` takes 17 and its padding more.
+    client: Ipv6Addr,
     transport: Transport,
     phase: Phase,
     /// Packets for the client (over polling or WebSocket), sharing their payload bytes.
@@ -140,6 +144,7 @@ impl Session {
     fn new(sid: Sid, transport: Transport, ws: Option<WsLink>, cx: &Context<'_>) -> Session {
         Session {
             sid,
+            client: Ipv6Addr::UNSPECIFIED,
             transport,
             phase: Phase::Open,
             queue: VecDeque::new(),
@@ -153,6 +158,18 @@ impl Session {
             scheduled: None,
             direct_round: 0,
         }
+    }
+
+    /// The address the session was opened from (unspecified until set).
+    pub fn client(&self) -> IpAddr {
+        self.client.to_canonical()
+    }
+
+    pub fn set_client(&mut self, client: IpAddr) {
+        self.client = match client {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6,
+        };
     }
 
     pub fn transport(&self) -> TransportKind {
@@ -416,7 +433,11 @@ impl Session {
             return;
         }
         cx.events
-            .push_back(EngineEvent::Closed(self.sid, CloseReason::ServerClose));
+                            .push_back(EngineEvent::Closed(
+                self.sid,
+                CloseReason::ServerClose,
+                self.client(),
+            ));
         if let Transport::Upgrading { .. } = self.transport {
             self.fail_probe();
         }
@@ -546,7 +567,7 @@ impl Session {
             Phase::Closing { .. } => {}
             Phase::Open => cx
                 .events
-                .push_back(EngineEvent::Closed(self.sid, reason.clone())),
+                .push_back(EngineEvent::Closed(self.sid, reason.clone(), self.client())),
         }
         self.queue.clear();
         self.queued_bytes = 0;

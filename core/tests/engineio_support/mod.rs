@@ -187,7 +187,7 @@ impl Server {
 
     pub fn closed_reason(&self, sid: Sid) -> Option<&CloseReason> {
         self.events.iter().find_map(|event| match event {
-            EngineEvent::Closed(closed, reason) if *closed == sid => Some(reason),
+            EngineEvent::Closed(closed, reason, _) if *closed == sid => Some(reason),
             _ => None,
         })
     }
