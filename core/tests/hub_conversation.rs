@@ -346,7 +346,11 @@ fn a_websocket_client_that_goes_away_is_logged_with_its_address() {
     assert!(connected.contains("40{\"sid\""), "{connected:?}");
     conn.handle_eof(world.now);
     world.exchange(&mut conn);
-    assert_eq!(world.hub.session_count(), 0, "the engine forgot the session");
+    assert_eq!(
+        world.hub.session_count(),
+        0,
+        "the engine forgot the session"
+    );
     assert_eq!(
         world.logs,
         [

@@ -432,12 +432,11 @@ impl Session {
         if !matches!(self.phase, Phase::Open) {
             return;
         }
-        cx.events
-                            .push_back(EngineEvent::Closed(
-                self.sid,
-                CloseReason::ServerClose,
-                self.client(),
-            ));
+        cx.events.push_back(EngineEvent::Closed(
+            self.sid,
+            CloseReason::ServerClose,
+            self.client(),
+        ));
         if let Transport::Upgrading { .. } = self.transport {
             self.fail_probe();
         }
@@ -565,9 +564,10 @@ impl Session {
             Phase::Closed { .. } => return,
             // The server's close was already reported.
             Phase::Closing { .. } => {}
-            Phase::Open => cx
-                .events
-                .push_back(EngineEvent::Closed(self.sid, reason.clone(), self.client())),
+            Phase::Open => {
+                cx.events
+                    .push_back(EngineEvent::Closed(self.sid, reason.clone(), self.client()))
+            }
         }
         self.queue.clear();
         self.queued_bytes = 0;

@@ -483,7 +483,7 @@ impl Server {
         if let (true, Some(store), Some(pid)) =
             (reason.is_recoverable(), &mut namespace.recovery, state.pid)
         {
-            store.persist(now, pid, socket, state.rooms.clone());
+            store.persist(now, pid, socket, state.rooms.to_vec());
         }
         if let Some(pid) = state.pid {
             self.report_socket_gone(ns, pid, socket, &state.rooms, reason.is_recoverable());
@@ -499,7 +499,7 @@ impl Server {
             socket,
             sid: state.sid,
             reason,
-            rooms: state.rooms,
+            rooms: state.rooms.into_vec(),
         });
     }
 }
