@@ -264,9 +264,9 @@ fn an_idle_websocket_session_keeps_little_heap() {
         report.connections.chunks,
         std::mem::size_of::<Connection>(),
     );
-    // Measured at 819 B (from 2,221 B before the Engine.IO WebSocket released its buffers and
+    // Measured at 803 B (from 2,221 B before the Engine.IO WebSocket released its buffers and
     // the tables boxed their entries, 899 B before the client's address moved into the
-    // engine's session and the room list inline); the bound leaves room for a table's load
+    // engine's session and a socket's room list and a session's socket list inline); the bound leaves room for a table's load
     // factor.
     assert!(
         report.total.chunks <= 1_100,

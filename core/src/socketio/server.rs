@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
+use smallvec::SmallVec;
 
 use super::app::{
     AckId, CloseReason, CommandError, DisconnectReason, Event, ServerAckId, SessionCloseReason,
@@ -64,7 +65,8 @@ impl Default for Config {
 pub(super) struct Session {
     /// Its sockets: namespace index and socket id (at most one per namespace). The index is a
     /// `u32` (a server has a handful of namespaces), so that an entry takes 24 bytes, not 32.
-    sockets: Vec<(u32, SocketId)>,
+    /// One inline (the common case: a session in one namespace), so it costs no allocation.
+    sockets: SmallVec<[(u32, SocketId); 1]>,
     connect_timer: Option<TimerKey>,
     /// CONNECTs waiting for the app's answer (`Admission::ByApp`): namespace index and auth.
     pub(super) admitting: Vec<(usize, Value)>,
@@ -178,7 +180,7 @@ impl Server {
         self.sessions.insert(
             sid,
             Box::new(Session {
-                sockets: Vec::new(),
+                sockets: SmallVec::new(),
                 connect_timer: Some(key),
                 admitting: Vec::new(),
                 looking_up: Vec::new(),
