@@ -186,12 +186,7 @@ fn errors_are_engine_io_json_and_a_large_post_is_413() {
 fn websocket_session_pings_and_echoes_on_the_raw_engine() {
     let mut world = World::new(true);
     let mut conn = world.connect();
-    let switching = world.send(
-        &mut conn,
-        b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
-          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-          Sec-WebSocket-Version: 13\r\n\r\n",
-    );
+    let switching = world.send(&mut conn, websocket_handshake("/engine.io/").as_bytes());
     assert!(
         switching.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
         "{switching}"
@@ -329,18 +324,22 @@ fn post_request(sid: &str, body: &str) -> String {
     )
 }
 
+/// An Engine.IO WebSocket handshake on `path`.
+fn websocket_handshake(path: &str) -> String {
+    format!(
+        "GET {path}?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
 /// The session's address lives in the engine's session; the disconnect line comes after the
 /// engine has forgotten a session whose WebSocket went away, and still names it.
 #[test]
 fn a_websocket_client_that_goes_away_is_logged_with_its_address() {
     let mut world = World::new(false);
     let mut conn = world.connect();
-    let switching = world.send(
-        &mut conn,
-        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
-          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-          Sec-WebSocket-Version: 13\r\n\r\n",
-    );
+    let switching = world.send(&mut conn, websocket_handshake("/socket.io/").as_bytes());
     assert!(switching.starts_with("HTTP/1.1 101 "), "{switching}");
     let connected = world.send(&mut conn, &client_text("40"));
     assert!(connected.contains("40{\"sid\""), "{connected:?}");
