@@ -112,7 +112,13 @@ fn broadcast_allocations(size: usize, config: Config, args: &Args) -> usize {
             except: sender,
         })
     });
-    assert_eq!(room, except, "room of {size}: with or without the sender");
+    // Leaving the sender out names its own room in the packet's target (kept for recovery),
+    // and a socket does not store its own room's name: one allocation more, whatever the size.
+    assert_eq!(
+        room + 1,
+        except,
+        "room of {size}: with or without the sender"
+    );
     room
 }
 

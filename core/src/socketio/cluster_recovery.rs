@@ -111,7 +111,7 @@ impl Server {
             ns: namespace.name.clone(),
             pid,
             socket,
-            rooms: state.rooms.iter().skip(1).cloned().collect(),
+            rooms: state.rooms.to_vec(),
             ttl: store.window(),
         });
     }
@@ -136,7 +136,7 @@ impl Server {
                 ns,
                 pid,
                 socket,
-                rooms: rooms.iter().skip(1).cloned().collect(),
+                rooms: rooms.to_vec(),
                 ttl: store.window(),
             }
         } else {
@@ -253,18 +253,16 @@ impl Server {
     /// The fetched packets meant for the socket's rooms, then those this server kept since the
     /// lookup began that were not among them.
     fn merge(&self, ns: usize, pid: Pid, mark: u64, remote: RemoteSession) -> Restored {
-        let mut rooms: Vec<Room> = Vec::with_capacity(remote.rooms.len() + 1);
-        rooms.push(Room::from(remote.socket.as_str()));
-        rooms.extend(remote.rooms.iter().cloned());
+        let (own, rooms) = (remote.socket.as_str(), &remote.rooms);
         let mut seen = HashSet::new();
         let mut missed = Vec::new();
         for (offset, target, payloads) in remote.after {
-            if target.includes(&rooms) && seen.insert(offset) {
+            if target.includes(own, rooms) && seen.insert(offset) {
                 missed.push(payloads);
             }
         }
         if let Some(store) = &self.namespaces[ns].recovery {
-            for (offset, payloads) in store.kept_since(mark, &rooms) {
+            for (offset, payloads) in store.kept_since(mark, own, rooms) {
                 if seen.insert(offset) {
                     missed.push(payloads);
                 }

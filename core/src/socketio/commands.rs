@@ -207,16 +207,21 @@ impl Server {
 
     /// The rooms a socket is in, its own id's room first.
     pub fn rooms(&self, ns: &str, socket: SocketId) -> Option<Vec<&str>> {
-        let ns = self.namespace_index(ns)?;
-        let rooms = self.namespaces[ns].rooms_of(socket)?;
-        Some(rooms.iter().map(|r| &**r).collect())
+        let namespace = &self.namespaces[self.namespace_index(ns)?];
+        let own = namespace.socket_id(socket)?.as_str();
+        let joined = namespace.joined_rooms(socket)?;
+        Some(
+            std::iter::once(own)
+                .chain(joined.iter().map(|r| &**r))
+                .collect(),
+        )
     }
 
-    /// The rooms a socket is in as the server keeps them, its own id's room first, then in
-    /// the order joined: what an app asks on every message, without a copy.
+    /// The rooms a socket joined as the server keeps them, in the order joined, its own id's
+    /// room not among them: what an app asks on every message, without a copy.
     pub fn joined_rooms(&self, ns: &str, socket: SocketId) -> Option<&[Room]> {
         let ns = self.namespace_index(ns)?;
-        self.namespaces[ns].rooms_of(socket)
+        self.namespaces[ns].joined_rooms(socket)
     }
 
     /// The sockets in a room (who is in a chat room, C9), in no particular order.

@@ -110,7 +110,8 @@ impl ConformanceApp {
                 if ns.as_str() != "/relay" {
                     return Ok(());
                 }
-                let Some(room) = relay_room(&rooms) else {
+                // The event lists its own room first.
+                let Some(room) = relay_room(rooms.get(1..).unwrap_or_default()) else {
                     return Ok(());
                 };
                 let args = Args::json(vec![json!(socket.as_str()), json!(reason.as_str())]);
@@ -168,8 +169,7 @@ impl ConformanceApp {
     }
 }
 
-/// A `/relay` socket's room among the rooms it is in: the one it joined at its CONNECT, after
-/// its own id's.
-fn relay_room(rooms: &[Room]) -> Option<&Room> {
-    rooms.get(1)
+/// A `/relay` socket's room among the rooms it joined: the one it joined at its CONNECT.
+fn relay_room(joined: &[Room]) -> Option<&Room> {
+    joined.first()
 }

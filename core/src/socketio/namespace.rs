@@ -20,10 +20,11 @@ use smallvec::SmallVec;
 /// Up to this many rooms, a socket's room list grows one at a time.
 const SMALL_ROOM_LIST: usize = 4;
 
-/// A socket's rooms: its own and one more (the common case: a chat's one room) are kept in
-/// the socket's record itself, so an idle socket has no room-list allocation (48 bytes of malloc
-/// chunk, for 16 more bytes in the record).
-pub type RoomList = SmallVec<[Room; 2]>;
+/// The rooms a socket joined, besides its own (which is implied by its id and never stored:
+/// a string per socket saved). One is kept in the socket's record itself (the common case: a
+/// chat's one room), so an idle socket has no room-list allocation; with the `union` feature
+/// the list is as small as a `Vec`.
+pub type RoomList = SmallVec<[Room; 1]>;
 
 /// A pending server ack's timer key.
 pub type TimerKey = (Instant, u64);
@@ -31,7 +32,7 @@ pub type TimerKey = (Instant, u64);
 /// One socket's state.
 pub struct SocketState {
     pub sid: Sid,
-    /// The rooms it is in; the first is the room named by its own id.
+    /// The rooms it joined; its own room (named by its id) is not among them.
     pub rooms: RoomList,
     pub pid: Option<Pid>,
     pub next_ack: u64,
@@ -136,14 +137,13 @@ impl NamespaceState {
     pub fn add_socket(&mut self, id: SocketId, sid: Sid, pid: Option<Pid>, rooms: Vec<Room>) {
         let mut state = SocketState {
             sid,
-            rooms: RoomList::with_capacity(rooms.len() + 1),
+            rooms: RoomList::with_capacity(rooms.len()),
             pid,
             next_ack: 0,
             acks: PendingAcks::default(),
         };
-        state.rooms.push(Arc::from(id.as_str()));
         for room in rooms {
-            if !state.rooms.contains(&room) {
+            if &*room != id.as_str() && !state.rooms.contains(&room) {
                 self.rooms.entry(room.clone()).or_default().insert(id);
                 if let Some(changes) = &mut self.changes {
                     changes.push_back((id, room.clone(), true));
@@ -171,9 +171,6 @@ impl NamespaceState {
         let state = self.sockets.remove(&id)?;
         for room in &state.rooms {
             self.remove_member(room, id);
-        }
-        // Its own room (the first) has no channel: not reported.
-        for room in state.rooms.iter().skip(1) {
             self.report(id, room, false);
         }
         Some(*state)
@@ -193,10 +190,11 @@ impl NamespaceState {
             .sockets
             .get_mut(&id)
             .ok_or(CommandError::UnknownSocket)?;
-        if state.rooms.iter().any(|r| &**r == room) {
+        if room == id.as_str() || state.rooms.iter().any(|r| &**r == room) {
             return Ok(());
         }
-        if state.rooms.len() >= max_rooms {
+        // Its own room counts.
+        if state.rooms.len() + 1 >= max_rooms {
             return Err(CommandError::TooManyRooms(max_rooms));
         }
         let room = match self.rooms.get_key_value(room) {
@@ -208,7 +206,7 @@ impl NamespaceState {
             changes.push_back((id, room.clone(), true));
         }
         if state.rooms.len() < SMALL_ROOM_LIST {
-            // A socket is in its own room and a room or two: room for exactly that, where
+            // A socket is in a room or two besides its own: room for exactly that, where
             // `push` would make room for four.
             state.rooms.reserve_exact(1);
         }
@@ -221,18 +219,24 @@ impl NamespaceState {
             .sockets
             .get_mut(&id)
             .ok_or(CommandError::UnknownSocket)?;
-        // Index 0, its own room, a socket never leaves.
-        if let Some(index) = state.rooms.iter().skip(1).position(|r| &**r == room) {
-            let left = state.rooms.remove(index + 1);
+        // Its own room, which is not in the list, a socket never leaves.
+        if let Some(index) = state.rooms.iter().position(|r| &**r == room) {
+            let left = state.rooms.remove(index);
             self.remove_member(room, id);
             self.report(id, &left, false);
         }
         Ok(())
     }
 
-    /// The rooms a socket is in (its own id's room first).
-    pub fn rooms_of(&self, id: SocketId) -> Option<&[Room]> {
+    /// The rooms a socket joined, its own not among them.
+    pub fn joined_rooms(&self, id: SocketId) -> Option<&[Room]> {
         self.sockets.get(&id).map(|s| s.rooms.as_slice())
+    }
+
+    /// A connected socket's id as the namespace keeps it, borrowed from the namespace (the
+    /// name of its own room).
+    pub fn socket_id(&self, id: SocketId) -> Option<&SocketId> {
+        self.sockets.get_key_value(&id).map(|(id, _)| id)
     }
 
     /// The sockets in a room, in no particular order.
@@ -258,11 +262,10 @@ impl NamespaceState {
         }
     }
 
+    /// A socket's own room as a name to keep (a packet's target): made when asked, as
+    /// the socket does not store it.
     fn own_room(&self, id: SocketId) -> Room {
-        match self.sockets.get(&id).and_then(|s| s.rooms.first()) {
-            Some(room) => room.clone(),
-            None => Arc::from(id.as_str()),
-        }
+        self.room_name(id.as_str())
     }
 
     /// The sessions an emit reaches (one allocation, sized to the candidates), and whom it was
@@ -272,7 +275,7 @@ impl NamespaceState {
             To::Socket(id) => {
                 let state = self.sockets.get(&id).ok_or(CommandError::UnknownSocket)?;
                 let target = Target {
-                    room: state.rooms.first().cloned(),
+                    room: Some(self.own_room(id)),
                     except: None,
                 };
                 return Ok((vec![state.sid], target));

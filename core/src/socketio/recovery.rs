@@ -56,13 +56,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// Whether a socket in `rooms` (its own included) was meant to get the packet.
-    pub fn includes(&self, rooms: &[Room]) -> bool {
-        let included = self.room.as_ref().is_none_or(|room| rooms.contains(room));
-        let excluded = self
-            .except
-            .as_ref()
-            .is_some_and(|room| rooms.contains(room));
+    /// Whether the socket `own` (its id: the name of its own room), in `rooms` besides, was
+    /// meant to get the packet.
+    pub fn includes(&self, own: &str, rooms: &[Room]) -> bool {
+        let in_room = |room: &Room| &**room == own || rooms.contains(room);
+        let included = self.room.as_ref().is_none_or(in_room);
+        let excluded = self.except.as_ref().is_some_and(in_room);
         included && !excluded
     }
 }
@@ -199,7 +198,7 @@ impl RecoveryStore {
         let missed = self
             .packets
             .range(index + 1..)
-            .filter(|packet| packet.target.includes(&session.rooms))
+            .filter(|packet| (packet.target).includes(session.socket.as_str(), &session.rooms))
             .map(|packet| packet.payloads.clone())
             .collect();
         Some(Restored {
@@ -230,13 +229,18 @@ impl RecoveryStore {
         self.next_seq
     }
 
-    /// The packets kept since `mark` for a socket in `rooms`, with their offsets, oldest
-    /// first: what a socket whose session is being fetched from another instance missed here
-    /// meanwhile.
-    pub fn kept_since(&self, mark: u64, rooms: &[Room]) -> Vec<(Box<str>, Vec<Payload>)> {
+    /// The packets kept since `mark` for the socket `own` in `rooms`, with their offsets,
+    /// oldest first: what a socket whose session is being fetched from another instance missed
+    /// here meanwhile.
+    pub fn kept_since(
+        &self,
+        mark: u64,
+        own: &str,
+        rooms: &[Room],
+    ) -> Vec<(Box<str>, Vec<Payload>)> {
         self.packets
             .iter()
-            .filter(|packet| packet.seq >= mark && packet.target.includes(rooms))
+            .filter(|packet| packet.seq >= mark && packet.target.includes(own, rooms))
             .map(|packet| (packet.offset.clone(), packet.payloads.clone()))
             .collect()
     }

@@ -501,7 +501,9 @@ impl Server {
             socket,
             sid: state.sid,
             reason,
-            rooms: state.rooms.into_vec(),
+            rooms: std::iter::once(super::recovery::Room::from(socket.as_str()))
+                .chain(state.rooms)
+                .collect(),
         });
     }
 }
