@@ -268,7 +268,6 @@ fn an_idle_websocket_session_keeps_little_heap() {
     // the tables boxed their entries; 899 B before the client's address moved into the
     // engine's session, a socket's room list and a session's socket list became inline and a
     // socket's own room implied by its id); the bound leaves room for a table's load factor.
-
     assert!(
         report.total.chunks <= 1_000,
         "an idle session keeps {} B of heap",
