@@ -211,6 +211,7 @@ fn poll_ready(
         Poll::Pending
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

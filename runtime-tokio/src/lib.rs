@@ -4,8 +4,8 @@
 //! I/O every runtime shares (settings, the listening socket, the read and write loops, the log
 //! writer, the start sequence, the stop broadcast) is `gif_chat_io`'s. What is left here is how
 //! tokio waits: a multi-threaded runtime with one worker per core, one task per connection
-//! waiting in one `poll_fn` over everything that can move it ([`connection`]), and the accept loop, the signals and the graceful
-//! stop ([`server`]).
+//! waiting in one `poll_fn` over everything that can move it ([`connection`]), and the accept
+//! loop, the signals and the graceful stop ([`server`]).
 
 #![forbid(unsafe_code)]
 

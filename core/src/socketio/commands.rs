@@ -85,12 +85,14 @@ impl Server {
         check_event_name(event)?;
         let ns = self.namespace(ns)?;
         let namespace = &mut self.namespaces[ns];
-        let (sids, target) = namespace.recipients(to)?;
+        let sids = namespace.recipients(to)?;
         let offset = match (&mut namespace.recovery, remote_offset) {
             (Some(_), Some(offset)) => Some(Box::from(offset)),
             (Some(store), None) => Some(store.new_offset()),
             (None, _) => None,
         };
+        // Only a kept packet needs its target: without recovery, an emit names no room.
+        let target = offset.as_ref().map(|_| namespace.target(to));
         if let (true, Some(cluster)) = (report, &mut self.cluster) {
             cluster.record(&namespace.name, to, event, args, offset.as_deref());
         }
@@ -104,10 +106,12 @@ impl Server {
         let mut payloads = Vec::with_capacity(1 + args.attachments.len());
         payloads.push(Payload::Text(Bytes::from(text)));
         payloads.extend(args.attachments.iter().cloned().map(Payload::Binary));
-        if let (Some(store), Some(offset)) = (&mut namespace.recovery, &offset) {
+        if let (Some(store), Some(offset), Some(target)) =
+            (&mut namespace.recovery, &offset, &target)
+        {
             store.keep(now, offset.clone(), target.clone(), payloads.clone());
         }
-        if let (true, Some(offset)) = (report, offset) {
+        if let (true, Some(offset), Some(target)) = (report, offset, target) {
             self.report_packet(ns, offset, target, payloads.clone());
         }
         match (sids.len(), to) {

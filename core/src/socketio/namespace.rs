@@ -268,26 +268,17 @@ impl NamespaceState {
         self.room_name(id.as_str())
     }
 
-    /// The sessions an emit reaches (one allocation, sized to the candidates), and whom it was
-    /// for, as recovery keeps it.
-    pub fn recipients(&self, to: To<'_>) -> Result<(Vec<Sid>, Target), CommandError> {
+    /// The sessions an emit reaches (one allocation, sized to the candidates).
+    pub fn recipients(&self, to: To<'_>) -> Result<Vec<Sid>, CommandError> {
         let (room, except) = match to {
             To::Socket(id) => {
                 let state = self.sockets.get(&id).ok_or(CommandError::UnknownSocket)?;
-                let target = Target {
-                    room: Some(self.own_room(id)),
-                    except: None,
-                };
-                return Ok((vec![state.sid], target));
+                return Ok(vec![state.sid]);
             }
             To::Room(room) => (Some(room), None),
             To::RoomExcept { room, except } => (Some(room), Some(except)),
             To::Namespace => (None, None),
             To::NamespaceExcept(except) => (None, Some(except)),
-        };
-        let target = Target {
-            room: room.map(|room| self.room_name(room)),
-            except: except.map(|id| self.own_room(id)),
         };
         let sids = match room {
             Some(room) => {
@@ -319,6 +310,21 @@ impl NamespaceState {
                 sids
             }
         };
-        Ok((sids, target))
+        Ok(sids)
+    }
+
+    /// Whom an emit was for, as recovery keeps it. Asked only when a packet is kept: naming a
+    /// socket's own room allocates, as the socket does not store it.
+    pub fn target(&self, to: To<'_>) -> Target {
+        let (room, except) = match to {
+            To::Socket(id) => (Some(self.own_room(id)), None),
+            To::Room(room) => (Some(self.room_name(room)), None),
+            To::RoomExcept { room, except } => {
+                (Some(self.room_name(room)), Some(self.own_room(except)))
+            }
+            To::Namespace => (None, None),
+            To::NamespaceExcept(except) => (None, Some(self.own_room(except))),
+        };
+        Target { room, except }
     }
 }
