@@ -33,7 +33,9 @@
 //! [`Connection::handle_direct_rest`]: gif_chat_core::Connection::handle_direct_rest
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -44,6 +46,12 @@ use crate::HubLink;
 pub trait DirectSocket: Send + Sync + 'static {
     /// Writes some of `bytes` without blocking; `WouldBlock` when the socket is full.
     fn try_write(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+impl DirectSocket for TcpStream {
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        (&*self).write(bytes)
+    }
 }
 
 /// The fewest recipients worth a thread of their own: below it, starting a helper thread
@@ -160,6 +168,20 @@ impl<S: DirectSocket> SocketCell<S> {
         };
         link.give_socket(shared.clone());
         self.0 = Holding::Shared(shared);
+    }
+}
+
+/// The cell is what tokio's `AsyncFd` and async-io's `Async` register, so that the socket is
+/// deregistered before it is closed, whichever of the task and the hub lets it go last.
+impl<S: DirectSocket + AsFd> AsFd for SocketCell<S> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get().as_fd()
+    }
+}
+
+impl<S: DirectSocket + AsRawFd> AsRawFd for SocketCell<S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get().as_raw_fd()
     }
 }
 

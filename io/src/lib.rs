@@ -29,6 +29,7 @@
 //!   registry that wakes the connection holding a session, and the chat's I/O beside it
 //!   ([`ChatIo`]: the store, uploads and image reads, their results routed back to the
 //!   connection that waits);
+//! - [`parking`]: the lot where idle Socket.IO WebSockets wait without a task (tokio, smol);
 //! - [`stop`]: the stop broadcast, the open-connection count and the forced exit;
 //! - [`redis`]: the Redis bridge (`REDIS_URL`), on its own thread, that carries the cluster's
 //!   subscriptions, publishes and messages;
@@ -44,6 +45,7 @@ pub mod listener;
 pub mod log_writer;
 pub mod malloc;
 pub mod memory_sink;
+pub mod parking;
 pub mod redis;
 pub mod settings;
 pub mod start;
@@ -58,6 +60,7 @@ pub use hub::{ChatIo, ChatIoError, HubLink, HubWait, SeedError, SharedHub};
 pub use listener::BindError;
 pub use log_writer::{print_now, Log, LogBuffer, Sinks};
 pub use memory_sink::MemorySink;
+pub use parking::{Parked, ParkingLot};
 pub use settings::{Settings, SettingsError};
 pub use start::{Bound, StartError};
 pub use stop::{OpenConnections, OpenGuard, StopFlag};

@@ -18,6 +18,7 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,8 +27,9 @@ use std::time::Instant;
 use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
+use gif_chat_io::parking::{self, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{DirectSocket, HubLink, HubWait, Log, SharedHub, SocketCell, StopFlag};
+use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 
 /// What every connection task shares with the server.
 #[derive(Debug)]
@@ -37,115 +39,230 @@ pub struct Shared {
     pub stop: StopFlag,
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
+    /// Where idle Socket.IO WebSockets wait without a task.
+    pub lot: ParkingLot<Parked>,
 }
 
-/// The socket, shared with the hub so that a broadcast can be written to it directly while
-/// the task waits (`gif_chat_io::fanout`).
-#[derive(Debug)]
-struct Socket(Async<TcpStream>);
+/// The socket: owned by the task, or shared with the hub once the connection holds a Socket.IO
+/// WebSocket, so that a broadcast can be written to it directly while the task waits or while
+/// the connection is parked (`gif_chat_io::fanout`).
+type Socket = SocketCell<TcpStream>;
 
-impl DirectSocket for Socket {
-    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.get_ref().write(bytes)
+/// A connection without a task, in the parking lot (`gif_chat_io::parking`): everything its
+/// task kept that outlives a wait.
+#[derive(Debug)]
+pub struct Parked {
+    conn: Connection,
+    link: HubLink,
+    socket: Socket,
+    open: OpenGuard,
+}
+
+impl parking::Parked for Parked {
+    fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    fn link(&self) -> &HubLink {
+        &self.link
     }
 }
 
 /// Drives one accepted connection until the core closes it, or until nothing can move it any
-/// more.
-pub async fn drive(shared: &Shared, stream: Async<TcpStream>, peer: SocketAddr) {
+/// more, or until it is idle and parks.
+pub fn drive(
+    shared: &Shared,
+    stream: TcpStream,
+    peer: SocketAddr,
+    open: OpenGuard,
+) -> impl Future<Output = ()> + Send + '_ {
     // Small writes (ticks, echoes) must leave at once, not wait for Nagle's ACK. A failure only
     // costs latency, so it is not worth ending the connection over.
-    let _ = stream.get_ref().set_nodelay(true);
-    let mut conn = Connection::new(shared.config.clone(), peer, Instant::now());
-    // Listen before looking at the flag: a stop that starts in between is still heard.
-    let mut stop = Some(shared.stop.listen());
-    if shared.stop.is_stopping() {
-        conn.handle_shutdown(Instant::now());
-        stop = None;
-    }
-    let mut timer = Timer::never();
-    let mut armed: Option<Instant> = None;
-    let mut socket = SocketCell::new(Socket(stream));
-    let mut link = HubLink::new();
+    let _ = stream.set_nodelay(true);
+    let conn = Connection::new(shared.config.clone(), peer, Instant::now());
+    let parked = Parked {
+        conn,
+        link: HubLink::new(),
+        socket: SocketCell::new(stream),
+        open,
+    };
+    run(shared, parked, false)
+}
 
-    loop {
-        // Calls for the hub from the last turn's input, and this session's output if woken.
-        shared.hub.exchange(&mut conn, &mut link, 0);
-        socket.share_if_wanted(&link);
-        let stream = &socket.get().0;
-        let written = transfer::write_pending(&mut conn, |bytes| stream.get_ref().write(bytes));
-        transfer::shutdown_if_done(&mut conn, || stream.get_ref().shutdown(Shutdown::Write));
-        if conn.has_hub_call() && !conn.is_closed() {
-            // A written answer let the pipeline go on to its next Engine.IO request.
-            continue;
-        }
-        let log_backed_up = shared.log.push_events(&mut conn);
-        if conn.is_closed() {
-            // The end of a parked GET or of a WebSocket reaches the hub even when the
-            // connection closed in the turn's last step.
-            shared.hub.exchange(&mut conn, &mut link, 0);
-            // Dropping the `Async` deregisters the socket and closes it.
-            return;
-        }
-        if log_backed_up {
-            // This connection logs faster than the log is written: read no more until it
-            // catches up.
-            shared.log.wait_drained().await;
-        }
+/// The task of a connection the parking lot hands back.
+pub fn resume(shared: &Shared, parked: Parked) -> impl Future<Output = ()> + Send + '_ {
+    run(shared, parked, true)
+}
 
-        // Nothing unsent: a broadcast may be written straight to the socket while we wait.
-        link.offer_direct(&conn);
-        // Listening before the flag is checked: a wake between the two is not missed.
-        let mut hub_wake = link.listen();
-        if link.is_woken() {
-            continue;
+/// The connection's loop. Its state is taken apart before the future is made, so that the
+/// future holds each piece once (an `async fn` would keep its argument beside the pieces).
+///
+/// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
+/// the hub, and a turn that parked again without reading would leave its input unread.
+fn run(shared: &Shared, parked: Parked, resumed: bool) -> impl Future<Output = ()> + Send + '_ {
+    let Parked {
+        mut conn,
+        mut link,
+        socket,
+        mut open,
+    } = parked;
+    async move {
+        let mut stream = match Async::new(socket) {
+            Ok(stream) => stream,
+            // The reactor cannot watch it (the socket is closed with the error): end as on any
+            // I/O error.
+            Err(e) => return abandon(shared, conn, link, &e),
+        };
+        // Listen before looking at the flag: a stop that starts in between is still heard.
+        let mut stop = Some(shared.stop.listen());
+        if shared.stop.is_stopping() {
+            conn.handle_shutdown(Instant::now());
+            stop = None;
         }
-        let interest = Interest::of(&conn, written);
-        if interest.is_empty() && stop.is_none() && hub_wake.is_none() {
-            // Nothing to wait for, yet not closed: the core can make no more progress, so end
-            // the connection rather than keep a task that nothing will ever wake.
-            shared.hub.exchange(&mut conn, &mut link, 0);
-            return;
-        }
-        if interest.deadline != armed {
-            match interest.deadline {
-                Some(at) => timer.set_at(at),
-                None => timer.clear(),
-            }
-            armed = interest.deadline;
-        }
-        // A `poll_fn` over borrowed state, not an `async fn`: the task's future then holds one
-        // copy of the borrows, not two (an idle connection costs its task).
-        let ready =
-            poll_fn(|cx| poll_ready(cx, stream, &mut timer, &mut stop, &mut hub_wake, interest))
-                .await;
+        let mut timer = Timer::never();
+        let mut armed: Option<Instant> = None;
 
-        if let Some(error) = ready.error {
-            conn.handle_io_error(Instant::now(), &error);
-            continue;
-        }
-        // Input first: what the peer sent before a deadline or a stop is still taken.
-        if ready.readable {
-            // Data left behind (budget spent) is not lost: the reactor's interest is
-            // level-triggered, so the next wait wakes at once while the socket is readable. A
-            // short read ends the loop for the same reason: anything that arrived meanwhile
-            // wakes the task again.
+        if resumed {
+            let socket = stream.get_ref().get();
             transfer::with_scratch(|scratch| {
                 transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
-                    stream.get_ref().read(buf)
+                    (&*socket).read(buf)
                 })
             });
         }
-        if ready.timeout {
-            // The timer has fired and is disarmed until set again.
-            armed = None;
-            conn.handle_timeout(Instant::now());
-        }
-        if ready.stop {
-            stop = None;
-            conn.handle_shutdown(Instant::now());
+
+        loop {
+            // Calls for the hub from the last turn's input, and this session's output if woken.
+            shared.hub.exchange(&mut conn, &mut link, 0);
+            if link.wants_socket() {
+                // async-io lends its socket only immutably: the cell is taken out (deregistered)
+                // to be shared, once per session.
+                let mut socket = match stream.into_inner() {
+                    Ok(socket) => socket,
+                    Err(e) => return abandon(shared, conn, link, &e),
+                };
+                socket.share_if_wanted(&link);
+                stream = match Async::new(socket) {
+                    Ok(stream) => stream,
+                    Err(e) => return abandon(shared, conn, link, &e),
+                };
+            }
+            let socket = stream.get_ref().get();
+            let written = transfer::write_pending(&mut conn, |bytes| (&*socket).write(bytes));
+            transfer::shutdown_if_done(&mut conn, || socket.shutdown(Shutdown::Write));
+            if conn.has_hub_call() && !conn.is_closed() {
+                // A written answer let the pipeline go on to its next Engine.IO request.
+                continue;
+            }
+            let log_backed_up = shared.log.push_events(&mut conn);
+            if conn.is_closed() {
+                // The end of a parked GET or of a WebSocket reaches the hub even when the
+                // connection closed in the turn's last step.
+                shared.hub.exchange(&mut conn, &mut link, 0);
+                // Dropping the `Async` deregisters the socket and closes it.
+                return;
+            }
+            if log_backed_up {
+                // This connection logs faster than the log is written: read no more until it
+                // catches up.
+                shared.log.wait_drained().await;
+            }
+
+            // Nothing unsent: a broadcast may be written straight to the socket while we wait.
+            link.offer_direct(&conn);
+            // Listening before the flag is checked: a wake between the two is not missed.
+            let mut hub_wake = link.listen();
+            if link.is_woken() {
+                continue;
+            }
+            let interest = Interest::of(&conn, written);
+            if interest.is_empty() && stop.is_none() && hub_wake.is_none() {
+                // Nothing to wait for, yet not closed: the core can make no more progress, so end
+                // the connection rather than keep a task that nothing will ever wake.
+                shared.hub.exchange(&mut conn, &mut link, 0);
+                return;
+            }
+            if stop.is_some() && parking::may_park(&conn, &link, interest) {
+                // Idle: the lot waits instead of this task, which ends here.
+                let socket = match stream.into_inner() {
+                    Ok(socket) => socket,
+                    Err(e) => return abandon(shared, conn, link, &e),
+                };
+                let parked = Parked {
+                    conn,
+                    link,
+                    socket,
+                    open,
+                };
+                match shared.lot.park(parked) {
+                    Ok(()) => return,
+                    Err(refused) => {
+                        // The lot is stopping (or epoll refused): wait here after all.
+                        let socket;
+                        Parked {
+                            conn,
+                            link,
+                            socket,
+                            open,
+                        } = refused;
+                        stream = match Async::new(socket) {
+                            Ok(stream) => stream,
+                            Err(e) => return abandon(shared, conn, link, &e),
+                        };
+                        continue;
+                    }
+                }
+            }
+            if interest.deadline != armed {
+                match interest.deadline {
+                    Some(at) => timer.set_at(at),
+                    None => timer.clear(),
+                }
+                armed = interest.deadline;
+            }
+            // A `poll_fn` over borrowed state, not an `async fn`: the task's future then holds one
+            // copy of the borrows, not two (an idle connection costs its task).
+            let ready = poll_fn(|cx| {
+                poll_ready(cx, &stream, &mut timer, &mut stop, &mut hub_wake, interest)
+            })
+            .await;
+
+            if let Some(error) = ready.error {
+                conn.handle_io_error(Instant::now(), &error);
+                continue;
+            }
+            // Input first: what the peer sent before a deadline or a stop is still taken.
+            if ready.readable {
+                // Data left behind (budget spent) is not lost: the reactor's interest is
+                // level-triggered, so the next wait wakes at once while the socket is readable. A
+                // short read ends the loop for the same reason: anything that arrived meanwhile
+                // wakes the task again.
+                let socket = stream.get_ref().get();
+                transfer::with_scratch(|scratch| {
+                    transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
+                        (&*socket).read(buf)
+                    })
+                });
+            }
+            if ready.timeout {
+                // The timer has fired and is disarmed until set again.
+                armed = None;
+                conn.handle_timeout(Instant::now());
+            }
+            if ready.stop {
+                stop = None;
+                conn.handle_shutdown(Instant::now());
+            }
         }
     }
+}
+
+/// Ends a connection whose socket the reactor could not take (it is closed already): the core
+/// hears of the error, and the hub and the log of the end.
+fn abandon(shared: &Shared, mut conn: Connection, mut link: HubLink, error: &io::Error) {
+    conn.handle_io_error(Instant::now(), error);
+    shared.hub.exchange(&mut conn, &mut link, 0);
+    let _ = shared.log.push_events(&mut conn);
 }
 
 /// What woke the task; several at once are handled in one turn.
@@ -161,7 +278,7 @@ struct Ready {
 /// Whether one of the `interest`s is ready (writability only wakes: the next turn writes).
 fn poll_ready(
     cx: &mut Context<'_>,
-    stream: &Async<TcpStream>,
+    stream: &Async<Socket>,
     timer: &mut Timer,
     stop: &mut Option<EventListener>,
     hub_wake: &mut Option<HubWait>,
@@ -215,7 +332,7 @@ fn poll_ready(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gif_chat_io::{Log, Sinks};
+    use gif_chat_io::{Log, OpenConnections, Sinks};
 
     /// An idle connection costs its task, most of which is this future: keep the runtime's
     /// part of it small (the rest is the core's `Connection`).
@@ -223,15 +340,17 @@ mod tests {
     fn the_connection_future_is_small() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let stream = Async::new(TcpStream::connect(addr).expect("connect")).expect("register");
+        let stream = TcpStream::connect(addr).expect("connect");
         let shared = Shared {
             config: Arc::new(Config::new()),
             log: Log::new(false, Sinks::stdio()),
             stop: StopFlag::new(),
             hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
+            lot: ParkingLot::new().expect("epoll"),
         };
-        let task = drive(&shared, stream, addr);
+        let task = drive(&shared, stream, addr, OpenConnections::new().open());
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
+        eprintln!("connection future: {} B", std::mem::size_of_val(&task));
         assert!(
             runtime_part < 400,
             "the task future is {} bytes beyond the core's {}",

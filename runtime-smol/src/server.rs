@@ -15,6 +15,7 @@
 //! item closes the listener and broadcasts the stop to every connection task through
 //! `gif_chat_io`'s [`StopFlag`]; the second exits the process at once.
 
+use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 use async_io::{Async, Timer};
 use async_signal::Signals;
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{Log, OpenConnections, SharedHub, StartError, StopFlag};
+use gif_chat_io::{Log, OpenConnections, ParkingLot, SharedHub, StartError, StopFlag};
 use smol::stream::{Stream, StreamExt as _};
 use smol::{future, Executor};
 
@@ -66,6 +67,7 @@ impl Server {
                 log,
                 stop: StopFlag::new(),
                 hub,
+                lot: ParkingLot::new()?,
             },
             open: OpenConnections::new(),
             shutdown_timeout,
@@ -124,6 +126,18 @@ impl Server {
                         let _ = smol::block_on(executor.run(workers_stopped.recv()));
                     });
             }
+            // The lot's thread gives each connection it hands back a task again. Without it
+            // the lot refuses every connection, which then keeps its task.
+            let lot = thread::Builder::new()
+                .name("gif-chat-lot".into())
+                .spawn_scoped(scope, move || {
+                    shared.lot.run(|parked| {
+                        spawn(executor, connection::resume(shared, parked));
+                    });
+                });
+            if lot.is_err() {
+                shared.lot.stop();
+            }
             smol::block_on(executor.run(control(
                 executor,
                 shared,
@@ -172,6 +186,8 @@ async fn control<'a>(
         .push_line(&LogLine::stopping(open.count(), timeout));
     shared.hub.shutdown();
     shared.stop.stop();
+    // After the flag: the connections it hands back see the stop.
+    shared.lot.stop();
 
     // A timeout too large for the clock means no deadline.
     let mut deadline = Instant::now()
@@ -247,6 +263,16 @@ async fn next_stop(stops: &mut (impl Stream<Item = ()> + Unpin)) {
     }
 }
 
+/// Runs a connection's task. A bug that panics ends its own connection, not the server; the
+/// panic hook has printed it.
+pub(crate) fn spawn<'a>(executor: &Executor<'a>, task: impl Future<Output = ()> + Send + 'a) {
+    executor
+        .spawn(async move {
+            let _ = future::FutureExt::catch_unwind(AssertUnwindSafe(task)).await;
+        })
+        .detach();
+}
+
 /// Accepts connections and spawns a task for each, forever; errors go through [`AcceptThrottle`]
 /// (B6): out of descriptors, the listener stays readable, so retrying at once would spin.
 async fn accept_loop<'a>(
@@ -259,22 +285,13 @@ async fn accept_loop<'a>(
     let mut backoff = Timer::never();
     let mut in_a_row = 0;
     loop {
-        // `accept` tries at once and waits for readability only on `WouldBlock`.
-        match listener.accept().await {
+        // Tries at once and waits for readability only on `WouldBlock`. The stream is
+        // registered by its task, which can give the registration up when it parks.
+        match listener.read_with(|listener| listener.accept()).await {
             Ok((stream, peer)) => {
                 // Counted before the task first runs, so the stop line counts it too.
                 let open = open.open();
-                executor
-                    .spawn(async move {
-                        let _open = open;
-                        // A bug that panics ends its own connection, not the server; the panic
-                        // hook has printed it.
-                        let _ = future::FutureExt::catch_unwind(AssertUnwindSafe(
-                            connection::drive(shared, stream, peer),
-                        ))
-                        .await;
-                    })
-                    .detach();
+                spawn(executor, connection::drive(shared, stream, peer, open));
                 in_a_row += 1;
                 if in_a_row >= ACCEPT_BATCH {
                     in_a_row = 0;

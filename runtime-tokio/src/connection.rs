@@ -14,8 +14,9 @@
 //! none (its heartbeat is the hub's timer), so it keeps no timer entry either.
 
 use std::future::{poll_fn, Future};
-use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::io::{self, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -23,12 +24,10 @@ use std::time::Instant;
 
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
+use gif_chat_io::parking::{self, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
-use gif_chat_io::{
-    DirectSocket, HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag,
-};
-use socket2::SockRef;
-use tokio::net::TcpStream;
+use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
+use tokio::io::unix::AsyncFd;
 use tokio::time::Sleep;
 
 /// What every connection task shares with the server.
@@ -39,25 +38,38 @@ pub struct Shared {
     pub stop: Arc<StopFlag>,
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
+    /// Where idle Socket.IO WebSockets wait without a task.
+    pub lot: Arc<ParkingLot<Parked>>,
 }
 
-/// The socket, shared with the hub once the connection holds a Socket.IO WebSocket, so that a
-/// broadcast can be written to it directly while this task waits (`gif_chat_io::fanout`).
-#[derive(Debug)]
-struct Socket(TcpStream);
+/// The socket: owned by the task, or shared with the hub once the connection holds a Socket.IO
+/// WebSocket, so that a broadcast can be written to it directly while the task waits or while
+/// the connection is parked (`gif_chat_io::fanout`). tokio knows it through an `AsyncFd`.
+type Socket = SocketCell<TcpStream>;
 
-impl DirectSocket for Socket {
-    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.try_write(bytes)
+/// A connection without a task, in the parking lot (`gif_chat_io::parking`): everything its
+/// task kept that outlives a wait.
+#[derive(Debug)]
+pub struct Parked {
+    conn: Connection,
+    link: HubLink,
+    socket: Socket,
+    open: OpenGuard,
+}
+
+impl parking::Parked for Parked {
+    fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    fn link(&self) -> &HubLink {
+        &self.link
     }
 }
 
 /// The task for one accepted connection: drives it until the core says it is closed, or until
-/// nothing can move it any more, then closes the socket (by dropping it).
-///
-/// Everything the task keeps is built here and captured by the returned future, which then
-/// holds one copy of each: the stream, the core's connection, the log handle, an `Arc`, the
-/// guard, the pinned `Sleep`, the stop listener, and one readiness future while waiting.
+/// nothing can move it any more, then closes the socket (by dropping it); or until it is idle,
+/// when it parks it.
 pub fn drive(
     stream: TcpStream,
     peer: SocketAddr,
@@ -67,48 +79,87 @@ pub fn drive(
     // Small writes (a tick, a pong) must leave at once, not wait for Nagle. Failing to set it
     // only costs latency, and a dead socket will report itself on the first read or write.
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new(Arc::clone(&shared.config), peer, Instant::now());
-    let log = shared.log.clone();
-    let stop = Arc::clone(&shared.stop);
-    let hub = Arc::clone(&shared.hub);
-    let mut socket = SocketCell::new(Socket(stream));
+    let parked = Parked {
+        conn: Connection::new(Arc::clone(&shared.config), peer, Instant::now()),
+        link: HubLink::new(),
+        socket: SocketCell::new(stream),
+        open,
+    };
+    run(parked, shared.clone(), false)
+}
 
+/// The task of a connection the parking lot hands back.
+pub fn resume(parked: Parked, shared: Shared) -> impl Future<Output = ()> + Send + 'static {
+    run(parked, shared, true)
+}
+
+/// The connection's loop. Its state is taken apart before the future is made, so that the
+/// future holds each piece once (an `async fn` would keep its argument beside the pieces).
+///
+/// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
+/// the hub, and a turn that parked again without reading would leave its input unread.
+fn run(parked: Parked, shared: Shared, resumed: bool) -> impl Future<Output = ()> + Send + 'static {
+    let Parked {
+        mut conn,
+        mut link,
+        socket,
+        mut open,
+    } = parked;
     async move {
-        let mut link = HubLink::new();
+        let mut socket = match register(socket) {
+            Ok(socket) => socket,
+            // The reactor cannot watch it (the socket is closed with the error): end as on any
+            // I/O error.
+            Err(e) => return abandon(&shared, conn, link, &e),
+        };
         // Listening before the flag is checked, so a stop is either seen here or delivered to
         // the listener.
-        let mut stop_listener = stop.listen();
-        let mut stop_seen = stop.is_stopping();
+        let mut stop_listener = shared.stop.listen();
+        let mut stop_seen = shared.stop.is_stopping();
         if stop_seen {
             conn.handle_shutdown(Instant::now());
         }
 
-        // The core's deadline, made only while it asks for one: an idle Socket.IO session
-        // (its heartbeat is the hub's) then keeps no timer entry. Reset, not re-created, while
-        // the deadline moves.
+        // The core's deadline, made only while it asks for one: an idle Socket.IO session (its
+        // heartbeat is the hub's) then keeps no timer entry. Reset, not re-created, while the
+        // deadline moves.
         let mut sleep: Option<Pin<Box<Sleep>>> = None;
+
+        if resumed {
+            // Straight from the socket: the new registration reports no readiness before the
+            // reactor's next turn.
+            let stream = socket.get_ref().get();
+            transfer::with_scratch(|scratch| {
+                transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
+                    io::Read::read(&mut &*stream, buf)
+                })
+            });
+        }
 
         loop {
             // Calls for the hub from the last turn's input, and this session's output if woken.
-            hub.exchange(&mut conn, &mut link, 0);
-            socket.share_if_wanted(&link);
-            let stream = &socket.get().0;
-            let written = transfer::write_pending(&mut conn, |bytes| stream.try_write(bytes));
+            shared.hub.exchange(&mut conn, &mut link, 0);
+            socket.get_mut().share_if_wanted(&link);
+            let written = transfer::write_pending(&mut conn, |bytes| {
+                socket.try_io(tokio::io::Interest::WRITABLE, |socket| {
+                    socket.get().write(bytes)
+                })
+            });
             transfer::shutdown_if_done(&mut conn, || {
-                SockRef::from(stream).shutdown(Shutdown::Write)
+                socket.get_ref().get().shutdown(Shutdown::Write)
             });
             if conn.has_hub_call() && !conn.is_closed() {
                 // A written answer let the pipeline go on to its next Engine.IO request.
                 continue;
             }
-            let log_backed_up = log.push_events(&mut conn);
+            let log_backed_up = shared.log.push_events(&mut conn);
             if conn.is_closed() {
                 break;
             }
             if log_backed_up {
-                // This connection is logging faster than the log is written: read no more
-                // until it catches up (memory stays bounded whatever the peer sends).
-                log.wait_drained().await;
+                // This connection is logging faster than the log is written: read no more until
+                // it catches up (memory stays bounded whatever the peer sends).
+                shared.log.wait_drained().await;
             }
 
             // Nothing unsent: a broadcast may be written straight to the socket while we wait.
@@ -121,9 +172,36 @@ pub fn drive(
             }
             let interest = Interest::of(&conn, written);
             if interest.is_empty() && stop_seen && hub_listener.is_none() {
-                // Nothing to wait for, yet not closed: the core can make no more progress, so
-                // end the connection rather than keep a task that nothing will ever wake.
+                // Nothing to wait for, yet not closed: the core can make no more progress, so end
+                // the connection rather than keep a task that nothing will ever wake.
                 break;
+            }
+            if !stop_seen && parking::may_park(&conn, &link, interest) {
+                // Idle: the lot waits instead of this task, which ends here.
+                let parked = Parked {
+                    conn,
+                    link,
+                    socket: socket.into_inner(),
+                    open,
+                };
+                match shared.lot.park(parked) {
+                    Ok(()) => return,
+                    Err(refused) => {
+                        // The lot is stopping (or epoll refused): wait here after all.
+                        let socket_back;
+                        Parked {
+                            conn,
+                            link,
+                            socket: socket_back,
+                            open,
+                        } = refused;
+                        socket = match register(socket_back) {
+                            Ok(socket) => socket,
+                            Err(e) => return abandon(&shared, conn, link, &e),
+                        };
+                        continue;
+                    }
+                }
             }
             match (interest.deadline, sleep.as_mut()) {
                 (None, _) => sleep = None,
@@ -138,7 +216,7 @@ pub fn drive(
             let woke = poll_fn(|cx| {
                 wait(
                     cx,
-                    stream,
+                    &socket,
                     interest,
                     sleep.as_mut(),
                     (!stop_seen).then_some(&mut stop_listener),
@@ -150,12 +228,12 @@ pub fn drive(
                 Woke::Readable => {
                     let outcome = transfer::with_scratch(|scratch| {
                         transfer::read_available(&mut conn, scratch, READ_BUDGET, true, |buf| {
-                            read_once(stream, buf)
+                            read_once(&socket, buf)
                         })
                     });
-                    // `try_read` is invisible to tokio's cooperative budget, unlike its own async
-                    // reads: charge each read, or a peer that keeps its socket readable keeps
-                    // this worker (and the timers it drives) from everyone else.
+                    // A non-blocking read is invisible to tokio's cooperative budget, unlike its
+                    // own async reads: charge each read, or a peer that keeps its socket readable
+                    // keeps this worker (and the timers it drives) from everyone else.
                     for _ in 0..outcome.reads {
                         tokio::task::consume_budget().await;
                     }
@@ -172,11 +250,30 @@ pub fn drive(
         }
         // The end of a parked GET or of a WebSocket reaches the hub even when the connection
         // closed in the turn's last step.
-        hub.exchange(&mut conn, &mut link, 0);
+        shared.hub.exchange(&mut conn, &mut link, 0);
         // Uncounted only after the last events were logged, so a graceful stop that sees zero
         // open connections also sees their farewell lines.
         drop(open);
     }
+}
+
+/// Ends a connection whose socket tokio could not register (it is closed already): the core
+/// hears of the error, and the hub and the log of the end.
+fn abandon(shared: &Shared, mut conn: Connection, mut link: HubLink, error: &io::Error) {
+    conn.handle_io_error(Instant::now(), error);
+    shared.hub.exchange(&mut conn, &mut link, 0);
+    let _ = shared.log.push_events(&mut conn);
+}
+
+/// Registers the socket with tokio's reactor, which then waits on it for this task; the error
+/// closes it.
+#[allow(unsafe_code)]
+fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
+    // SAFETY: the cell owns its `TcpStream`, alone or through an `Arc` it keeps a clone of, so
+    // the descriptor stays open as long as the `AsyncFd` holds the cell, and it always names
+    // that same stream: the one change made through `get_mut` (`share_if_wanted`) moves the
+    // stream into the `Arc` without replacing it.
+    unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)
 }
 
 /// What ended a connection's wait.
@@ -198,7 +295,7 @@ enum Woke {
 /// a third of the task beside the core's `Connection`).
 fn wait(
     cx: &mut Context<'_>,
-    stream: &TcpStream,
+    socket: &AsyncFd<Socket>,
     interest: Interest,
     sleep: Option<&mut Pin<Box<Sleep>>>,
     stop: Option<&mut EventListener>,
@@ -214,13 +311,14 @@ fn wait(
         return Poll::Ready(Woke::Hub);
     }
     if interest.read {
-        if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
-            return Poll::Ready(ready.map_or_else(Woke::Error, |()| Woke::Readable));
+        if let Poll::Ready(ready) = socket.poll_read_ready(cx) {
+            // The readiness stays set until a read finds the socket drained (`read_once`).
+            return Poll::Ready(ready.map_or_else(Woke::Error, |_| Woke::Readable));
         }
     }
     if interest.write {
-        if let Poll::Ready(ready) = stream.poll_write_ready(cx) {
-            return Poll::Ready(ready.map_or_else(Woke::Error, |()| Woke::Writable));
+        if let Poll::Ready(ready) = socket.poll_write_ready(cx) {
+            return Poll::Ready(ready.map_or_else(Woke::Error, |_| Woke::Writable));
         }
     }
     Poll::Pending
@@ -230,10 +328,10 @@ fn wait(
 /// readiness tokio caches is cleared then too, as tokio's own `poll_read` does: the task then
 /// sleeps until new data instead of paying a read that only says `WouldBlock` (half the read
 /// syscalls of a ticking connection).
-fn read_once(stream: &TcpStream, scratch: &mut [u8]) -> io::Result<usize> {
+fn read_once(socket: &AsyncFd<Socket>, scratch: &mut [u8]) -> io::Result<usize> {
     let mut got = None;
-    let result = stream.try_io(tokio::io::Interest::READABLE, || {
-        let n = io::Read::read(&mut &*SockRef::from(stream), scratch)?;
+    let result = socket.try_io(tokio::io::Interest::READABLE, |socket| {
+        let n = io::Read::read(&mut socket.get(), scratch)?;
         got = Some(n);
         if n > 0 && n < scratch.len() {
             // Reported as `WouldBlock` only so that `try_io` clears the readiness; the bytes
@@ -263,15 +361,17 @@ mod tests {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let stream = TcpStream::connect(addr).await.expect("connect");
+        let stream = TcpStream::connect(addr).expect("connect");
         let shared = Shared {
             config: Arc::new(Config::new()),
             log: Log::new(false, Sinks::stdio()),
             stop: Arc::new(StopFlag::new()),
             hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
+            lot: Arc::new(ParkingLot::new().expect("epoll")),
         };
         let task = drive(stream, addr, &shared, OpenConnections::new().open());
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
+        eprintln!("connection future: {} B", std::mem::size_of_val(&task));
         assert!(
             runtime_part < 320,
             "the task future is {} bytes beyond the core's {}",

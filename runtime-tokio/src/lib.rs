@@ -7,7 +7,9 @@
 //! waiting in one `poll_fn` over everything that can move it ([`connection`]), and the accept
 //! loop, the signals and the graceful stop ([`server`]).
 
-#![forbid(unsafe_code)]
+// The one `unsafe` is registering a connection's socket with tokio (`connection::register`),
+// whose safety contract the socket's owner, `SocketCell`, upholds.
+#![deny(unsafe_code)]
 
 pub mod connection;
 pub mod server;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gif_chat_core::{AcceptThrottle, Config, LogLine};
-use gif_chat_io::{ChatIo, Log, OpenConnections, SharedHub, StartError, StopFlag};
+use gif_chat_io::{ChatIo, Log, OpenConnections, ParkingLot, SharedHub, StartError, StopFlag};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::oneshot;
@@ -62,8 +62,27 @@ pub async fn serve_chat_until(
         log: log.clone(),
         stop: Arc::new(StopFlag::new()),
         hub: Arc::clone(&hub),
+        lot: Arc::new(ParkingLot::new()?),
     };
     let stop_flag = Arc::clone(&shared.stop);
+    let lot = Arc::clone(&shared.lot);
+    // The lot's thread gives each connection it hands back a task on this runtime again.
+    // Without it the lot refuses every connection, which then keeps its task.
+    let lot_thread = {
+        let shared = shared.clone();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("gif-chat-lot".into())
+            .spawn(move || {
+                let lot = Arc::clone(&shared.lot);
+                lot.run(|parked| {
+                    runtime.spawn(connection::resume(parked, shared.clone()));
+                });
+            })
+    };
+    if lot_thread.is_err() {
+        lot.stop();
+    }
 
     tokio::select! {
         () = accept_loop(listener, shared, Arc::clone(&open)) => {}
@@ -74,8 +93,14 @@ pub async fn serve_chat_until(
     log.push_line(&LogLine::stopping(open.count(), shutdown_timeout));
     hub.shutdown();
     stop_flag.stop();
+    // After the flag: the connections it hands back see the stop.
+    lot.stop();
     let closed = tokio::time::timeout(shutdown_timeout, open.all_closed()).await;
     timer.abort();
+    // It returns as soon as it has handed everything back.
+    if let Ok(thread) = lot_thread {
+        let _ = thread.join();
+    }
     let left = if closed.is_ok() { 0 } else { open.count() };
     log.push_line(&LogLine::stopped(left));
     log.flush();
@@ -104,6 +129,11 @@ async fn accept_loop(listener: TcpListener, shared: Shared, open: Arc<OpenConnec
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // The socket leaves tokio's own registration for one its task can give up when
+                // the connection parks. If tokio cannot let go of it, the peer sees it closed.
+                let Ok(stream) = stream.into_std() else {
+                    continue;
+                };
                 // Counted before spawning, so a stop right after this sees the connection.
                 let guard = open.open();
                 tokio::spawn(connection::drive(stream, peer, &shared, guard));

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use atomic_waker::AtomicWaker;
 use gif_chat_core::{Connection, HubSession};
@@ -138,6 +138,27 @@ impl HubLink {
     pub fn listen(&self) -> Option<HubWait> {
         let wake = self.wake.as_ref()?;
         self.is_registered().then(|| HubWait(Arc::clone(wake)))
+    }
+
+    /// Whether the connection has nothing to do but wait for its peer or the hub: it holds an
+    /// Engine.IO WebSocket with nothing unsent (its socket offered to broadcasters), no chat
+    /// work, and no wake unanswered. Such a connection may leave its task for the parking lot
+    /// ([`crate::parking`]).
+    pub fn is_idle(&self, conn: &Connection) -> bool {
+        matches!(self.registered, Some(HubSession::WebSocket(..)))
+            && self.wake.is_some()
+            && self.chat.is_idle()
+            && !self.is_woken()
+            && !conn.awaits_chat_io()
+            && conn.accepts_direct()
+    }
+
+    /// Makes the hub's next wake call `waker` instead of the connection's task's (the parking
+    /// lot's, while the connection is parked).
+    pub fn wake_with(&self, waker: &Waker) {
+        if let Some(wake) = &self.wake {
+            wake.waker.register(waker);
+        }
     }
 
     /// Whether a wake came since the last [`SharedHub::exchange`](super::SharedHub::exchange).

@@ -1,0 +1,341 @@
+//! The parking lot: where an idle Socket.IO WebSocket waits without a task.
+//!
+//! On tokio and smol an idle connection used to cost a task (784 B on tokio, its future plus
+//! 88 B on smol) and its socket's registration with the runtime's reactor (265 B / 217 B): half
+//! of what an idle chat session cost there, and what mio, whose connections are slab slots and
+//! whose registrations live in the kernel, never paid. A chat server's sessions are idle nearly
+//! all the time, so a connection that has nothing to do but wait hands its state to the lot
+//! ([`ParkingLot::park`]) and its task ends:
+//! - **what parks:** a connection holding an Engine.IO WebSocket with nothing unsent, no
+//!   deadline of its own (its heartbeat is the hub's), no chat work and no unanswered wake
+//!   ([`may_park`]), in a server that is not stopping;
+//! - **while parked** its socket stays offered to broadcasters ([`crate::fanout`]), who write
+//!   to it as before without waking anyone; the hub's heartbeat pings go the same way;
+//! - **what wakes it:** its peer (the socket readable, or closed), the hub (a broadcast the
+//!   socket could not take whole, its session closed), or the stop. The lot then hands the
+//!   state back ([`ParkingLot::run`]'s `revive`), and the runtime registers the socket and
+//!   spawns a task, which carries on from where the last one stopped.
+//!
+//! The lot is one epoll set (mio's `Poll`: its registrations are kernel memory only) watched by
+//! one thread, and a slab of the parked states. A wake costs two `epoll_ctl` (out of the lot,
+//! into the reactor) and a spawn, a park two more; a connection parks as soon as it is idle,
+//! so that tasks never pile up (a task cell freed after a while of idleness would stay in
+//! malloc's free lists, not go back to the system). A room's sender at 5 events/s pays that on
+//! each event, a few microseconds, shared by all the event's recipients.
+//!
+//! Races: the hub's wake reaches the lot through the session's waker slot, registered before
+//! the state enters the slab, and the lot's wake flag is cleared before it looks at the
+//! sessions' wake flags, so a wake at any moment either is seen by the park or wakes the lot
+//! again. A readiness event for a slot that was revived and filled again in the same turn
+//! revives the new occupant for nothing: it reads nothing and parks again.
+
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Wake, Waker};
+
+use gif_chat_core::Connection;
+use mio::unix::SourceFd;
+use mio::{Events, Poll, Token};
+use slab::Slab;
+
+use crate::transfer::Interest;
+use crate::HubLink;
+
+/// The lot's own wake-up; parked slots use their slab index as token.
+const WAKE: Token = Token(usize::MAX);
+
+/// A connection's state while it has no task: what the runtime needs to give it one again.
+pub trait Parked: Send + 'static {
+    /// The connection's socket, which the lot watches for readability.
+    fn fd(&self) -> RawFd;
+    /// Its link to the hub, whose wake the lot takes over.
+    fn link(&self) -> &HubLink;
+}
+
+/// Whether a connection that is about to wait for `interest` may park instead: only input, or
+/// the hub, can move it on (see the module's docs). The runtime adds that it has not seen the
+/// stop.
+pub fn may_park(conn: &Connection, link: &HubLink, interest: Interest) -> bool {
+    interest.read && !interest.write && interest.deadline.is_none() && link.is_idle(conn)
+}
+
+/// Idle connections without a task, and the one thread that watches them.
+pub struct ParkingLot<P> {
+    registry: mio::Registry,
+    signal: Arc<Signal>,
+    state: Mutex<State<P>>,
+    /// Taken by [`run`](Self::run).
+    poll: Mutex<Option<Poll>>,
+}
+
+struct State<P> {
+    parked: Slab<P>,
+    /// No more parking; everything parked goes back.
+    stopping: bool,
+}
+
+/// The lot's wake: the waker parked sessions' hub wakes call, and the stop.
+struct Signal {
+    waker: mio::Waker,
+    /// A wake was sent that the lot has not taken yet (one `write` to the eventfd per turn).
+    pending: AtomicBool,
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.pending.swap(true, Ordering::SeqCst) {
+            // Fails only if the eventfd cannot be written, which it always can.
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+impl<P> fmt::Debug for ParkingLot<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("ParkingLot")
+            .field("parked", &state.parked.len())
+            .field("stopping", &state.stopping)
+            .finish()
+    }
+}
+
+impl<P> ParkingLot<P> {
+    fn lock(&self) -> MutexGuard<'_, State<P>> {
+        // Nothing under the lock can leave the slab half-changed.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<P: Parked> ParkingLot<P> {
+    /// An empty lot; nothing is woken until a thread calls [`run`](Self::run).
+    pub fn new() -> io::Result<ParkingLot<P>> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(&registry, WAKE)?;
+        Ok(ParkingLot {
+            registry,
+            signal: Arc::new(Signal {
+                waker,
+                pending: AtomicBool::new(false),
+            }),
+            state: Mutex::new(State {
+                parked: Slab::new(),
+                stopping: false,
+            }),
+            poll: Mutex::new(Some(poll)),
+        })
+    }
+
+    /// Takes `parked` in (its socket deregistered from the runtime's reactor, its task about to
+    /// end); it comes back through [`run`](Self::run)'s `revive`. Refused, and handed back,
+    /// once the lot stops or when epoll cannot watch the socket: the caller then goes on
+    /// waiting itself.
+    pub fn park(&self, parked: P) -> Result<(), P> {
+        // Before the state is in the slab: a wake from now on reaches the lot.
+        parked
+            .link()
+            .wake_with(&Waker::from(Arc::clone(&self.signal)));
+        let mut state = self.lock();
+        if state.stopping {
+            return Err(parked);
+        }
+        let slot = state.parked.vacant_entry();
+        let token = Token(slot.key());
+        let fd = parked.fd();
+        if self
+            .registry
+            .register(&mut SourceFd(&fd), token, mio::Interest::READABLE)
+            .is_err()
+        {
+            return Err(parked);
+        }
+        // A wake that came before the waker was swapped went to the old task: look now.
+        let woken = parked.link().is_woken();
+        slot.insert(parked);
+        drop(state);
+        if woken {
+            self.signal.wake_by_ref();
+        }
+        Ok(())
+    }
+
+    /// Hands every parked connection back and refuses new ones: call when the server stops,
+    /// after the connections' stop flag is set, so that the revived tasks see it. `run`
+    /// returns once it has handed them back.
+    pub fn stop(&self) {
+        self.lock().stopping = true;
+        self.signal.wake_by_ref();
+    }
+
+    /// Connections parked now.
+    pub fn len(&self) -> usize {
+        self.lock().parked.len()
+    }
+
+    /// Whether no connection is parked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The lot's thread: waits for parked connections' sockets and wakes, and gives each
+    /// woken connection to `revive` (which registers its socket and spawns its task, without
+    /// blocking). Returns after [`stop`](Self::stop), or at once if another thread runs the
+    /// lot already. An error from epoll itself stops the lot, handing everything back.
+    pub fn run(&self, mut revive: impl FnMut(P)) {
+        let Some(mut poll) = self
+            .poll
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let mut events = Events::with_capacity(1024);
+        let mut woken = Vec::new();
+        loop {
+            let mut scan = false;
+            match poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.lock().stopping = true;
+                    scan = true;
+                }
+            }
+            let mut state = self.lock();
+            for event in &events {
+                if event.token() == WAKE {
+                    scan = true;
+                } else if let Some(parked) = state.parked.try_remove(event.token().0) {
+                    woken.push(parked);
+                }
+            }
+            if scan {
+                // Cleared before the flags are read: a wake after this sends a new signal.
+                self.signal.pending.store(false, Ordering::SeqCst);
+                let stopping = state.stopping;
+                let keys: Vec<usize> = state
+                    .parked
+                    .iter()
+                    .filter(|(_, parked)| stopping || parked.link().is_woken())
+                    .map(|(key, _)| key)
+                    .collect();
+                woken.extend(keys.into_iter().map(|key| state.parked.remove(key)));
+            }
+            let stopping = state.stopping;
+            drop(state);
+            for parked in woken.drain(..) {
+                // Fails only for a socket epoll no longer knows, which is then unwatched anyway.
+                let _ = self.registry.deregister(&mut SourceFd(&parked.fd()));
+                revive(parked);
+            }
+            if stopping {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+    use std::sync::mpsc;
+
+    /// A parked "connection": a socket and a link without a session (the lot only needs the
+    /// link's wake flag, which an unregistered link never raises).
+    struct Socket {
+        stream: TcpStream,
+        link: HubLink,
+        name: &'static str,
+    }
+
+    impl Parked for Socket {
+        fn fd(&self) -> RawFd {
+            self.stream.as_raw_fd()
+        }
+
+        fn link(&self) -> &HubLink {
+            &self.link
+        }
+    }
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        server.set_nonblocking(true).expect("non-blocking");
+        (client, server)
+    }
+
+    #[test]
+    fn a_parked_connection_comes_back_when_its_peer_sends_and_the_rest_at_the_stop() {
+        let lot = Arc::new(ParkingLot::new().expect("epoll"));
+        let (mut quiet_peer, quiet) = pair();
+        let (mut talking_peer, talking) = pair();
+        for (stream, name) in [(quiet, "quiet"), (talking, "talking")] {
+            let parked = Socket {
+                stream,
+                link: HubLink::new(),
+                name,
+            };
+            assert!(lot.park(parked).is_ok());
+        }
+        assert_eq!(lot.len(), 2);
+
+        let (revived_tx, revived) = mpsc::channel();
+        let runner = {
+            let lot = Arc::clone(&lot);
+            std::thread::spawn(move || lot.run(|parked| revived_tx.send(parked).expect("open")))
+        };
+        talking_peer.write_all(b"hi").expect("write");
+        let back = revived.recv().expect("the talking one");
+        assert_eq!(back.name, "talking");
+        assert_eq!(lot.len(), 1);
+
+        lot.stop();
+        let back = revived.recv().expect("the quiet one, at the stop");
+        assert_eq!(back.name, "quiet");
+        runner.join().expect("the lot's thread");
+        assert!(lot.is_empty());
+        // Parked again after the stop: refused, handed back.
+        assert!(lot.park(back).is_err());
+        quiet_peer.write_all(b"late").expect("write");
+    }
+
+    #[test]
+    fn a_socket_readable_before_it_parks_comes_back_at_once() {
+        let lot = ParkingLot::new().expect("epoll");
+        let (mut peer, stream) = pair();
+        peer.write_all(b"early").expect("write");
+        // Waits until the bytes are there, so the readiness precedes the registration.
+        stream.set_nonblocking(false).expect("blocking");
+        stream.peek(&mut [0u8; 8]).expect("peek");
+        stream.set_nonblocking(true).expect("non-blocking");
+        assert!(lot
+            .park(Socket {
+                stream,
+                link: HubLink::new(),
+                name: "early",
+            })
+            .is_ok());
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            scope.spawn(|| lot.run(move |parked| tx.send(parked.name).expect("open")));
+            assert_eq!(rx.recv().expect("revived"), "early");
+            lot.stop();
+        });
+    }
+}
