@@ -68,30 +68,61 @@ impl parking::Parked for Parked {
     }
 }
 
+/// A connection whose socket the reactor watches: what its task starts from.
+struct Registered {
+    conn: Connection,
+    link: HubLink,
+    stream: Async<Socket>,
+    open: OpenGuard,
+}
+
 /// Drives one accepted connection until the core closes it, or until nothing can move it any
-/// more, or until it is idle and parks.
+/// more, or until it is idle and parks. The socket is registered here, in the order
+/// connections are accepted. An error means it could not be (the socket is then closed).
 pub fn drive(
     shared: &Shared,
     stream: TcpStream,
     peer: SocketAddr,
     open: OpenGuard,
-) -> impl Future<Output = ()> + Send + '_ {
+) -> io::Result<impl Future<Output = ()> + Send + '_> {
     // Small writes (ticks, echoes) must leave at once, not wait for Nagle's ACK. A failure only
     // costs latency, so it is not worth ending the connection over.
     let _ = stream.set_nodelay(true);
-    let conn = Connection::new(shared.config.clone(), peer, Instant::now());
-    let parked = Parked {
-        conn,
+    let stream = Async::new(SocketCell::new(stream))?;
+    let registered = Registered {
+        conn: Connection::new(shared.config.clone(), peer, Instant::now()),
         link: HubLink::new(),
-        socket: SocketCell::new(stream),
+        stream,
         open,
     };
-    run(shared, parked, false)
+    Ok(run(shared, registered, false))
 }
 
-/// The task of a connection the parking lot hands back.
-pub fn resume(shared: &Shared, parked: Parked) -> impl Future<Output = ()> + Send + '_ {
-    run(shared, parked, true)
+/// The task of a connection the parking lot hands back, its socket registered again. `None`:
+/// it could not be, and the connection has ended.
+pub fn resume(shared: &Shared, parked: Parked) -> Option<impl Future<Output = ()> + Send + '_> {
+    let Parked {
+        conn,
+        link,
+        socket,
+        open,
+    } = parked;
+    match Async::new(socket) {
+        Ok(stream) => {
+            let registered = Registered {
+                conn,
+                link,
+                stream,
+                open,
+            };
+            Some(run(shared, registered, true))
+        }
+        Err(e) => {
+            abandon(shared, conn, link, &e);
+            drop(open);
+            None
+        }
+    }
 }
 
 /// The connection's loop. Its state is taken apart before the future is made, so that the
@@ -99,20 +130,18 @@ pub fn resume(shared: &Shared, parked: Parked) -> impl Future<Output = ()> + Sen
 ///
 /// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
 /// the hub, and a turn that parked again without reading would leave its input unread.
-fn run(shared: &Shared, parked: Parked, resumed: bool) -> impl Future<Output = ()> + Send + '_ {
-    let Parked {
+fn run(
+    shared: &Shared,
+    registered: Registered,
+    resumed: bool,
+) -> impl Future<Output = ()> + Send + '_ {
+    let Registered {
         mut conn,
         mut link,
-        socket,
+        mut stream,
         mut open,
-    } = parked;
+    } = registered;
     async move {
-        let mut stream = match Async::new(socket) {
-            Ok(stream) => stream,
-            // The reactor cannot watch it (the socket is closed with the error): end as on any
-            // I/O error.
-            Err(e) => return abandon(shared, conn, link, &e),
-        };
         // Listen before looking at the flag: a stop that starts in between is still heard.
         let mut stop = Some(shared.stop.listen());
         if shared.stop.is_stopping() {
@@ -348,7 +377,7 @@ mod tests {
             hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
             lot: ParkingLot::new().expect("epoll"),
         };
-        let task = drive(&shared, stream, addr, OpenConnections::new().open());
+        let task = drive(&shared, stream, addr, OpenConnections::new().open()).expect("register");
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
         eprintln!("connection future: {} B", std::mem::size_of_val(&task));
         assert!(

@@ -132,7 +132,9 @@ impl Server {
                 .name("gif-chat-lot".into())
                 .spawn_scoped(scope, move || {
                     shared.lot.run(|parked| {
-                        spawn(executor, connection::resume(shared, parked));
+                        if let Some(task) = connection::resume(shared, parked) {
+                            spawn(executor, task);
+                        }
                     });
                 });
             if lot.is_err() {
@@ -291,7 +293,10 @@ async fn accept_loop<'a>(
             Ok((stream, peer)) => {
                 // Counted before the task first runs, so the stop line counts it too.
                 let open = open.open();
-                spawn(executor, connection::drive(shared, stream, peer, open));
+                // A socket the reactor cannot watch is closed: the peer sees it end.
+                if let Ok(task) = connection::drive(shared, stream, peer, open) {
+                    spawn(executor, task);
+                }
                 in_a_row += 1;
                 if in_a_row >= ACCEPT_BATCH {
                     in_a_row = 0;

@@ -67,30 +67,66 @@ impl parking::Parked for Parked {
     }
 }
 
+/// A connection whose socket tokio watches: what its task starts from.
+struct Registered {
+    conn: Connection,
+    link: HubLink,
+    socket: AsyncFd<Socket>,
+    open: OpenGuard,
+}
+
 /// The task for one accepted connection: drives it until the core says it is closed, or until
 /// nothing can move it any more, then closes the socket (by dropping it); or until it is idle,
-/// when it parks it.
+/// when it parks it. The socket is registered here, in the order connections are accepted, so
+/// that the reactor reports them in that order too. An error means it could not be (the
+/// socket is then closed).
 pub fn drive(
     stream: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     open: OpenGuard,
-) -> impl Future<Output = ()> + Send + 'static {
+) -> io::Result<impl Future<Output = ()> + Send + 'static> {
     // Small writes (a tick, a pong) must leave at once, not wait for Nagle. Failing to set it
     // only costs latency, and a dead socket will report itself on the first read or write.
     let _ = stream.set_nodelay(true);
-    let parked = Parked {
+    let socket = register(SocketCell::new(stream))?;
+    let registered = Registered {
         conn: Connection::new(Arc::clone(&shared.config), peer, Instant::now()),
         link: HubLink::new(),
-        socket: SocketCell::new(stream),
+        socket,
         open,
     };
-    run(parked, shared.clone(), false)
+    Ok(run(registered, shared.clone(), false))
 }
 
-/// The task of a connection the parking lot hands back.
-pub fn resume(parked: Parked, shared: Shared) -> impl Future<Output = ()> + Send + 'static {
-    run(parked, shared, true)
+/// The task of a connection the parking lot hands back, its socket registered again (in the
+/// runtime's context). `None`: it could not be, and the connection has ended.
+pub fn resume(
+    parked: Parked,
+    shared: &Shared,
+) -> Option<impl Future<Output = ()> + Send + 'static> {
+    let Parked {
+        conn,
+        link,
+        socket,
+        open,
+    } = parked;
+    match register(socket) {
+        Ok(socket) => {
+            let registered = Registered {
+                conn,
+                link,
+                socket,
+                open,
+            };
+            Some(run(registered, shared.clone(), true))
+        }
+        Err(e) => {
+            abandon(shared, conn, link, &e);
+            drop(open);
+            None
+        }
+    }
 }
 
 /// The connection's loop. Its state is taken apart before the future is made, so that the
@@ -98,20 +134,18 @@ pub fn resume(parked: Parked, shared: Shared) -> impl Future<Output = ()> + Send
 ///
 /// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
 /// the hub, and a turn that parked again without reading would leave its input unread.
-fn run(parked: Parked, shared: Shared, resumed: bool) -> impl Future<Output = ()> + Send + 'static {
-    let Parked {
+fn run(
+    registered: Registered,
+    shared: Shared,
+    resumed: bool,
+) -> impl Future<Output = ()> + Send + 'static {
+    let Registered {
         mut conn,
         mut link,
-        socket,
+        mut socket,
         mut open,
-    } = parked;
+    } = registered;
     async move {
-        let mut socket = match register(socket) {
-            Ok(socket) => socket,
-            // The reactor cannot watch it (the socket is closed with the error): end as on any
-            // I/O error.
-            Err(e) => return abandon(&shared, conn, link, &e),
-        };
         // Listening before the flag is checked, so a stop is either seen here or delivered to
         // the listener.
         let mut stop_listener = shared.stop.listen();
@@ -369,7 +403,7 @@ mod tests {
             hub: SharedHub::new(&Config::new(), None, false).expect("the OS random source"),
             lot: Arc::new(ParkingLot::new().expect("epoll")),
         };
-        let task = drive(stream, addr, &shared, OpenConnections::new().open());
+        let task = drive(stream, addr, &shared, OpenConnections::new().open()).expect("register");
         let runtime_part = std::mem::size_of_val(&task) - std::mem::size_of::<Connection>();
         eprintln!("connection future: {} B", std::mem::size_of_val(&task));
         assert!(

@@ -74,9 +74,13 @@ pub async fn serve_chat_until(
         std::thread::Builder::new()
             .name("gif-chat-lot".into())
             .spawn(move || {
+                // Sockets are registered on this thread, with the runtime's reactor.
+                let _context = runtime.enter();
                 let lot = Arc::clone(&shared.lot);
                 lot.run(|parked| {
-                    runtime.spawn(connection::resume(parked, shared.clone()));
+                    if let Some(task) = connection::resume(parked, &shared) {
+                        runtime.spawn(task);
+                    }
                 });
             })
     };
@@ -136,7 +140,10 @@ async fn accept_loop(listener: TcpListener, shared: Shared, open: Arc<OpenConnec
                 };
                 // Counted before spawning, so a stop right after this sees the connection.
                 let guard = open.open();
-                tokio::spawn(connection::drive(stream, peer, &shared, guard));
+                // A socket tokio cannot watch is closed: the peer sees it end.
+                if let Ok(task) = connection::drive(stream, peer, &shared, guard) {
+                    tokio::spawn(task);
+                }
             }
             Err(e) => {
                 let verdict = throttle.handle_error(Instant::now(), &e);
