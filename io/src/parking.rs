@@ -36,13 +36,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Wake, Waker};
 
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+
 use gif_chat_core::Connection;
 use mio::unix::SourceFd;
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
 use crate::transfer::Interest;
-use crate::HubLink;
+use crate::{HubLink, OpenGuard, SocketCell};
 
 /// The lot's own wake-up; parked slots use their slab index as token.
 const WAKE: Token = Token(usize::MAX);
@@ -53,6 +56,27 @@ pub trait Parked: Send + 'static {
     fn fd(&self) -> RawFd;
     /// Its link to the hub, whose wake the lot takes over.
     fn link(&self) -> &HubLink;
+}
+
+/// A tokio or smol connection without a task: everything its task keeps that outlives a wait.
+#[derive(Debug)]
+pub struct ParkedConnection {
+    pub conn: Connection,
+    pub link: HubLink,
+    /// Owned, or shared with the hub for direct writes.
+    pub socket: SocketCell<TcpStream>,
+    /// Counts the connection as open while it is parked, for the graceful stop.
+    pub open: OpenGuard,
+}
+
+impl Parked for ParkedConnection {
+    fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    fn link(&self) -> &HubLink {
+        &self.link
+    }
 }
 
 /// Whether a connection that is about to wait for `interest` may park instead: only input, or

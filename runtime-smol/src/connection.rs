@@ -18,7 +18,6 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,7 +26,7 @@ use std::time::Instant;
 use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkingLot};
+use gif_chat_io::parking::{self, ParkedConnection, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 
@@ -40,33 +39,13 @@ pub struct Shared {
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
     /// Where idle Socket.IO WebSockets wait without a task.
-    pub lot: ParkingLot<Parked>,
+    pub lot: ParkingLot<ParkedConnection>,
 }
 
 /// The socket: owned by the task, or shared with the hub once the connection holds a Socket.IO
 /// WebSocket, so that a broadcast can be written to it directly while the task waits or while
 /// the connection is parked (`gif_chat_io::fanout`).
 type Socket = SocketCell<TcpStream>;
-
-/// A connection without a task, in the parking lot (`gif_chat_io::parking`): everything its
-/// task kept that outlives a wait.
-#[derive(Debug)]
-pub struct Parked {
-    conn: Connection,
-    link: HubLink,
-    socket: Socket,
-    open: OpenGuard,
-}
-
-impl parking::Parked for Parked {
-    fn fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-
-    fn link(&self) -> &HubLink {
-        &self.link
-    }
-}
 
 /// A connection whose socket the reactor watches: what its task starts from.
 struct Registered {
@@ -100,8 +79,11 @@ pub fn drive(
 
 /// The task of a connection the parking lot hands back, its socket registered again. `None`:
 /// it could not be, and the connection has ended.
-pub fn resume(shared: &Shared, parked: Parked) -> Option<impl Future<Output = ()> + Send + '_> {
-    let Parked {
+pub fn resume(
+    shared: &Shared,
+    parked: ParkedConnection,
+) -> Option<impl Future<Output = ()> + Send + '_> {
+    let ParkedConnection {
         conn,
         link,
         socket,
@@ -217,7 +199,7 @@ fn run(
                     Ok(socket) => socket,
                     Err(e) => return abandon(shared, conn, link, &e),
                 };
-                let parked = Parked {
+                let parked = ParkedConnection {
                     conn,
                     link,
                     socket,
@@ -228,7 +210,7 @@ fn run(
                     Err(refused) => {
                         // The lot is stopping (or epoll refused): wait here after all.
                         let socket;
-                        Parked {
+                        ParkedConnection {
                             conn,
                             link,
                             socket,

@@ -16,7 +16,6 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -24,7 +23,7 @@ use std::time::Instant;
 
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkingLot};
+use gif_chat_io::parking::{self, ParkedConnection, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 use tokio::io::unix::AsyncFd;
@@ -39,33 +38,13 @@ pub struct Shared {
     /// The process's Socket.IO hub.
     pub hub: Arc<SharedHub>,
     /// Where idle Socket.IO WebSockets wait without a task.
-    pub lot: Arc<ParkingLot<Parked>>,
+    pub lot: Arc<ParkingLot<ParkedConnection>>,
 }
 
 /// The socket: owned by the task, or shared with the hub once the connection holds a Socket.IO
 /// WebSocket, so that a broadcast can be written to it directly while the task waits or while
 /// the connection is parked (`gif_chat_io::fanout`). tokio knows it through an `AsyncFd`.
 type Socket = SocketCell<TcpStream>;
-
-/// A connection without a task, in the parking lot (`gif_chat_io::parking`): everything its
-/// task kept that outlives a wait.
-#[derive(Debug)]
-pub struct Parked {
-    conn: Connection,
-    link: HubLink,
-    socket: Socket,
-    open: OpenGuard,
-}
-
-impl parking::Parked for Parked {
-    fn fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
-    }
-
-    fn link(&self) -> &HubLink {
-        &self.link
-    }
-}
 
 /// A connection whose socket tokio watches: what its task starts from.
 struct Registered {
@@ -102,10 +81,10 @@ pub fn drive(
 /// The task of a connection the parking lot hands back, its socket registered again (in the
 /// runtime's context). `None`: it could not be, and the connection has ended.
 pub fn resume(
-    parked: Parked,
+    parked: ParkedConnection,
     shared: &Shared,
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
-    let Parked {
+    let ParkedConnection {
         conn,
         link,
         socket,
@@ -212,7 +191,7 @@ fn run(
             }
             if !stop_seen && parking::may_park(&conn, &link, interest) {
                 // Idle: the lot waits instead of this task, which ends here.
-                let parked = Parked {
+                let parked = ParkedConnection {
                     conn,
                     link,
                     socket: socket.into_inner(),
@@ -223,7 +202,7 @@ fn run(
                     Err(refused) => {
                         // The lot is stopping (or epoll refused): wait here after all.
                         let socket_back;
-                        Parked {
+                        ParkedConnection {
                             conn,
                             link,
                             socket: socket_back,
