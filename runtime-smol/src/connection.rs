@@ -1,5 +1,6 @@
 //! One task per TCP connection, owning its [`Connection`]: the task is the connection's whole
-//! I/O loop, and nothing of it outlives the task (S9). The read and write loops are
+//! I/O loop, and nothing of it outlives the task (S9), except while an idle Socket.IO WebSocket
+//! waits without one in `gif_chat_io::parking` ([`resume`] gives it a task again). The read and write loops are
 //! `gif_chat_io::transfer`'s, given plain non-blocking calls on the `TcpStream`; what is smol's
 //! here is the wait.
 //!

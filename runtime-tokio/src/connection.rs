@@ -3,11 +3,13 @@
 //! The task is a loop around one wait: it waits only for what the core can use right now
 //! (readable while the core wants input, writable while output is blocked, the core's next
 //! deadline, the server's stop, the hub's wake) and then hands whatever happened to the core.
-//! The read and write loops themselves are `gif_chat_io::transfer`'s, given
-//! `try_read`/`try_write` as their one call; reads go through its per-thread scratch buffer, so
-//! no buffer lives across an `.await`.
+//! The read and write loops themselves are `gif_chat_io::transfer`'s, given one non-blocking
+//! read or write through the socket's `AsyncFd` as their one call; reads go through its
+//! per-thread scratch buffer, so no buffer lives across an `.await`.
 //!
-//! An idle connection costs its task, so the task is kept small: the wait is one `poll_fn`
+//! An idle Socket.IO WebSocket gives up its task and its registration and waits in
+//! `gif_chat_io::parking` ([`resume`] gives it a task again). Every other connection costs its
+//! task while it waits, so the task is kept small: the wait is one `poll_fn`
 //! over the socket's registration and the other sources (no readiness future, no `select!`
 //! tuple of them), and the deadline's `Sleep` is boxed and made only while the core asks for a
 //! deadline, then reset, not re-created, as the deadline moves. An idle Socket.IO session has
