@@ -265,14 +265,17 @@ async fn next_stop(stops: &mut (impl Stream<Item = ()> + Unpin)) {
     }
 }
 
-/// Runs a connection's task. A bug that panics ends its own connection, not the server; the
-/// panic hook has printed it.
+/// Runs a connection's task (see [`guarded`]).
 pub(crate) fn spawn<'a>(executor: &Executor<'a>, task: impl Future<Output = ()> + Send + 'a) {
-    executor
-        .spawn(async move {
-            let _ = future::FutureExt::catch_unwind(AssertUnwindSafe(task)).await;
-        })
-        .detach();
+    executor.spawn(guarded(task)).detach();
+}
+
+/// A connection's task as the executor holds it: a bug that panics ends its own connection,
+/// not the server (the panic hook has printed it). The wrapper is a plain future, not an
+/// `async` block: a block would keep the task it captured beside the task it awaits, and every
+/// connection would cost its future twice.
+pub(crate) fn guarded<F: Future<Output = ()>>(task: F) -> future::CatchUnwind<AssertUnwindSafe<F>> {
+    future::FutureExt::catch_unwind(AssertUnwindSafe(task))
 }
 
 /// Accepts connections and spawns a task for each, forever; errors go through [`AcceptThrottle`]
