@@ -7,8 +7,9 @@
 //! waiting in one `poll_fn` over everything that can move it ([`connection`]), and the accept
 //! loop, the signals and the graceful stop ([`server`]).
 
-// The one `unsafe` is registering a connection's socket with tokio (`connection::register`),
-// whose safety contract the socket's owner, `SocketCell`, upholds.
+// The two `unsafe` blocks register a socket with tokio: a connection's
+// (`connection::register`), whose safety contract the socket's owner, `SocketCell`, upholds,
+// and the listener (`server::register_listener`), which the registration owns.
 #![deny(unsafe_code)]
 
 pub mod connection;
@@ -44,7 +45,6 @@ pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
     let served = runtime.block_on(async {
         // Hooked before the start line: whoever reads it may signal at once.
         let signals = StopSignals::register()?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         gif_chat_io::start::announce(addr);
         let _writer = log.spawn_writer()?;
         let stop = signals.watch(log.clone());

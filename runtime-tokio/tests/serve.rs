@@ -11,7 +11,7 @@ use gif_chat_core::{Config, TICK_MESSAGE};
 use gif_chat_io::{listener, Log, MemorySink, Sinks};
 use runtime_tokio::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -27,8 +27,7 @@ struct Running {
 }
 
 async fn start(config: Config) -> Running {
-    let std_listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
-    let listener = TcpListener::from_std(std_listener).expect("register the listener");
+    let listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let stdout = MemorySink::new();
     let log = Log::new(
