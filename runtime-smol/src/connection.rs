@@ -27,7 +27,7 @@ use std::time::Instant;
 use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkedConnection, ParkingLot};
+use gif_chat_io::parking::{self, ParkGrace, ParkedConnection, Parking, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 
@@ -133,6 +133,7 @@ fn run(
         }
         let mut timer = Timer::never();
         let mut armed: Option<Instant> = None;
+        let mut grace = ParkGrace::default();
 
         if resumed {
             let socket = stream.get_ref().get();
@@ -187,41 +188,49 @@ fn run(
             if link.is_woken() {
                 continue;
             }
-            let interest = Interest::of(&conn, written);
+            let mut interest = Interest::of(&conn, written);
             if interest.is_empty() && stop.is_none() && hub_wake.is_none() {
                 // Nothing to wait for, yet not closed: the core can make no more progress, so end
                 // the connection rather than keep a task that nothing will ever wake.
                 shared.hub.exchange(&mut conn, &mut link, 0);
                 return;
             }
-            if stop.is_some() && parking::may_park(&conn, &link, interest) {
-                // Idle: the lot waits instead of this task, which ends here.
-                let socket = match stream.into_inner() {
-                    Ok(socket) => socket,
-                    Err(e) => return abandon(shared, conn, link, &e),
-                };
-                let parked = ParkedConnection {
-                    conn,
-                    link,
-                    socket,
-                    open,
-                };
-                match shared.lot.park(parked) {
-                    Ok(()) => return,
-                    Err(refused) => {
-                        // The lot is stopping (or epoll refused): wait here after all.
-                        let socket;
-                        ParkedConnection {
-                            conn,
-                            link,
-                            socket,
-                            open,
-                        } = refused;
-                        stream = match Async::new(socket) {
-                            Ok(stream) => stream,
-                            Err(e) => return abandon(shared, conn, link, &e),
-                        };
-                        continue;
+            let may_park = stop.is_some() && parking::may_park(&conn, &link, interest);
+            let core_timer = interest.deadline.is_some();
+            match grace.decide(may_park, Instant::now()) {
+                Parking::No => {}
+                // Idle within the grace: the wait ends at its end (the core has no deadline
+                // then: `may_park`), and the next turn parks.
+                Parking::At(at) => interest.deadline = Some(at),
+                Parking::Now => {
+                    // Idle for the grace: the lot waits instead of this task, which ends here.
+                    let socket = match stream.into_inner() {
+                        Ok(socket) => socket,
+                        Err(e) => return abandon(shared, conn, link, &e),
+                    };
+                    let parked = ParkedConnection {
+                        conn,
+                        link,
+                        socket,
+                        open,
+                    };
+                    match shared.lot.park(parked) {
+                        Ok(()) => return,
+                        Err(refused) => {
+                            // The lot is stopping (or epoll refused): wait here after all.
+                            let socket;
+                            ParkedConnection {
+                                conn,
+                                link,
+                                socket,
+                                open,
+                            } = refused;
+                            stream = match Async::new(socket) {
+                                Ok(stream) => stream,
+                                Err(e) => return abandon(shared, conn, link, &e),
+                            };
+                            continue;
+                        }
                     }
                 }
             }
@@ -239,6 +248,10 @@ fn run(
             })
             .await;
 
+            if ready.readable || ready.stop || ready.error.is_some() || !ready.timeout {
+                // Anything but the grace's end (a hub wake shows as nothing else).
+                grace.moved();
+            }
             if let Some(error) = ready.error {
                 conn.handle_io_error(Instant::now(), &error);
                 continue;
@@ -259,7 +272,10 @@ fn run(
             if ready.timeout {
                 // The timer has fired and is disarmed until set again.
                 armed = None;
-                conn.handle_timeout(Instant::now());
+                // The grace's end is not the core's: the next turn parks.
+                if core_timer {
+                    conn.handle_timeout(Instant::now());
+                }
             }
             if ready.stop {
                 stop = None;

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkedConnection, ParkingLot};
+use gif_chat_io::parking::{self, ParkGrace, ParkedConnection, Parking, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 use tokio::io::unix::AsyncFd;
@@ -139,6 +139,7 @@ fn run(
         // heartbeat is the hub's) then keeps no timer entry. Reset, not re-created, while the
         // deadline moves.
         let mut sleep: Option<Pin<Box<Sleep>>> = None;
+        let mut grace = ParkGrace::default();
 
         if resumed {
             // Straight from the socket: the new registration reports no readiness before the
@@ -191,34 +192,41 @@ fn run(
                 // the connection rather than keep a task that nothing will ever wake.
                 break;
             }
-            if !stop_seen && parking::may_park(&conn, &link, interest) {
-                // Idle: the lot waits instead of this task, which ends here.
-                let parked = ParkedConnection {
-                    conn,
-                    link,
-                    socket: socket.into_inner(),
-                    open,
-                };
-                match shared.lot.park(parked) {
-                    Ok(()) => return,
-                    Err(refused) => {
-                        // The lot is stopping (or epoll refused): wait here after all.
-                        let socket_back;
-                        ParkedConnection {
-                            conn,
-                            link,
-                            socket: socket_back,
-                            open,
-                        } = refused;
-                        socket = match register(socket_back) {
-                            Ok(socket) => socket,
-                            Err(e) => return abandon(&shared, conn, link, &e),
-                        };
-                        continue;
+            let may_park = !stop_seen && parking::may_park(&conn, &link, interest);
+            let deadline = match grace.decide(may_park, Instant::now()) {
+                Parking::No => interest.deadline,
+                // Idle within the grace: the wait ends at its end (the core has no deadline
+                // then: `may_park`), and the next turn parks.
+                Parking::At(at) => Some(at),
+                Parking::Now => {
+                    // Idle for the grace: the lot waits instead of this task, which ends here.
+                    let parked = ParkedConnection {
+                        conn,
+                        link,
+                        socket: socket.into_inner(),
+                        open,
+                    };
+                    match shared.lot.park(parked) {
+                        Ok(()) => return,
+                        Err(refused) => {
+                            // The lot is stopping (or epoll refused): wait here after all.
+                            let socket_back;
+                            ParkedConnection {
+                                conn,
+                                link,
+                                socket: socket_back,
+                                open,
+                            } = refused;
+                            socket = match register(socket_back) {
+                                Ok(socket) => socket,
+                                Err(e) => return abandon(&shared, conn, link, &e),
+                            };
+                            continue;
+                        }
                     }
                 }
-            }
-            match (interest.deadline, sleep.as_mut()) {
+            };
+            match (deadline, sleep.as_mut()) {
                 (None, _) => sleep = None,
                 (Some(at), None) => sleep = Some(Box::pin(tokio::time::sleep_until(at.into()))),
                 (Some(at), Some(sleep)) => {
@@ -239,6 +247,9 @@ fn run(
                 )
             })
             .await;
+            if !matches!(woke, Woke::Deadline) {
+                grace.moved();
+            }
             match woke {
                 Woke::Readable => {
                     let outcome = transfer::with_scratch(|scratch| {
@@ -254,6 +265,8 @@ fn run(
                     }
                 }
                 Woke::Error(e) => conn.handle_io_error(Instant::now(), &e),
+                // The grace's end, not the core's: the next turn parks.
+                Woke::Deadline if interest.deadline.is_none() => continue,
                 Woke::Deadline => conn.handle_timeout(Instant::now()),
                 Woke::Stop => {
                     stop_seen = true;
