@@ -117,11 +117,14 @@ pub enum Parking {
 
 impl ParkGrace {
     /// The decision at the end of a turn, given [`may_park`] (and that the stop is not seen).
-    pub fn decide(&mut self, may_park: bool, now: Instant) -> Parking {
+    /// The clock is read only when the connection may park: a busy connection's turn (an echo,
+    /// a tick) reads none.
+    pub fn decide(&mut self, may_park: bool, now: impl FnOnce() -> Instant) -> Parking {
         if !may_park {
             self.idle_since = None;
             return Parking::No;
         }
+        let now = now();
         let since = *self.idle_since.get_or_insert(now);
         match since.checked_add(GRACE) {
             Some(at) if at > now => Parking::At(at),
@@ -417,19 +420,23 @@ mod tests {
     fn a_connection_parks_after_a_grace_of_idleness() {
         let t0 = Instant::now();
         let mut grace = ParkGrace::default();
-        assert_eq!(grace.decide(false, t0), Parking::No);
-        assert_eq!(grace.decide(true, t0), Parking::At(t0 + GRACE));
+        // A turn that may not park reads no clock.
+        assert_eq!(
+            grace.decide(false, || panic!("the clock was read")),
+            Parking::No
+        );
+        assert_eq!(grace.decide(true, || t0), Parking::At(t0 + GRACE));
         // Idle on: the grace counts from the first idle turn, not from each.
         let t1 = t0 + GRACE / 2;
-        assert_eq!(grace.decide(true, t1), Parking::At(t0 + GRACE));
-        assert_eq!(grace.decide(true, t0 + GRACE), Parking::Now);
+        assert_eq!(grace.decide(true, || t1), Parking::At(t0 + GRACE));
+        assert_eq!(grace.decide(true, || t0 + GRACE), Parking::Now);
         // Input in between starts it again, as does a turn that may not park.
         grace.moved();
         let t2 = t0 + GRACE + Duration::from_millis(1);
-        assert_eq!(grace.decide(true, t2), Parking::At(t2 + GRACE));
-        assert_eq!(grace.decide(false, t2 + GRACE), Parking::No);
+        assert_eq!(grace.decide(true, || t2), Parking::At(t2 + GRACE));
+        assert_eq!(grace.decide(false, || t2 + GRACE), Parking::No);
         assert_eq!(
-            grace.decide(true, t2 + GRACE * 2),
+            grace.decide(true, || t2 + GRACE * 2),
             Parking::At(t2 + GRACE * 3)
         );
     }

@@ -197,7 +197,7 @@ fn run(
             }
             let may_park = stop.is_some() && parking::may_park(&conn, &link, interest);
             let core_timer = interest.deadline.is_some();
-            match grace.decide(may_park, Instant::now()) {
+            match grace.decide(may_park, Instant::now) {
                 Parking::No => {}
                 // Idle within the grace: the wait ends at its end (the core has no deadline
                 // then: `may_park`), and the next turn parks.

@@ -193,7 +193,7 @@ fn run(
                 break;
             }
             let may_park = !stop_seen && parking::may_park(&conn, &link, interest);
-            let deadline = match grace.decide(may_park, Instant::now()) {
+            let deadline = match grace.decide(may_park, Instant::now) {
                 Parking::No => interest.deadline,
                 // Idle within the grace: the wait ends at its end (the core has no deadline
                 // then: `may_park`), and the next turn parks.
