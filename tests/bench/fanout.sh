@@ -44,7 +44,7 @@ fanout() { # server sessions rooms rate
 for repeat in $(seq "$REPEATS"); do
   for load in $LOADS; do
     if [ "$load" = floor ]; then
-      result=$("$BIN/loadgen" write-floor --pairs 1000 --seconds 5)
+      result=$("$BIN/loadgen" write-floor --pairs 1000 --load-pairs 5000 --seconds 5)
       echo "{\"repeat\":$repeat,\"load\":\"floor\",\"result\":$result}"
       continue
     fi

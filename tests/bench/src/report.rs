@@ -87,6 +87,10 @@ pub struct Report {
     /// client's is: CPU per write in µs, the receiver's wake-up included.
     #[serde(default)]
     pub floor_waiting_us_per_write: f64,
+    /// Write floor over as many pairs as the fan-out load has sessions (idle receivers): the
+    /// same write with its socket's state cold in the caches, as each of a fan-out's is.
+    #[serde(default)]
+    pub floor_load_us_per_write: f64,
     /// Anything that went wrong (first few messages), for the reader.
     pub errors: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

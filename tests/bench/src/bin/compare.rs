@@ -211,8 +211,17 @@ fn main() -> ExitCode {
     }
     let rows = summary::rows(&saved.results, &kinds);
     let mut failures = saved.results.failures.clone();
-    let floor = summary::floor(&saved.results).map(|f| f.median);
-    let figures = draw(&rows, floor, &figures_dir, &markdown_path, &mut failures);
+    let floors: Vec<(String, f64)> = [
+        ("write floor".to_owned(), summary::floor(&saved.results)),
+        (
+            format!("write floor, {} sockets", saved.plan.sio.fanout_sessions),
+            summary::floor_load(&saved.results),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, floor)| Some((label, floor?.median)))
+    .collect();
+    let figures = draw(&rows, &floors, &figures_dir, &markdown_path, &mut failures);
     let analysis = std::fs::read_to_string(root.join("tests/bench/ANALYSIS.md")).ok();
     let doc = markdown::document(
         &saved,
@@ -271,7 +280,7 @@ fn command_line() -> String {
 /// Draws the charts; returns (title, path relative to the markdown file).
 fn draw(
     rows: &[Row],
-    floor: Option<f64>,
+    floors: &[(String, f64)],
     dir: &Path,
     markdown: &Path,
     failures: &mut Vec<String>,
@@ -292,12 +301,12 @@ fn draw(
         .find_map(|r| r.ticks.as_ref().map(|t| t.connections.median))
         .unwrap_or(0.0);
     let mut per_delivery = bars(&|r| r.sio_fanout.as_ref().map(|f| f.cpu_us_per_delivery.median));
-    if let (Some(floor), false) = (floor, per_delivery.is_empty()) {
-        per_delivery.push(Bar {
-            label: "write floor".into(),
-            value: floor,
+    if !per_delivery.is_empty() {
+        per_delivery.extend(floors.iter().map(|(label, floor)| Bar {
+            label: label.clone(),
+            value: *floor,
             ours: false,
-        });
+        }));
     }
     let charts: [(&str, String, &str, Vec<Bar>, bool); 7] = [
         (

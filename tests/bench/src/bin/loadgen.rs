@@ -10,7 +10,7 @@
 //! loadgen sio-fanout  --url http://127.0.0.1:3000/ --sessions 5000 --rooms 50 --rate 5
 //! loadgen sio-churn   --url http://127.0.0.1:3000/ --concurrency 32 --seconds 10
 //! loadgen sio-polling --url http://127.0.0.1:3000/ --sessions 32 --seconds 10
-//! loadgen write-floor --pairs 1000 --seconds 5
+//! loadgen write-floor --pairs 1000 --load-pairs 5000 --seconds 5
 //! loadgen chat-post   --url http://127.0.0.1:8005/ --rooms 10 --members 10 --seconds 10
 //! loadgen chat-socket --url http://127.0.0.1:8005/ --rooms 10 --members 10 --rate 2
 //! loadgen chat-page   --url http://127.0.0.1:8005/ --connections 16 --history 200
@@ -204,6 +204,9 @@ enum Mode {
     WriteFloor {
         #[arg(long, default_value_t = 1000)]
         pairs: usize,
+        /// Pairs of the third figure, the floor at a fan-out's size (0: not measured).
+        #[arg(long, default_value_t = 0)]
+        load_pairs: usize,
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
@@ -291,7 +294,12 @@ impl Mode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Mode::WriteFloor { pairs, seconds } = cli.mode {
+    if let Mode::WriteFloor {
+        pairs,
+        load_pairs,
+        seconds,
+    } = cli.mode
+    {
         let base = Report {
             mode: "write-floor".into(),
             connections: pairs as u64,
@@ -299,7 +307,7 @@ fn main() -> ExitCode {
             processes: 1,
             ..Report::default()
         };
-        return print(&load::write_floor::run(base, pairs, seconds));
+        return print(&load::write_floor::run(base, pairs, load_pairs, seconds));
     }
     let (name, url, total, seconds) = cli.mode.describe();
     let processes = if cli.mode.single_process() {

@@ -443,6 +443,7 @@ impl Plan {
             Load::WriteFloor => {
                 let flags = vec![
                     ("--pairs", s(&self.sio.floor_pairs)),
+                    ("--load-pairs", s(&self.sio.fanout_sessions)),
                     ("--seconds", s(&self.sio.floor_seconds)),
                 ];
                 ("write-floor", None, flags)

@@ -135,6 +135,8 @@ pub struct SioFanout {
     pub cpu_us_per_delivery: Spread,
     /// CPU per delivery ÷ the write floor of the same repeat.
     pub over_floor: Spread,
+    /// CPU per delivery ÷ the floor over as many sockets as the load's (same repeat).
+    pub over_load_floor: Spread,
     pub client_cpu_s: Spread,
 }
 
@@ -240,13 +242,14 @@ pub fn latency_p99_ms(r: &Report) -> Option<f64> {
     r.latency_ms.map(|p| p.p99)
 }
 
-/// `figure(report) ÷ floor` for each report of (kind, load), the floor being the write floor of
-/// the same repeat.
+/// `figure(report) ÷ floor` for each report of (kind, load), the floor being `floor` of the
+/// write floor's report of the same repeat.
 pub fn over_floor(
     results: &Results,
     kind: Kind,
     load: Load,
     figure: impl Fn(&Report) -> Option<f64>,
+    floor: impl Fn(&Report) -> f64,
 ) -> Option<Spread> {
     let floors = results
         .runs
@@ -254,10 +257,10 @@ pub fn over_floor(
         .map(Vec::as_slice)
         .unwrap_or_default();
     let ratios = reports(results, kind, load).iter().filter_map(|r| {
-        let floor = floors
+        let floor_report = floors
             .iter()
             .find(|f| f.repeat == r.repeat && r.repeat.is_some())?;
-        let (x, y) = (figure(r)?, floor.floor_us_per_write);
+        let (x, y) = (figure(r)?, floor(floor_report));
         (x > 0.0 && y > 0.0).then(|| x / y)
     });
     Spread::of(ratios)
@@ -271,6 +274,12 @@ pub fn floor(results: &Results) -> Option<Spread> {
 /// The write floor with the receivers waiting in epoll, over the repeats, µs per write.
 pub fn floor_waiting(results: &Results) -> Option<Spread> {
     floor_figure(results, |r| r.floor_waiting_us_per_write)
+}
+
+/// The write floor over as many sockets as the fan-out load has, over the repeats, µs per
+/// write (`None` for a run that did not measure it).
+pub fn floor_load(results: &Results) -> Option<Spread> {
+    floor_figure(results, |r| r.floor_load_us_per_write)
 }
 
 fn floor_figure(results: &Results, figure: impl Fn(&Report) -> f64) -> Option<Spread> {
@@ -305,7 +314,14 @@ fn sio_fanout(results: &Results, kind: Kind, load: Load) -> Option<SioFanout> {
         latency_p99_ms: spread(reports, latency_p99_ms),
         latency_max_ms: spread(reports, |r| r.latency_ms.map(|p| p.max)),
         cpu_us_per_delivery: spread(reports, cpu_us_per_delivery),
-        over_floor: over_floor(results, kind, load, cpu_us_per_delivery).unwrap_or_default(),
+        over_floor: over_floor(results, kind, load, cpu_us_per_delivery, |f| {
+            f.floor_us_per_write
+        })
+        .unwrap_or_default(),
+        over_load_floor: over_floor(results, kind, load, cpu_us_per_delivery, |f| {
+            f.floor_load_us_per_write
+        })
+        .unwrap_or_default(),
         client_cpu_s: spread(reports, |r| Some(r.client_cpu_s)),
     })
 }
@@ -603,7 +619,8 @@ mod tests {
     #[test]
     fn deliveries_are_divided_by_the_floor_of_their_own_repeat() {
         let mut results = Results::default();
-        // 10 µs and 20 µs per delivery; floors of 2.5 µs and 5 µs in those repeats.
+        // 10 µs and 20 µs per delivery; floors of 2.5 µs and 5 µs in those repeats, twice
+        // that over the load's sockets.
         results.runs.insert(
             run_key(Kind::Mio, Load::SioFanout),
             vec![
@@ -614,6 +631,7 @@ mod tests {
         let floor = |repeat, us| Report {
             mode: "write-floor".into(),
             floor_us_per_write: us,
+            floor_load_us_per_write: 2.0 * us,
             repeat: Some(repeat),
             ..Report::default()
         };
@@ -621,7 +639,13 @@ mod tests {
             super::super::FLOOR_KEY.into(),
             vec![floor(1, 5.0), floor(0, 2.5)],
         );
-        let ratio = over_floor(&results, Kind::Mio, Load::SioFanout, cpu_us_per_delivery);
+        let ratio = over_floor(
+            &results,
+            Kind::Mio,
+            Load::SioFanout,
+            cpu_us_per_delivery,
+            |f| f.floor_us_per_write,
+        );
         assert_eq!(ratio.map(|s| (s.min, s.max)), Some((4.0, 4.0)));
         assert_eq!(floor(0, 1.0).floor_us_per_write, 1.0);
         let rows = rows(&results, &[Kind::Mio]);
@@ -631,6 +655,8 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(fanout.lost.median, 3.0);
         assert_eq!(fanout.cpu_us_per_delivery.median, 15.0);
+        assert_eq!(fanout.over_floor.median, 4.0);
+        assert_eq!(fanout.over_load_floor.median, 2.0);
         assert_eq!(summary_floor(&results), Some((2.5, 5.0)));
     }
 
