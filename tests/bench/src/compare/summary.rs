@@ -506,8 +506,9 @@ pub fn one_line(load: Load, r: &Report) -> String {
             cpu_us_per_event(r).unwrap_or(0.0)
         ),
         Load::WriteFloor => format!(
-            "{} writes, {:.3} µs CPU/write ({:.3} with the receivers waiting in epoll)",
-            r.writes, r.floor_us_per_write, r.floor_waiting_us_per_write
+            "{} writes, {:.3} µs CPU/write ({:.3} with the receivers waiting in epoll, {:.3} \
+             over the fan-out's sockets)",
+            r.writes, r.floor_us_per_write, r.floor_waiting_us_per_write, r.floor_load_us_per_write
         ),
         Load::ChatPost | Load::ChatSocket | Load::ChatPage => {
             super::chat::one_line(load == Load::ChatPage, r)
