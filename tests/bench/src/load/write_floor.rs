@@ -44,38 +44,40 @@ fn thread_cpu() -> Duration {
 /// idle receivers over `load_pairs` pairs.
 pub fn run(mut report: Report, pairs: usize, load_pairs: usize, seconds: f64) -> Report {
     let half = seconds / 2.0;
-    match measure(pairs, half) {
-        Ok((writes, cpu)) => {
-            report.connected = pairs as u64;
-            report.writes = writes;
-            report.client_cpu_s = cpu.as_secs_f64();
-            if writes > 0 {
-                report.floor_us_per_write = cpu.as_secs_f64() * 1e6 / writes as f64;
-            }
-        }
-        Err(error) => report.error(format!("write floor: {error}")),
+    let idle = measure(pairs, half);
+    if let Ok((writes, _)) = &idle {
+        report.connected = pairs as u64;
+        report.writes = *writes;
     }
-    match measure_waiting(pairs, half) {
+    report.floor_us_per_write = record(&mut report, idle, "write floor");
+    let waiting = measure_waiting(pairs, half);
+    report.floor_waiting_us_per_write =
+        record(&mut report, waiting, "write floor, waiting receivers");
+    if load_pairs > 0 {
+        let at_load = measure(load_pairs, half);
+        let what = format!("write floor over {load_pairs} pairs");
+        report.floor_load_us_per_write = record(&mut report, at_load, &what);
+    }
+    report
+}
+
+/// Adds one measurement's CPU to the report's and returns its µs per write (0 when it failed,
+/// the error recorded under `what`, or made no write).
+fn record(report: &mut Report, outcome: std::io::Result<(u64, Duration)>, what: &str) -> f64 {
+    match outcome {
         Ok((writes, cpu)) => {
             report.client_cpu_s += cpu.as_secs_f64();
             if writes > 0 {
-                report.floor_waiting_us_per_write = cpu.as_secs_f64() * 1e6 / writes as f64;
+                cpu.as_secs_f64() * 1e6 / writes as f64
+            } else {
+                0.0
             }
         }
-        Err(error) => report.error(format!("write floor, waiting receivers: {error}")),
-    }
-    if load_pairs > 0 {
-        match measure(load_pairs, half) {
-            Ok((writes, cpu)) => {
-                report.client_cpu_s += cpu.as_secs_f64();
-                if writes > 0 {
-                    report.floor_load_us_per_write = cpu.as_secs_f64() * 1e6 / writes as f64;
-                }
-            }
-            Err(error) => report.error(format!("write floor over {load_pairs} pairs: {error}")),
+        Err(error) => {
+            report.error(format!("{what}: {error}"));
+            0.0
         }
     }
-    report
 }
 
 /// `pairs` connected loopback pairs: (the accepted end, which is written; the connecting end).
