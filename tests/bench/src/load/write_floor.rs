@@ -18,7 +18,7 @@
 //! Both run over `pairs` (1,000) sockets, whose kernel state stays warm in the caches from one
 //! round to the next. A fan-out's server writes to thousands (5,000 in the benchmark), each
 //! once per event of its room, so every write finds its socket's state cold: on the 2-core
-//! machines here the same idle-receiver write costs 1.5–2.5× as much over 5,000 pairs as over
+//! machines here the same idle-receiver write costs 1.4–2.3× as much over 5,000 pairs as over
 //! 1,000. The third figure (`load_pairs`, the fan-out's session count) is that write: the floor
 //! of a delivery in the load itself, beside the floor, not instead of it.
 
@@ -40,8 +40,8 @@ fn thread_cpu() -> Duration {
 }
 
 /// Runs the probe for `seconds` over `pairs` socket pairs: half the time with idle receivers,
-/// half with receivers waiting in epoll; then, when `load_pairs` is not 0, as long again with
-/// idle receivers over `load_pairs` pairs.
+/// half with receivers waiting in epoll; then, when `load_pairs` is not 0, another half with
+/// idle receivers over `load_pairs` pairs (so `1.5 × seconds` in all).
 pub fn run(mut report: Report, pairs: usize, load_pairs: usize, seconds: f64) -> Report {
     let half = seconds / 2.0;
     let idle = measure(pairs, half);
