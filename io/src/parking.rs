@@ -25,9 +25,17 @@
 //! socketioxide's sessions/s; 1.1–1.2× with the grace, the same at 2 ms as at 10 ms). The
 //! grace is short so that tasks never pile up: a task cell freed after a long idleness would
 //! stay in malloc's free lists, not go back to the system, and at 10,000 new sessions a second
-//! only twenty wait out their grace at once (idle RSS per session moved by under 2%). A room's
-//! sender at 5 events/s still parks between events, a few microseconds per event, shared by
-//! all the event's recipients.
+//! only twenty wait out their grace at once (idle RSS per session moved by under 2%).
+//!
+//! A sender is the exception: a room's sender at 5 events/s parked after every event, and each
+//! event paid a revival (the lot's thread, two `epoll_ctl`, a spawn, a worker's wake-up; 3–15%
+//! of each delivery's CPU in the 50-room load). So the grace adapts: a connection its peer
+//! revives within [`QUICK_RETURN`] of parking, [`STEADY_RETURNS`] times in a row, waits
+//! [`SENDER_GRACE`] instead, and keeps its task while it sends. Idle sessions, whose peers
+//! speak once a heartbeat (25 s), and new ones, which return at most once (their CONNECT),
+//! keep the short grace. What the count needs to survive a park travels in the socket's epoll
+//! registration (its token holds the slot, the park's time and the count), so a parked session
+//! costs not a byte more.
 //!
 //! Races: the hub's wake reaches the lot through the session's waker slot, registered before
 //! the state enters the slab, and the lot's wake flag is cleared before it looks at the
@@ -54,7 +62,7 @@ use slab::Slab;
 use crate::transfer::Interest;
 use crate::{HubLink, OpenGuard, SocketCell};
 
-/// The lot's own wake-up; parked slots use their slab index as token.
+/// The lot's own wake-up; parked slots use their slab index as token (see [`Ticket`]).
 const WAKE: Token = Token(usize::MAX);
 
 /// A connection's state while it has no task: what the runtime needs to give it one again.
@@ -96,8 +104,56 @@ pub fn may_park(conn: &Connection, link: &HubLink, interest: Interest) -> bool {
 /// How long a connection that may park stays idle in its task first (see the module's docs).
 pub const GRACE: Duration = Duration::from_millis(2);
 
-/// When a connection's task parks it: once it has been idle for [`GRACE`]. One per task; time
-/// is the task's argument.
+/// The grace of a connection whose peer keeps reviving it soon after it parks: longer than a
+/// room's sender waits between events (200 ms at 5 events/s, 500 ms at 2).
+pub const SENDER_GRACE: Duration = Duration::from_secs(1);
+
+/// A revival by the peer this soon after the park counts as a quick return. Far below the
+/// heartbeat (25 s), whose pongs revive every idle session.
+pub const QUICK_RETURN: Duration = Duration::from_secs(1);
+
+/// Quick returns in a row after which the grace is [`SENDER_GRACE`]: two, because a new
+/// session returns once (its CONNECT, when the client was slower than the grace), and new
+/// sessions arriving by the thousand must not keep their tasks for a second each.
+pub const STEADY_RETURNS: u8 = 2;
+
+/// How its peer has been reviving a parked connection: the revivals by the peer, each within
+/// [`QUICK_RETURN`] of its park, in a row (at most [`STEADY_RETURNS`]). It decides the
+/// connection's grace, and travels through the lot from one task to the next
+/// ([`ParkingLot::park`], [`ParkingLot::run`]). One byte of its own, not a field of
+/// [`ParkGrace`]: beside that one's `Option<Instant>` it would grow every task by 8 bytes, and
+/// tokio's task cell past its 768-byte size class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pace {
+    quick_returns: u8,
+}
+
+impl Pace {
+    /// The pace of a connection the lot hands back: `parked_for` is how long it was parked
+    /// when its peer revived it, `None` when the hub or the stop did (which says nothing of
+    /// the peer), and `self` the pace it parked with.
+    pub fn revived(self, parked_for: Option<Duration>) -> Pace {
+        let quick_returns = match parked_for {
+            Some(parked_for) if parked_for < QUICK_RETURN => {
+                self.quick_returns.saturating_add(1).min(STEADY_RETURNS)
+            }
+            _ => 0,
+        };
+        Pace { quick_returns }
+    }
+
+    /// How long the connection stays idle in its task before it parks.
+    pub fn grace(self) -> Duration {
+        if self.quick_returns >= STEADY_RETURNS {
+            SENDER_GRACE
+        } else {
+            GRACE
+        }
+    }
+}
+
+/// When a connection's task parks it: once it has been idle for its [`Pace`]'s grace. One per
+/// task; time is the task's argument.
 #[derive(Debug, Default)]
 pub struct ParkGrace {
     idle_since: Option<Instant>,
@@ -116,17 +172,17 @@ pub enum Parking {
 }
 
 impl ParkGrace {
-    /// The decision at the end of a turn, given [`may_park`] (and that the stop is not seen).
-    /// The clock is read only when the connection may park: a busy connection's turn (an echo,
-    /// a tick) reads none.
-    pub fn decide(&mut self, may_park: bool, now: impl FnOnce() -> Instant) -> Parking {
+    /// The decision at the end of a turn, given [`may_park`] (and that the stop is not seen)
+    /// and the connection's pace. The clock is read only when the connection may park: a busy
+    /// connection's turn (an echo, a tick) reads none.
+    pub fn decide(&mut self, may_park: bool, pace: Pace, now: impl FnOnce() -> Instant) -> Parking {
         if !may_park {
             self.idle_since = None;
             return Parking::No;
         }
         let now = now();
         let since = *self.idle_since.get_or_insert(now);
-        match since.checked_add(GRACE) {
+        match since.checked_add(pace.grace()) {
             Some(at) if at > now => Parking::At(at),
             _ => Parking::Now,
         }
@@ -139,6 +195,66 @@ impl ParkGrace {
     }
 }
 
+/// A parked connection's epoll token: its slot in the lot's slab, and its [`Pace`] and park
+/// time, which the revival needs, which the kernel then keeps instead of the slab. Bits 0–31: the slot;
+/// 32–33: the quick returns; 34–63: the park's time in milliseconds since the lot began,
+/// wrapping every 12 days (only differences under a second matter). Where a token is narrower
+/// than 64 bits it holds the slot alone, and every revival looks slow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ticket {
+    slot: usize,
+    quick_returns: u8,
+    /// Wrapped to [`TIME_MASK`]; `None` when the token had no room for it.
+    parked_ms: Option<u32>,
+}
+
+const SLOT_BITS: u32 = 32;
+const RETURN_BITS: u32 = 2;
+const TIME_MASK: u64 = (1 << (64 - SLOT_BITS - RETURN_BITS)) - 1;
+
+impl Ticket {
+    /// The token, or `None` for a slot beyond what a token can name beside the lot's wake.
+    fn token(self) -> Option<Token> {
+        let slot = u32::try_from(self.slot)
+            .ok()
+            .filter(|&slot| slot != u32::MAX)?;
+        let Some(parked_ms) = self.parked_ms.filter(|_| usize::BITS >= 64) else {
+            return Some(Token(self.slot));
+        };
+        let bits = u64::from(slot)
+            | u64::from(self.quick_returns.min(3)) << SLOT_BITS
+            | (u64::from(parked_ms) & TIME_MASK) << (SLOT_BITS + RETURN_BITS);
+        usize::try_from(bits).ok().map(Token)
+    }
+
+    /// What a parked connection's token says.
+    fn of(token: Token) -> Ticket {
+        if usize::BITS < 64 {
+            return Ticket {
+                slot: token.0,
+                quick_returns: 0,
+                parked_ms: None,
+            };
+        }
+        let bits = token.0 as u64;
+        Ticket {
+            slot: (bits & u64::from(u32::MAX)) as usize,
+            quick_returns: ((bits >> SLOT_BITS) & 0b11) as u8,
+            parked_ms: Some((bits >> (SLOT_BITS + RETURN_BITS) & TIME_MASK) as u32),
+        }
+    }
+}
+
+/// Milliseconds from `epoch` to `now`, wrapped as a [`Ticket`] keeps them.
+fn wrapped_ms(epoch: Instant, now: Instant) -> u32 {
+    (now.saturating_duration_since(epoch).as_millis() as u64 & TIME_MASK) as u32
+}
+
+/// How long ago `parked_ms` was, at `now_ms` (both wrapped).
+fn parked_for(parked_ms: u32, now_ms: u32) -> Duration {
+    Duration::from_millis(u64::from(now_ms.wrapping_sub(parked_ms)) & TIME_MASK)
+}
+
 /// Idle connections without a task, and the one thread that watches them.
 pub struct ParkingLot<P> {
     registry: mio::Registry,
@@ -146,6 +262,8 @@ pub struct ParkingLot<P> {
     state: Mutex<State<P>>,
     /// Taken by [`run`](Self::run).
     poll: Mutex<Option<Poll>>,
+    /// Where the parks' times in the tokens count from.
+    epoch: Instant,
 }
 
 struct State<P> {
@@ -210,14 +328,15 @@ impl<P: Parked> ParkingLot<P> {
                 stopping: false,
             }),
             poll: Mutex::new(Some(poll)),
+            epoch: Instant::now(),
         })
     }
 
     /// Takes `parked` in (its socket deregistered from the runtime's reactor, its task about to
-    /// end); it comes back through [`run`](Self::run)'s `revive`. Refused, and handed back,
-    /// once the lot stops or when epoll cannot watch the socket: the caller then goes on
-    /// waiting itself.
-    pub fn park(&self, parked: P) -> Result<(), P> {
+    /// end), with its `pace`; both come back through [`run`](Self::run)'s `revive`.
+    /// Refused, and handed back, once the lot stops or when epoll cannot watch the socket: the
+    /// caller then goes on waiting itself.
+    pub fn park(&self, parked: P, pace: Pace) -> Result<(), P> {
         // Before the state is in the slab: a wake from now on reaches the lot.
         parked
             .link()
@@ -227,7 +346,14 @@ impl<P: Parked> ParkingLot<P> {
             return Err(parked);
         }
         let slot = state.parked.vacant_entry();
-        let token = Token(slot.key());
+        let ticket = Ticket {
+            slot: slot.key(),
+            quick_returns: pace.quick_returns,
+            parked_ms: Some(wrapped_ms(self.epoch, Instant::now())),
+        };
+        let Some(token) = ticket.token() else {
+            return Err(parked);
+        };
         let fd = parked.fd();
         if self
             .registry
@@ -265,10 +391,11 @@ impl<P: Parked> ParkingLot<P> {
     }
 
     /// The lot's thread: waits for parked connections' sockets and wakes, and gives each
-    /// woken connection to `revive` (which registers its socket and spawns its task, without
-    /// blocking). Returns after [`stop`](Self::stop), or at once if another thread runs the
-    /// lot already. An error from epoll itself stops the lot, handing everything back.
-    pub fn run(&self, mut revive: impl FnMut(P)) {
+    /// woken connection, with its pace as the revival leaves it, to `revive` (which
+    /// registers its socket and spawns its task, without blocking). Returns after
+    /// [`stop`](Self::stop), or at once if another thread runs the lot already. An error from
+    /// epoll itself stops the lot, handing everything back.
+    pub fn run(&self, mut revive: impl FnMut(P, Pace)) {
         let Some(mut poll) = self
             .poll
             .lock()
@@ -289,12 +416,21 @@ impl<P: Parked> ParkingLot<P> {
                     scan = true;
                 }
             }
+            let now_ms = wrapped_ms(self.epoch, Instant::now());
             let mut state = self.lock();
             for event in &events {
                 if event.token() == WAKE {
                     scan = true;
-                } else if let Some(parked) = state.parked.try_remove(event.token().0) {
-                    woken.push(parked);
+                    continue;
+                }
+                let ticket = Ticket::of(event.token());
+                if let Some(parked) = state.parked.try_remove(ticket.slot) {
+                    // Readiness: the peer sent, or closed.
+                    let parked_for = ticket.parked_ms.map(|ms| parked_for(ms, now_ms));
+                    let pace = Pace {
+                        quick_returns: ticket.quick_returns,
+                    };
+                    woken.push((parked, pace.revived(parked_for)));
                 }
             }
             if scan {
@@ -307,14 +443,17 @@ impl<P: Parked> ParkingLot<P> {
                     .filter(|(_, parked)| stopping || parked.link().is_woken())
                     .map(|(key, _)| key)
                     .collect();
-                woken.extend(keys.into_iter().map(|key| state.parked.remove(key)));
+                woken.extend(
+                    keys.into_iter()
+                        .map(|key| (state.parked.remove(key), Pace::default())),
+                );
             }
             let stopping = state.stopping;
             drop(state);
-            for parked in woken.drain(..) {
+            for (parked, pace) in woken.drain(..) {
                 // Fails only for a socket epoll no longer knows, which is then unwatched anyway.
                 let _ = self.registry.deregister(&mut SourceFd(&parked.fd()));
-                revive(parked);
+                revive(parked, pace);
             }
             if stopping {
                 return;
@@ -368,14 +507,14 @@ mod tests {
                 link: HubLink::new(),
                 name,
             };
-            assert!(lot.park(parked).is_ok());
+            assert!(lot.park(parked, Pace::default()).is_ok());
         }
         assert_eq!(lot.len(), 2);
 
         let (revived_tx, revived) = mpsc::channel();
         let runner = {
             let lot = Arc::clone(&lot);
-            std::thread::spawn(move || lot.run(|parked| revived_tx.send(parked).expect("open")))
+            std::thread::spawn(move || lot.run(|parked, _| revived_tx.send(parked).expect("open")))
         };
         talking_peer.write_all(b"hi").expect("write");
         let back = revived.recv().expect("the talking one");
@@ -388,7 +527,7 @@ mod tests {
         runner.join().expect("the lot's thread");
         assert!(lot.is_empty());
         // Parked again after the stop: refused, handed back.
-        assert!(lot.park(back).is_err());
+        assert!(lot.park(back, Pace::default()).is_err());
         quiet_peer.write_all(b"late").expect("write");
     }
 
@@ -402,15 +541,18 @@ mod tests {
         stream.peek(&mut [0u8; 8]).expect("peek");
         stream.set_nonblocking(true).expect("non-blocking");
         assert!(lot
-            .park(Socket {
-                stream,
-                link: HubLink::new(),
-                name: "early",
-            })
+            .park(
+                Socket {
+                    stream,
+                    link: HubLink::new(),
+                    name: "early",
+                },
+                Pace::default()
+            )
             .is_ok());
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::channel();
-            scope.spawn(|| lot.run(move |parked| tx.send(parked.name).expect("open")));
+            scope.spawn(|| lot.run(move |parked, _| tx.send(parked.name).expect("open")));
             assert_eq!(rx.recv().expect("revived"), "early");
             lot.stop();
         });
@@ -420,24 +562,110 @@ mod tests {
     fn a_connection_parks_after_a_grace_of_idleness() {
         let t0 = Instant::now();
         let mut grace = ParkGrace::default();
+        let pace = Pace::default();
         // A turn that may not park reads no clock.
         assert_eq!(
-            grace.decide(false, || panic!("the clock was read")),
+            grace.decide(false, pace, || panic!("the clock was read")),
             Parking::No
         );
-        assert_eq!(grace.decide(true, || t0), Parking::At(t0 + GRACE));
+        assert_eq!(grace.decide(true, pace, || t0), Parking::At(t0 + GRACE));
         // Idle on: the grace counts from the first idle turn, not from each.
         let t1 = t0 + GRACE / 2;
-        assert_eq!(grace.decide(true, || t1), Parking::At(t0 + GRACE));
-        assert_eq!(grace.decide(true, || t0 + GRACE), Parking::Now);
+        assert_eq!(grace.decide(true, pace, || t1), Parking::At(t0 + GRACE));
+        assert_eq!(grace.decide(true, pace, || t0 + GRACE), Parking::Now);
         // Input in between starts it again, as does a turn that may not park.
         grace.moved();
         let t2 = t0 + GRACE + Duration::from_millis(1);
-        assert_eq!(grace.decide(true, || t2), Parking::At(t2 + GRACE));
-        assert_eq!(grace.decide(false, || t2 + GRACE), Parking::No);
+        assert_eq!(grace.decide(true, pace, || t2), Parking::At(t2 + GRACE));
+        assert_eq!(grace.decide(false, pace, || t2 + GRACE), Parking::No);
         assert_eq!(
-            grace.decide(true, || t2 + GRACE * 2),
+            grace.decide(true, pace, || t2 + GRACE * 2),
             Parking::At(t2 + GRACE * 3)
         );
+    }
+
+    #[test]
+    fn a_peer_that_keeps_reviving_its_connection_soon_gets_the_senders_grace() {
+        let quick = Some(QUICK_RETURN / 4);
+        let slow = Some(QUICK_RETURN);
+        // A new session, and one its CONNECT revived: the short grace.
+        assert_eq!(Pace::default().grace(), GRACE);
+        let once = Pace::default().revived(quick);
+        assert_eq!(once.grace(), GRACE);
+        // Twice in a row: a sender.
+        let twice = once.revived(quick);
+        assert_eq!(twice.grace(), SENDER_GRACE);
+        let steady = twice.revived(quick);
+        assert_eq!(steady, twice);
+        // A pause, or a wake that was not the peer's, starts the count again.
+        assert_eq!(steady.revived(slow), Pace::default());
+        assert_eq!(steady.revived(None), Pace::default());
+
+        // The sender's grace counts like the short one.
+        let mut grace = ParkGrace::default();
+        let t0 = Instant::now();
+        assert_eq!(
+            grace.decide(true, twice, || t0),
+            Parking::At(t0 + SENDER_GRACE)
+        );
+        assert_eq!(
+            grace.decide(true, twice, || t0 + SENDER_GRACE),
+            Parking::Now
+        );
+    }
+
+    #[test]
+    fn a_ticket_keeps_the_slot_the_pace_and_the_time_in_its_token() {
+        let ticket = Ticket {
+            slot: 12_345,
+            quick_returns: STEADY_RETURNS,
+            parked_ms: Some(TIME_MASK as u32),
+        };
+        let token = ticket.token().expect("a token");
+        assert_ne!(token, WAKE);
+        assert_eq!(Ticket::of(token), ticket);
+        // The lot's wake is no slot's token.
+        let last = Ticket {
+            slot: u32::MAX as usize,
+            ..ticket
+        };
+        assert_eq!(last.token(), None);
+        // The time wraps: a park just before the wrap, revived just after.
+        assert_eq!(
+            parked_for(TIME_MASK as u32 - 5, 4),
+            Duration::from_millis(10)
+        );
+        assert_eq!(parked_for(100, 350), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn the_pace_travels_through_the_lot_with_the_socket() {
+        let lot = ParkingLot::new().expect("epoll");
+        let (mut peer, stream) = pair();
+        let once = Pace::default().revived(Some(Duration::ZERO));
+        let parked_at = Instant::now();
+        assert!(lot
+            .park(
+                Socket {
+                    stream,
+                    link: HubLink::new(),
+                    name: "sender",
+                },
+                once
+            )
+            .is_ok());
+        peer.write_all(b"again").expect("write");
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            scope.spawn(|| lot.run(move |_, pace| tx.send(pace).expect("open")));
+            let pace = rx.recv().expect("revived");
+            // The lot counts whole milliseconds: under 999 ms here is under a second there.
+            if parked_at.elapsed() < QUICK_RETURN - Duration::from_millis(1) {
+                assert_eq!(pace.grace(), SENDER_GRACE);
+            } else {
+                assert_eq!(pace, Pace::default());
+            }
+            lot.stop();
+        });
     }
 }

@@ -27,7 +27,7 @@ use std::time::Instant;
 use async_io::{Async, Timer};
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkGrace, ParkedConnection, Parking, ParkingLot};
+use gif_chat_io::parking::{self, Pace, ParkGrace, ParkedConnection, Parking, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 
@@ -75,7 +75,7 @@ pub fn drive(
         stream,
         open,
     };
-    Ok(run(shared, registered, false))
+    Ok(run(shared, registered, None))
 }
 
 /// The task of a connection the parking lot hands back, its socket registered again. `None`:
@@ -83,6 +83,7 @@ pub fn drive(
 pub fn resume(
     shared: &Shared,
     parked: ParkedConnection,
+    pace: Pace,
 ) -> Option<impl Future<Output = ()> + Send + '_> {
     let ParkedConnection {
         conn,
@@ -98,7 +99,7 @@ pub fn resume(
                 stream,
                 open,
             };
-            Some(run(shared, registered, true))
+            Some(run(shared, registered, Some(pace)))
         }
         Err(e) => {
             abandon(shared, conn, link, &e);
@@ -111,12 +112,13 @@ pub fn resume(
 /// The connection's loop. Its state is taken apart before the future is made, so that the
 /// future holds each piece once (an `async fn` would keep its argument beside the pieces).
 ///
-/// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
-/// the hub, and a turn that parked again without reading would leave its input unread.
+/// A `revived` connection (the lot hands it back with its [`Pace`]) reads first: the lot
+/// woke it because its socket is readable, or for the hub, and a turn that parked again without
+/// reading would leave its input unread.
 fn run(
     shared: &Shared,
     registered: Registered,
-    resumed: bool,
+    revived: Option<Pace>,
 ) -> impl Future<Output = ()> + Send + '_ {
     let Registered {
         mut conn,
@@ -133,6 +135,8 @@ fn run(
         }
         let mut timer = Timer::never();
         let mut armed: Option<Instant> = None;
+        let resumed = revived.is_some();
+        let pace = revived.unwrap_or_default();
         let mut grace = ParkGrace::default();
 
         if resumed {
@@ -197,7 +201,7 @@ fn run(
             }
             let may_park = stop.is_some() && parking::may_park(&conn, &link, interest);
             let core_timer = interest.deadline.is_some();
-            match grace.decide(may_park, Instant::now) {
+            match grace.decide(may_park, pace, Instant::now) {
                 Parking::No => {}
                 // Idle within the grace: the wait ends at its end (the core has no deadline
                 // then: `may_park`), and the next turn parks.
@@ -214,7 +218,7 @@ fn run(
                         socket,
                         open,
                     };
-                    match shared.lot.park(parked) {
+                    match shared.lot.park(parked, pace) {
                         Ok(()) => return,
                         Err(refused) => {
                             // The lot is stopping (or epoll refused): wait here after all.

@@ -131,8 +131,8 @@ impl Server {
             let lot = thread::Builder::new()
                 .name("gif-chat-lot".into())
                 .spawn_scoped(scope, move || {
-                    shared.lot.run(|parked| {
-                        if let Some(task) = connection::resume(shared, parked) {
+                    shared.lot.run(|parked, pace| {
+                        if let Some(task) = connection::resume(shared, parked, pace) {
                             spawn(executor, task);
                         }
                     });

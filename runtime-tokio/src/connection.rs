@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use event_listener::EventListener;
 use gif_chat_core::{Config, Connection};
-use gif_chat_io::parking::{self, ParkGrace, ParkedConnection, Parking, ParkingLot};
+use gif_chat_io::parking::{self, Pace, ParkGrace, ParkedConnection, Parking, ParkingLot};
 use gif_chat_io::transfer::{self, Interest, READ_BUDGET};
 use gif_chat_io::{HubLink, HubWait, Log, OpenGuard, SharedHub, SocketCell, StopFlag};
 use tokio::io::unix::AsyncFd;
@@ -77,13 +77,14 @@ pub fn drive(
         socket,
         open,
     };
-    Ok(run(registered, shared.clone(), false))
+    Ok(run(registered, shared.clone(), None))
 }
 
 /// The task of a connection the parking lot hands back, its socket registered again (in the
 /// runtime's context). `None`: it could not be, and the connection has ended.
 pub fn resume(
     parked: ParkedConnection,
+    pace: Pace,
     shared: &Shared,
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
     let ParkedConnection {
@@ -100,7 +101,7 @@ pub fn resume(
                 socket,
                 open,
             };
-            Some(run(registered, shared.clone(), true))
+            Some(run(registered, shared.clone(), Some(pace)))
         }
         Err(e) => {
             abandon(shared, conn, link, &e);
@@ -113,12 +114,13 @@ pub fn resume(
 /// The connection's loop. Its state is taken apart before the future is made, so that the
 /// future holds each piece once (an `async fn` would keep its argument beside the pieces).
 ///
-/// A `resumed` connection reads first: the lot woke it because its socket is readable, or for
-/// the hub, and a turn that parked again without reading would leave its input unread.
+/// A `revived` connection (the lot hands it back with its [`Pace`]) reads first: the lot
+/// woke it because its socket is readable, or for the hub, and a turn that parked again without
+/// reading would leave its input unread.
 fn run(
     registered: Registered,
     shared: Shared,
-    resumed: bool,
+    revived: Option<Pace>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let Registered {
         mut conn,
@@ -139,6 +141,8 @@ fn run(
         // heartbeat is the hub's) then keeps no timer entry. Reset, not re-created, while the
         // deadline moves.
         let mut sleep: Option<Pin<Box<Sleep>>> = None;
+        let resumed = revived.is_some();
+        let pace = revived.unwrap_or_default();
         let mut grace = ParkGrace::default();
 
         if resumed {
@@ -193,7 +197,7 @@ fn run(
                 break;
             }
             let may_park = !stop_seen && parking::may_park(&conn, &link, interest);
-            let deadline = match grace.decide(may_park, Instant::now) {
+            let deadline = match grace.decide(may_park, pace, Instant::now) {
                 Parking::No => interest.deadline,
                 // Idle within the grace: the wait ends at its end (the core has no deadline
                 // then: `may_park`), and the next turn parks.
@@ -206,7 +210,7 @@ fn run(
                         socket: socket.into_inner(),
                         open,
                     };
-                    match shared.lot.park(parked) {
+                    match shared.lot.park(parked, pace) {
                         Ok(()) => return,
                         Err(refused) => {
                             // The lot is stopping (or epoll refused): wait here after all.

@@ -85,8 +85,8 @@ pub async fn serve_chat_until(
                 // Sockets are registered on this thread, with the runtime's reactor.
                 let _context = runtime.enter();
                 let lot = Arc::clone(&shared.lot);
-                lot.run(|parked| {
-                    if let Some(task) = connection::resume(parked, &shared) {
+                lot.run(|parked, pace| {
+                    if let Some(task) = connection::resume(parked, pace, &shared) {
                         runtime.spawn(task);
                     }
                 });
