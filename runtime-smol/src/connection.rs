@@ -152,17 +152,14 @@ fn run(
             // Calls for the hub from the last turn's input, and this session's output if woken.
             shared.hub.exchange(&mut conn, &mut link, 0);
             if link.wants_socket() {
-                // async-io lends its socket only immutably: the cell is taken out (deregistered)
-                // to be shared, once per session.
-                let mut socket = match stream.into_inner() {
-                    Ok(socket) => socket,
-                    Err(e) => return abandon(shared, conn, link, &e),
-                };
+                // Once per session. Taking the cell out of the reactor to share it cost a
+                // deregistration and a registration (two `epoll_ctl`, an `ioctl` and the
+                // reactor's source) on every Socket.IO WebSocket.
+                // SAFETY: sharing moves the socket into an `Arc` the cell keeps; it is not
+                // dropped, and the descriptor the reactor watches stays open and the same.
+                #[allow(unsafe_code)]
+                let socket = unsafe { stream.get_mut() };
                 socket.share_if_wanted(&link);
-                stream = match Async::new(socket) {
-                    Ok(stream) => stream,
-                    Err(e) => return abandon(shared, conn, link, &e),
-                };
             }
             let socket = stream.get_ref().get();
             let written = transfer::write_pending(&mut conn, |bytes| (&*socket).write(bytes));
@@ -204,8 +201,13 @@ fn run(
             match grace.decide(may_park, pace, Instant::now) {
                 Parking::No => {}
                 // Idle within the grace: the wait ends at its end (the core has no deadline
-                // then: `may_park`), and the next turn parks.
-                Parking::At(at) => interest.deadline = Some(at),
+                // then: `may_park`), and the next turn parks. A timer armed for earlier stays
+                // as it is: async-io wakes its reactor for every timer it sets, which a
+                // sender's grace would pay on every event; when it fires, the turn decides
+                // again.
+                Parking::At(at) => {
+                    interest.deadline = Some(armed.filter(|&armed| armed <= at).unwrap_or(at));
+                }
                 Parking::Now => {
                     // Idle for the grace: the lot waits instead of this task, which ends here.
                     let socket = match stream.into_inner() {
@@ -276,7 +278,8 @@ fn run(
             if ready.timeout {
                 // The timer has fired and is disarmed until set again.
                 armed = None;
-                // The grace's end is not the core's: the next turn parks.
+                // The grace's end is not the core's: the next turn parks, or sets the timer
+                // for the grace's end if the idleness began after it was set.
                 if core_timer {
                     conn.handle_timeout(Instant::now());
                 }
