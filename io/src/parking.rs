@@ -62,6 +62,10 @@ use slab::Slab;
 use crate::transfer::Interest;
 use crate::{HubLink, OpenGuard, SocketCell};
 
+mod grace;
+
+pub use grace::{Pace, ParkGrace, Parking, GRACE, QUICK_RETURN, SENDER_GRACE, STEADY_RETURNS};
+
 /// The lot's own wake-up; parked slots use their slab index as token (see [`Ticket`]).
 const WAKE: Token = Token(usize::MAX);
 
@@ -101,103 +105,9 @@ pub fn may_park(conn: &Connection, link: &HubLink, interest: Interest) -> bool {
     interest.read && !interest.write && interest.deadline.is_none() && link.is_idle(conn)
 }
 
-/// How long a connection that may park stays idle in its task first (see the module's docs).
-pub const GRACE: Duration = Duration::from_millis(2);
-
-/// The grace of a connection whose peer keeps reviving it soon after it parks: longer than a
-/// room's sender waits between events (200 ms at 5 events/s, 500 ms at 2).
-pub const SENDER_GRACE: Duration = Duration::from_secs(1);
-
-/// A revival by the peer this soon after the park counts as a quick return. Far below the
-/// heartbeat (25 s), whose pongs revive every idle session.
-pub const QUICK_RETURN: Duration = Duration::from_secs(1);
-
-/// Quick returns in a row after which the grace is [`SENDER_GRACE`]: two, because a new
-/// session returns once (its CONNECT, when the client was slower than the grace), and new
-/// sessions arriving by the thousand must not keep their tasks for a second each.
-pub const STEADY_RETURNS: u8 = 2;
-
-/// How its peer has been reviving a parked connection: the revivals by the peer, each within
-/// [`QUICK_RETURN`] of its park, in a row (at most [`STEADY_RETURNS`]). It decides the
-/// connection's grace, and travels through the lot from one task to the next
-/// ([`ParkingLot::park`], [`ParkingLot::run`]). One byte of its own, not a field of
-/// [`ParkGrace`]: beside that one's `Option<Instant>` it would grow every task by 8 bytes, and
-/// tokio's task cell past its 768-byte size class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pace {
-    quick_returns: u8,
-}
-
-impl Pace {
-    /// The pace of a connection the lot hands back: `parked_for` is how long it was parked
-    /// when its peer revived it, `None` when the hub or the stop did (which says nothing of
-    /// the peer), and `self` the pace it parked with.
-    pub fn revived(self, parked_for: Option<Duration>) -> Pace {
-        let quick_returns = match parked_for {
-            Some(parked_for) if parked_for < QUICK_RETURN => {
-                self.quick_returns.saturating_add(1).min(STEADY_RETURNS)
-            }
-            _ => 0,
-        };
-        Pace { quick_returns }
-    }
-
-    /// How long the connection stays idle in its task before it parks.
-    pub fn grace(self) -> Duration {
-        if self.quick_returns >= STEADY_RETURNS {
-            SENDER_GRACE
-        } else {
-            GRACE
-        }
-    }
-}
-
-/// When a connection's task parks it: once it has been idle for its [`Pace`]'s grace. One per
-/// task; time is the task's argument.
-#[derive(Debug, Default)]
-pub struct ParkGrace {
-    idle_since: Option<Instant>,
-}
-
-/// What a task does at the end of a turn, by [`ParkGrace::decide`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parking {
-    /// Not idle: wait for what the turn asked.
-    No,
-    /// Idle for the whole grace: park now.
-    Now,
-    /// Idle, not yet for the grace: wait as asked, and at the latest until this instant, then
-    /// decide again.
-    At(Instant),
-}
-
-impl ParkGrace {
-    /// The decision at the end of a turn, given [`may_park`] (and that the stop is not seen)
-    /// and the connection's pace. The clock is read only when the connection may park: a busy
-    /// connection's turn (an echo, a tick) reads none.
-    pub fn decide(&mut self, may_park: bool, pace: Pace, now: impl FnOnce() -> Instant) -> Parking {
-        if !may_park {
-            self.idle_since = None;
-            return Parking::No;
-        }
-        let now = now();
-        let since = *self.idle_since.get_or_insert(now);
-        match since.checked_add(pace.grace()) {
-            Some(at) if at > now => Parking::At(at),
-            _ => Parking::Now,
-        }
-    }
-
-    /// Something moved the connection (its peer, the hub, a deadline of the core's): its
-    /// idleness starts again at the next [`decide`](Self::decide).
-    pub fn moved(&mut self) {
-        self.idle_since = None;
-    }
-}
-
-/// A parked connection's epoll token: its slot in the lot's slab, and its [`Pace`] and park
-/// time, which the revival needs, which the kernel then keeps instead of the slab. Bits 0–31: the slot;
-/// 32–33: the quick returns; 34–63: the park's time in milliseconds since the lot began,
+/// A parked connection's epoll token: its slot in the lot's slab, and the [`Pace`] and park
+/// time its revival needs, which the kernel keeps for the lot. Bits 0–31: the slot; 32–33:
+/// the quick returns; 34–63: the park's time in milliseconds since the lot began,
 /// wrapping every 12 days (only differences under a second matter). Where a token is narrower
 /// than 64 bits it holds the slot alone, and every revival looks slow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,62 +466,6 @@ mod tests {
             assert_eq!(rx.recv().expect("revived"), "early");
             lot.stop();
         });
-    }
-
-    #[test]
-    fn a_connection_parks_after_a_grace_of_idleness() {
-        let t0 = Instant::now();
-        let mut grace = ParkGrace::default();
-        let pace = Pace::default();
-        // A turn that may not park reads no clock.
-        assert_eq!(
-            grace.decide(false, pace, || panic!("the clock was read")),
-            Parking::No
-        );
-        assert_eq!(grace.decide(true, pace, || t0), Parking::At(t0 + GRACE));
-        // Idle on: the grace counts from the first idle turn, not from each.
-        let t1 = t0 + GRACE / 2;
-        assert_eq!(grace.decide(true, pace, || t1), Parking::At(t0 + GRACE));
-        assert_eq!(grace.decide(true, pace, || t0 + GRACE), Parking::Now);
-        // Input in between starts it again, as does a turn that may not park.
-        grace.moved();
-        let t2 = t0 + GRACE + Duration::from_millis(1);
-        assert_eq!(grace.decide(true, pace, || t2), Parking::At(t2 + GRACE));
-        assert_eq!(grace.decide(false, pace, || t2 + GRACE), Parking::No);
-        assert_eq!(
-            grace.decide(true, pace, || t2 + GRACE * 2),
-            Parking::At(t2 + GRACE * 3)
-        );
-    }
-
-    #[test]
-    fn a_peer_that_keeps_reviving_its_connection_soon_gets_the_senders_grace() {
-        let quick = Some(QUICK_RETURN / 4);
-        let slow = Some(QUICK_RETURN);
-        // A new session, and one its CONNECT revived: the short grace.
-        assert_eq!(Pace::default().grace(), GRACE);
-        let once = Pace::default().revived(quick);
-        assert_eq!(once.grace(), GRACE);
-        // Twice in a row: a sender.
-        let twice = once.revived(quick);
-        assert_eq!(twice.grace(), SENDER_GRACE);
-        let steady = twice.revived(quick);
-        assert_eq!(steady, twice);
-        // A pause, or a wake that was not the peer's, starts the count again.
-        assert_eq!(steady.revived(slow), Pace::default());
-        assert_eq!(steady.revived(None), Pace::default());
-
-        // The sender's grace counts like the short one.
-        let mut grace = ParkGrace::default();
-        let t0 = Instant::now();
-        assert_eq!(
-            grace.decide(true, twice, || t0),
-            Parking::At(t0 + SENDER_GRACE)
-        );
-        assert_eq!(
-            grace.decide(true, twice, || t0 + SENDER_GRACE),
-            Parking::Now
-        );
     }
 
     #[test]
