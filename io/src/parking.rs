@@ -514,10 +514,12 @@ mod tests {
             scope.spawn(|| lot.run(move |_, pace| tx.send(pace).expect("open")));
             let pace = rx.recv().expect("revived");
             // The lot counts whole milliseconds: under 999 ms here is under a second there.
+            // A stall past that leaves the lot either verdict, but never a lost count.
+            let steady = once.revived(Some(Duration::ZERO));
             if parked_at.elapsed() < QUICK_RETURN - Duration::from_millis(1) {
-                assert_eq!(pace.grace(), SENDER_GRACE);
+                assert_eq!(pace, steady);
             } else {
-                assert_eq!(pace, Pace::default());
+                assert!(pace == steady || pace == Pace::default(), "{pace:?}");
             }
             lot.stop();
         });
