@@ -11,6 +11,7 @@
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::Parser;
@@ -65,6 +66,10 @@ pub struct Settings {
     /// Milliseconds a graceful stop may take before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = defaults::SHUTDOWN_TIMEOUT_MS)]
     pub shutdown_timeout_ms: u64,
+    /// Threads that run connections: tokio's workers (default: one per core) and smol's
+    /// executor threads (default: 1, as smol's own executor). runtime-mio always runs one.
+    #[arg(long, env = "WORKER_THREADS")]
+    pub worker_threads: Option<NonZeroUsize>,
     /// Largest WebSocket message in bytes (close 1009 above).
     #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
@@ -357,6 +362,19 @@ mod tests {
         }
         assert!(parse(&["--database-url=mysql://x"]).database_url().is_err());
         assert!(parse(&[]).database_url().is_ok(), "the default parses");
+    }
+
+    #[test]
+    fn worker_threads_are_left_to_the_runtime_unless_set_and_never_zero() {
+        assert_eq!(parse(&[]).worker_threads, None);
+        assert_eq!(
+            parse(&["--worker-threads=3"]).worker_threads,
+            NonZeroUsize::new(3)
+        );
+        for bad in ["--worker-threads=0", "--worker-threads=many"] {
+            let args = ["gif-chat", bad];
+            assert!(Settings::try_parse_from(args).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use std::io::{self, IsTerminal};
 use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +85,9 @@ pub struct Bound {
     pub config: Arc<Config>,
     /// How long a graceful stop may take.
     pub shutdown_timeout: Duration,
+    /// `WORKER_THREADS`: how many threads run connections, when set (each runtime has its own
+    /// default).
+    pub worker_threads: Option<NonZeroUsize>,
     /// The chat's store and upload directory, for
     /// [`SharedHub::attach_chat`](crate::SharedHub::attach_chat).
     pub chat: ChatIo,
@@ -128,6 +132,7 @@ pub fn bind(settings: &Settings) -> Result<Bound, StartError> {
         addr,
         config: Arc::new(config),
         shutdown_timeout: settings.shutdown_timeout(),
+        worker_threads: settings.worker_threads,
         chat,
         redis,
     })

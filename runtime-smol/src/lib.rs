@@ -1,5 +1,5 @@
 //! gif-chat on smol: the sans-IO core ([`gif_chat_core`]) driven by async-io's reactor and a
-//! multi-threaded `smol::Executor`.
+//! `smol::Executor` (one thread unless `WORKER_THREADS` says more).
 //!
 //! Every protocol decision and every log text is the core's, and the I/O every runtime shares
 //! (settings, the listening socket, the read and write loops, the log writer, the start
@@ -27,7 +27,10 @@ pub use crate::server::{stop_requests, Server};
 /// process's exit status after a graceful stop.
 pub fn serve(bound: Bound) -> Result<ExitCode, StartError> {
     let log = Log::new(bound.config.colored_log, Sinks::stdio());
-    let server = Server::new(bound.listener, bound.config, log, bound.shutdown_timeout)?;
+    let mut server = Server::new(bound.listener, bound.config, log, bound.shutdown_timeout)?;
+    if let Some(threads) = bound.worker_threads {
+        server = server.worker_threads(threads);
+    }
     server.attach_chat(bound.chat);
     if let Some(redis) = bound.redis {
         server.attach_redis(redis)?;

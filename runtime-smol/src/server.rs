@@ -1,15 +1,22 @@
-//! The running server: one `smol::Executor` driven by one thread per core, the accept loop, and
-//! the graceful stop (B4).
+//! The running server: one `smol::Executor`, the accept loop, and the graceful stop (B4).
 //!
-//! Why a multi-threaded executor rather than `smol::block_on` on one thread: connections are
-//! independent, and with every core running the same executor a busy connection's work spreads
-//! over the machine as tokio's multi-threaded runtime does. Each thread runs
+//! The executor runs on one thread by default, as smol's own global executor does
+//! (`WORKER_THREADS` asks for more). Each of its threads runs
 //! `async_io::block_on(executor.run(..))`, so whichever thread has nothing to do waits in the
 //! reactor itself and runs the woken task without a hand-off through async-io's fallback thread.
 //! The main thread is one of them: it also runs the control future (accept loop, stop requests,
 //! graceful stop), while the others run only tasks. Everything lives in a `thread::scope`, so
 //! tasks borrow the shared state instead of reference-counting it, and [`Server::serve`] returns
 //! with none of its threads left behind.
+//!
+//! Why one thread: async-executor puts every woken task in its shared queue and wakes a
+//! sleeping thread for it, even when the thread that woke it is about to be free. With two
+//! threads on this project's two-core benchmark machine, that cost a futex wake and a context
+//! switch per woken task: measured side by side (tests/bench/ANALYSIS.md), one thread used
+//! 25-40 % less CPU per Socket.IO session, polling event and seed handshake, and served more
+//! of each. A broadcast to a big room still writes from several threads
+//! ([`SharedHub::spread_broadcasts`]), and the store, the log and the parking lot have their
+//! own; on a machine with cores to spare for connection work, set `WORKER_THREADS`.
 //!
 //! The stop requests are a stream (SIGINT/SIGTERM in the binary, a channel in tests): the first
 //! item closes the listener and broadcasts the stop to every connection task through
@@ -39,6 +46,9 @@ use crate::connection::{self, Shared};
 /// burst `accept` never waits, and the main thread also runs connection tasks and signals.
 const ACCEPT_BATCH: usize = 64;
 
+/// Executor threads unless [`Server::worker_threads`] says otherwise (see the module docs).
+pub const DEFAULT_WORKER_THREADS: NonZeroUsize = NonZeroUsize::MIN;
+
 /// A bound listener and everything else needed to serve.
 #[derive(Debug)]
 pub struct Server {
@@ -46,6 +56,7 @@ pub struct Server {
     shared: Shared,
     open: Arc<OpenConnections>,
     shutdown_timeout: Duration,
+    worker_threads: NonZeroUsize,
 }
 
 impl Server {
@@ -58,7 +69,8 @@ impl Server {
         shutdown_timeout: Duration,
     ) -> io::Result<Server> {
         let hub = SharedHub::new(&config, Some(log.clone()), false).map_err(io::Error::other)?;
-        // A broadcast to a big room may write from as many threads as the runtime has workers.
+        // A broadcast to a big room may write from as many threads as there are cores, however
+        // many run the executor.
         hub.spread_broadcasts(std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(Server {
             listener: Async::new(listener)?,
@@ -71,7 +83,14 @@ impl Server {
             },
             open: OpenConnections::new(),
             shutdown_timeout,
+            worker_threads: DEFAULT_WORKER_THREADS,
         })
+    }
+
+    /// Runs the executor on `threads` threads, the main one included.
+    pub fn worker_threads(mut self, threads: NonZeroUsize) -> Server {
+        self.worker_threads = threads;
+        self
     }
 
     /// Attaches the chat's store and upload directory (without: an empty store that keeps
@@ -102,8 +121,8 @@ impl Server {
             shared,
             open,
             shutdown_timeout,
+            worker_threads,
         } = self;
-        let threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let executor = Executor::new();
         // Closing this channel (dropping the sender) ends the worker threads' `run`.
         let (stop_workers, workers_stopped) = smol::channel::bounded::<()>(1);
@@ -119,7 +138,7 @@ impl Server {
                 .spawn_scoped(scope, || shared.log.run_writer())?;
             // A worker that cannot be started leaves the server on fewer threads; the main
             // thread alone can serve.
-            for n in 1..threads {
+            for n in 1..worker_threads.get() {
                 let _ = thread::Builder::new()
                     .name(format!("smol-{n}"))
                     .spawn_scoped(scope, move || {

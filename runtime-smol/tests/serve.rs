@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -43,7 +44,7 @@ impl Running {
     }
 }
 
-fn start(config: Config, shutdown_timeout: Duration) -> Running {
+fn start(config: Config, shutdown_timeout: Duration, threads: usize) -> Running {
     let listener = listener::bind((Ipv4Addr::LOCALHOST, 0).into(), false).expect("bind");
     let (stdout, stderr) = (MemorySink::new(), MemorySink::new());
     let log = Log::new(
@@ -53,7 +54,9 @@ fn start(config: Config, shutdown_timeout: Duration) -> Running {
             stderr: Box::new(stderr.clone()),
         },
     );
-    let server = Server::new(listener, Arc::new(config), log, shutdown_timeout).expect("server");
+    let server = Server::new(listener, Arc::new(config), log, shutdown_timeout)
+        .expect("server")
+        .worker_threads(NonZeroUsize::new(threads).expect("at least one thread"));
     let addr = server.local_addr().expect("local address");
     let (stop, stops) = smol::channel::unbounded();
     let (exit, exited) = mpsc::channel();
@@ -87,7 +90,18 @@ fn websocket(addr: SocketAddr) -> WebSocket<TcpStream> {
 
 #[test]
 fn page_tick_and_graceful_stop() {
-    let server = start(config(), Duration::from_secs(5));
+    page_tick_and_graceful_stop_on(1);
+}
+
+/// The same with the executor on two threads (`WORKER_THREADS=2`): a task woken on one
+/// thread may run on the other.
+#[test]
+fn page_tick_and_graceful_stop_on_two_threads() {
+    page_tick_and_graceful_stop_on(2);
+}
+
+fn page_tick_and_graceful_stop_on(threads: usize) {
+    let server = start(config(), Duration::from_secs(5), threads);
 
     let mut http = TcpStream::connect(server.addr).expect("connect");
     http.set_read_timeout(Some(PATIENCE)).expect("timeout");
@@ -161,7 +175,7 @@ fn page_tick_and_graceful_stop() {
 #[test]
 fn stop_gives_up_after_the_shutdown_timeout() {
     let timeout = Duration::from_millis(300);
-    let server = start(config(), timeout);
+    let server = start(config(), timeout, 1);
     // A peer that never answers our close frame: the core would wait 5 s for it.
     let _silent = websocket(server.addr);
     assert!(
