@@ -3,9 +3,9 @@
 //! Every protocol decision, every log text and every deadline comes from `gif_chat_core`; the
 //! I/O every runtime shares (settings, the listening socket, the read and write loops, the log
 //! writer, the start sequence, the stop broadcast) is `gif_chat_io`'s. What is left here is how
-//! tokio waits: a multi-threaded runtime with one worker per core (`WORKER_THREADS`), one task per connection
-//! waiting in one `poll_fn` over everything that can move it ([`connection`]), and the accept
-//! loop, the signals and the graceful stop ([`server`]).
+//! tokio waits: a multi-threaded runtime with one worker per core (`WORKER_THREADS`), one task
+//! per connection waiting in one `poll_fn` over everything that can move it ([`connection`]),
+//! and the accept loop, the signals and the graceful stop ([`server`]).
 
 // The two `unsafe` blocks register a socket with tokio: a connection's
 // (`connection::register`), whose safety contract the socket's owner, `SocketCell`, upholds,

@@ -49,7 +49,7 @@ fn sio_targets(checks: &mut Checks, results: &Results, row: &Row, kind: Kind, pl
         0.1,
         times,
     );
-    // Issue 9's floors: 2 KB on runtime-mio, 3 KB on the multi-threaded runtimes.
+    // Issue 9's floors: 2 KB on runtime-mio, 3 KB on tokio and smol (tasks, reactors).
     let floor = if kind == Kind::Mio { 2000.0 } else { 3000.0 };
     checks.at_most(
         &format!("Socket.IO RSS/idle session at {n} (issue 9 floor)"),
